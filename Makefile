@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0
+# Rust net_failover: set-up, kernel build, guest demo, tests and benchmarks.
+# Everything heavy lives in the cache ($NF_CACHE, default ~/.cache/rust-net-failover).
+#
+#   make demo       set up, build, boot a guest and show failover working
+#   make test       set up, build, run host unit tests and the guest selftests
+#   make test-cref  the same guest selftests against the C reference module
+#   make kernel     build (incrementally) the debug kernel + modules
+#   make module     rebuild only drivers/net/net_failover.ko
+#   make check      rustfmt, clippy and checkpatch on our sources
+
+SHELL := /bin/bash
+S := scripts
+
+.PHONY: all setup kernel module cref demo test test-cref host-test check bench clean-runs
+all: kernel
+
+setup:
+	$(S)/setup.sh
+
+kernel: setup
+	$(S)/build-kernel.sh debug
+
+module:
+	$(S)/build-kernel.sh debug --module-only
+
+cref: kernel
+	$(S)/build-cref.sh debug
+
+demo: kernel
+	$(S)/vm.sh --timeout 900 -- bash $(CURDIR)/scripts/demo-guest.sh
+
+host-test: setup
+	cd tests/host && cargo test --offline --quiet
+
+test: setup
+	$(S)/run-tests.sh
+
+test-cref: cref
+	$(S)/vm.sh --module c --timeout 3600 -- bash $(CURDIR)/selftests/drivers/net/failover/run_all.sh
+
+check: setup
+	$(S)/check.sh
+
+bench: setup
+	$(S)/bench.sh

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Pure decisions of the Rust `net_failover` driver.
+//!
+//! Everything here is plain `core` Rust, free of kernel types, so the very same file is
+//! compiled into `net_failover.ko` (as `mod policy`) and into the host test crate under
+//! `tests/host`, where `cargo test` checks it exhaustively. The driver gathers the facts
+//! (device flags, parents, slave states, counters, MTU limits) under the appropriate lock and
+//! asks this module what to do; this module never touches a device itself.
+//!
+//! Items are `pub(crate)` rather than `pub`: the module is private in both crates, and the
+//! kernel builds with `-Wunreachable_pub`.
+
+/// Role a new slave takes under a failover master.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Role {
+    /// The paravirtual device (virtio-net) sharing the master's parent device.
+    Standby,
+    /// The passthrough device (a PCI VF) preferred for transmission.
+    Primary,
+}
+
+/// Why a device whose permanent MAC matches a master is not enslaved.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Refusal {
+    /// The device is not an Ethernet device (`type != ARPHRD_ETHER`).
+    NotEthernet,
+    /// The device is itself a master (a failover master, bond, team, ...), never a slave.
+    IsMaster,
+    /// Not the standby, and its parent is not a PCI device (veth, dummy, macvlan, VLAN, ...).
+    PrimaryNotPci,
+    /// Would be the standby, but the master already has one.
+    StandbyTaken,
+    /// Would be the primary, but the master already has one.
+    PrimaryTaken,
+    /// The device cannot handle VLANs while the master has VLANs configured.
+    VlanChallenged,
+}
+
+impl Refusal {
+    /// Human-readable reason, meant to follow the device names in a `netdev_err` line.
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            Refusal::NotEthernet => "is not an Ethernet device",
+            Refusal::IsMaster => "is itself a master device",
+            Refusal::PrimaryNotPci => "is not the standby and its parent is not a PCI device",
+            Refusal::StandbyTaken => "would be the standby, but a standby is already present",
+            Refusal::PrimaryTaken => "would be the primary, but a primary is already present",
+            Refusal::VlanChallenged => "is VLAN challenged and the master has VLANs configured",
+        }
+    }
+}
+
+/// Facts about a device whose permanent MAC matches a failover master.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Candidate {
+    /// `dev->type == ARPHRD_ETHER`.
+    pub(crate) is_ethernet: bool,
+    /// The device is a master itself (e.g. `netif_is_failover()`, `IFF_MASTER`).
+    pub(crate) is_master: bool,
+    /// `dev->dev.parent` is the failover master's parent device.
+    pub(crate) same_parent_as_master: bool,
+    /// `dev->dev.parent` exists and `dev_is_pci()` holds for it.
+    pub(crate) parent_is_pci: bool,
+    /// The master already has a standby slave.
+    pub(crate) standby_present: bool,
+    /// The master already has a primary slave.
+    pub(crate) primary_present: bool,
+    /// The candidate has `NETIF_F_VLAN_CHALLENGED`.
+    pub(crate) vlan_challenged: bool,
+    /// `vlan_uses_dev(master)`: VLANs are configured on the master.
+    pub(crate) master_has_vlans: bool,
+}
+
+/// Decides whether and as what a candidate device is enslaved.
+///
+/// The role is standby iff the candidate shares the master's parent device, primary
+/// otherwise. Refusals are checked in this order and the first that applies is returned:
+///
+/// 1. [`Refusal::NotEthernet`];
+/// 2. [`Refusal::IsMaster`] (the master itself matches its own MAC and parent);
+/// 3. for a standby: [`Refusal::StandbyTaken`]; for a primary: [`Refusal::PrimaryNotPci`],
+///    then [`Refusal::PrimaryTaken`] (a non-PCI device can never be the primary, which is the
+///    more useful reason; the C driver reports "already present" first);
+/// 4. [`Refusal::VlanChallenged`]: the *candidate* is VLAN challenged while the master has
+///    VLANs (the C driver tests the master's flag by mistake).
+pub(crate) fn classify(c: &Candidate) -> Result<Role, Refusal> {
+    if !c.is_ethernet {
+        return Err(Refusal::NotEthernet);
+    }
+    if c.is_master {
+        return Err(Refusal::IsMaster);
+    }
+    let role = if c.same_parent_as_master {
+        if c.standby_present {
+            return Err(Refusal::StandbyTaken);
+        }
+        Role::Standby
+    } else {
+        if !c.parent_is_pci {
+            return Err(Refusal::PrimaryNotPci);
+        }
+        if c.primary_present {
+            return Err(Refusal::PrimaryTaken);
+        }
+        Role::Primary
+    };
+    if c.vlan_challenged && c.master_has_vlans {
+        return Err(Refusal::VlanChallenged);
+    }
+    Ok(role)
+}
+
+/// Observable state of one slave slot of the master.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) struct SlaveState {
+    /// A slave occupies the slot.
+    pub(crate) present: bool,
+    /// `netif_running()` of the slave.
+    pub(crate) running: bool,
+    /// `netif_carrier_ok()` of the slave.
+    pub(crate) carrier: bool,
+}
+
+impl SlaveState {
+    /// The slave can carry traffic right now.
+    fn ready(self) -> bool {
+        self.present && self.running && self.carrier
+    }
+}
+
+/// Where the master sends a frame.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum TxPath {
+    /// Transmit on the primary.
+    Primary,
+    /// Transmit on the standby.
+    Standby,
+    /// No slave is ready: drop the frame and count it in `tx_dropped`.
+    Drop,
+}
+
+/// Chooses the transmit path: the primary if it is present, running and has carrier, else the
+/// standby under the same conditions, else [`TxPath::Drop`].
+pub(crate) fn tx_path(primary: SlaveState, standby: SlaveState) -> TxPath {
+    if primary.ready() {
+        TxPath::Primary
+    } else if standby.ready() {
+        TxPath::Standby
+    } else {
+        TxPath::Drop
+    }
+}
+
+/// Carrier of the master: on iff at least one slave is ready, i.e. iff [`tx_path`] would not
+/// drop.
+pub(crate) fn master_carrier(primary: SlaveState, standby: SlaveState) -> bool {
+    primary.ready() || standby.ready()
+}
+
+/// Number of `u64` fields in `struct rtnl_link_stats64` (`include/uapi/linux/if_link.h`, 6.12).
+pub(crate) const NSTATS: usize = 25;
+
+/// The fields of `struct rtnl_link_stats64`, in declaration order:
+///
+/// | index | field | index | field |
+/// |---|---|---|---|
+/// | 0 | `rx_packets` | 13 | `rx_frame_errors` |
+/// | 1 | `tx_packets` | 14 | `rx_fifo_errors` |
+/// | 2 | `rx_bytes` | 15 | `rx_missed_errors` |
+/// | 3 | `tx_bytes` | 16 | `tx_aborted_errors` |
+/// | 4 | `rx_errors` | 17 | `tx_carrier_errors` |
+/// | 5 | `tx_errors` | 18 | `tx_fifo_errors` |
+/// | 6 | `rx_dropped` | 19 | `tx_heartbeat_errors` |
+/// | 7 | `tx_dropped` | 20 | `tx_window_errors` |
+/// | 8 | `multicast` | 21 | `rx_compressed` |
+/// | 9 | `collisions` | 22 | `tx_compressed` |
+/// | 10 | `rx_length_errors` | 23 | `rx_nohandler` |
+/// | 11 | `rx_over_errors` | 24 | `rx_otherhost_dropped` |
+/// | 12 | `rx_crc_errors` | | |
+///
+/// The struct has no padding, so the driver may copy it to and from this array field by field
+/// in this order. `Default` is all zeros.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) struct Counters(pub(crate) [u64; NSTATS]);
+
+/// Increase of one counter from `last` to `now`.
+fn delta(last: u64, now: u64) -> u64 {
+    const WRAP: u64 = 1 << 32;
+    match now.checked_sub(last) {
+        Some(d) => d,
+        // A 32-bit counter wrapped: `now < last < 2^32`, so this cannot overflow.
+        None if last < WRAP && last - now > WRAP / 2 => (WRAP - last) + now,
+        // The counter was reset: everything it shows was counted since.
+        None => now,
+    }
+}
+
+/// Folds a new snapshot `now` of one slave into the master's running `total`.
+///
+/// For every field, the increase since `last` (the previous snapshot of the same slave) is added
+/// to `total`, then `last` becomes `now`. When a field went down:
+///
+/// - if `last` fits in 32 bits and the drop `last - now` exceeds 2^31, the slave has a 32-bit
+///   counter that wrapped: the increase is `now + 2^32 - last`;
+/// - otherwise the counter was reset (device re-created or reset): the increase is `now`.
+///
+/// Additions saturate at `u64::MAX`, so totals never go backwards, and nothing here can panic.
+/// A new slave starts with `last` zeroed; when a slave goes away the driver folds it one last
+/// time and then drops (zeroes) its `last`, so the totals keep what it counted.
+///
+/// Known ambiguity: a reset of a counter that was below 2^32 but more than 2^31 looks like a
+/// wrap and is over-counted by at most 2^32; totals still never go backwards.
+pub(crate) fn fold(total: &mut Counters, last: &mut Counters, now: &Counters) {
+    for ((t, l), n) in total.0.iter_mut().zip(last.0.iter_mut()).zip(now.0.iter()) {
+        *t = t.saturating_add(delta(*l, *n));
+        *l = *n;
+    }
+}
+
+/// Inclusive MTU limits of a device (`min_mtu`, `max_mtu`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct MtuRange {
+    /// Smallest accepted MTU.
+    pub(crate) min: u32,
+    /// Largest accepted MTU.
+    pub(crate) max: u32,
+}
+
+/// MTU limits of the master: those of the primary while one is present, else those of the
+/// standby, else `fallback` (the limits the master was created with).
+pub(crate) fn mtu_range(
+    primary: Option<MtuRange>,
+    standby: Option<MtuRange>,
+    fallback: MtuRange,
+) -> MtuRange {
+    primary.or(standby).unwrap_or(fallback)
+}
+
+/// Whether `mtu` lies within `r`, both ends included.
+pub(crate) fn mtu_ok(mtu: u32, r: MtuRange) -> bool {
+    r.min <= mtu && mtu <= r.max
+}
+
+/// Fewest tx queues the master gets: the fixed count of the C driver.
+const MIN_TX_QUEUES: u32 = 16;
+
+/// Most tx queues the master gets.
+const MAX_TX_QUEUES: u32 = 256;
+
+/// Number of tx queues to allocate for the master: `possible_cpus` clamped to `16..=256`.
+///
+/// The master has no qdisc and is lockless (`lltx`); its queue selection asks the primary for
+/// an index, restores the primary's own mapping before handing the frame over, and only wraps
+/// the index into the master's range for the master's bookkeeping. Fewer master queues than
+/// the primary thus never misroutes a frame, but aliases distinct primary queues onto one
+/// master queue (shared stop/wake state and per-queue counters). A VF driver allocates at most
+/// one queue per possible CPU, so one master queue per possible CPU avoids any aliasing. The
+/// floor of 16 keeps parity with the C driver on small guests; the ceiling of 256 bounds the
+/// per-queue memory and sysfs objects on very large guests, where VFs cap their queues well
+/// below the CPU count anyway.
+pub(crate) fn master_tx_queues(possible_cpus: u32) -> u32 {
+    possible_cpus.clamp(MIN_TX_QUEUES, MAX_TX_QUEUES)
+}

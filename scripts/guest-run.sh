@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the guest (started by vm.sh): prepares debugfs/kmemleak, runs the
+# command with NF_RESULTS set, then saves its exit status, dmesg and kmemleak
+# report into the results dir shared with the host.
+RUN=$1
+shift
+export NF_RESULTS=$RUN
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+KML=/sys/kernel/debug/kmemleak
+if [ -w $KML ]; then
+	echo scan >$KML
+	echo clear >$KML # boot-time suspects are not ours
+fi
+echo "=== guest-run: begin"
+"$@"
+rc=$?
+echo "=== guest-run: end (exit $rc)"
+if [ -w $KML ]; then
+	echo scan >$KML
+	sleep 6
+	echo scan >$KML
+	cat $KML >"$RUN/kmemleak.txt"
+fi
+dmesg >"$RUN/dmesg.txt"
+echo "$rc" >"$RUN/rc.tmp" && mv "$RUN/rc.tmp" "$RUN/rc"
+sync

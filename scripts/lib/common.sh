@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the project's scripts. Source, don't execute.
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+KVER_SERIES=6.12
+CACHE=${NF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust-net-failover}
+VENV=$CACHE/venv
+export PATH="$HOME/.cargo/bin:$VENV/bin:$PATH"
+export LIBCLANG_PATH=/usr/lib/llvm-19/lib
+LLVM_SUFFIX=-19
+JOBS=${JOBS:-$(nproc)}
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf '[%s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
+
+# The kernel source: Debian's linux-source-6.12 tarball.
+SRC_TARBALL=/usr/src/linux-source-$KVER_SERIES.tar.xz
+src_version() {
+	dpkg-query -W -f='${Version}' "linux-source-$KVER_SERIES" 2>/dev/null ||
+		die "linux-source-$KVER_SERIES is not installed (run scripts/setup.sh)"
+}
+KTREE=$CACHE/linux-$( (src_version 2>/dev/null || echo unknown) | tr "~+:" "___")
+PRISTINE=$KTREE/pristine   # the tarball as shipped, never modified
+SRC=$KTREE/src             # pristine + our overlay + our patch series
+
+# Build flavours: "debug" (KASAN, lockdep, kmemleak... for tests) and
+# "bench" (no debug options, for benchmarks). Each has its own build dir,
+# keyed by the hash of its config inputs.
+flavour_frags() {
+	case "$1" in
+	debug) echo "$REPO/scripts/config/common.config $REPO/scripts/config/debug.config" ;;
+	bench) echo "$REPO/scripts/config/common.config" ;;
+	*) die "unknown flavour $1" ;;
+	esac
+}
+build_dir() {
+	local f=$1 h
+	# shellcheck disable=SC2046
+	h=$(cat $(flavour_frags "$f") | sha256sum | cut -c1-12)
+	echo "$KTREE/build-$f-$h"
+}
+kmake() {
+	local b=$1
+	shift
+	make -s -C "$SRC" O="$b" LLVM="$LLVM_SUFFIX" -j"$JOBS" "$@"
+}

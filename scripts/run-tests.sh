@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The README's test command: set up, build, run host unit tests, then the
+# guest selftests (KTAP) against our Rust module on the debug kernel, with
+# dmesg/kmemleak checked. Exits non-zero on any failure; the last lines say why.
+set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
+
+t0=$(date +%s)
+"$REPO/scripts/setup.sh"
+t_setup=$(date +%s)
+
+log "host unit tests (cargo test, tests/host)"
+(cd "$REPO/tests/host" && cargo test --offline --quiet 2>&1) | tee "$CACHE/host-tests.log" | tail -5
+host_rc=${PIPESTATUS[0]}
+[ "$host_rc" = 0 ] || die "host unit tests failed"
+
+"$REPO/scripts/build-kernel.sh" debug
+"$REPO/scripts/build-cref.sh" debug
+t_build=$(date +%s)
+
+RUN=$(mktemp -d "$CACHE/runs/test-$(date +%Y%m%d-%H%M%S)-XXXX")
+set +e
+"$REPO/scripts/vm.sh" --flavour debug --module rust --timeout "${NF_TEST_TIMEOUT:-3600}" --results "$RUN" \
+	-- bash "$REPO/selftests/drivers/net/failover/run_all.sh"
+vm_rc=$?
+set -e
+t_guest=$(date +%s)
+
+# KUnit: the kernel crate's doctests (rust_doctests_kernel) run at boot.
+kunit=$(grep -E '^\s*(not )?ok [0-9]+ rust_doctests_kernel' "$RUN/dmesg.txt" 2>/dev/null | tail -1 || true)
+kunit_rc=0
+case "$kunit" in
+*'not ok'*) kunit_rc=1 ;;
+*ok*) ;;
+*) kunit="(no KUnit result in dmesg)"; kunit_rc=1 ;;
+esac
+
+pass=$(grep -cE '^ok [0-9]+' "$RUN/ktap.txt" 2>/dev/null || true)
+fail=$(grep -cE '^not ok [0-9]+' "$RUN/ktap.txt" 2>/dev/null || true)
+skip=$(grep -cE '^ok [0-9]+ .*# SKIP' "$RUN/ktap.txt" 2>/dev/null || true)
+pass=$((pass - skip))
+echo
+echo "results: $RUN"
+echo "timing: setup $((t_setup - t0)) s, build $((t_build - t_setup)) s, guest $((t_guest - t_build)) s"
+echo "KUnit: $kunit"
+echo "guest selftests (top-level scripts): pass $pass, fail $fail, skip $skip; vm exit $vm_rc"
+total_fail=$fail
+[ "$vm_rc" = 0 ] || total_fail=$((total_fail + (fail == 0)))
+[ "$kunit_rc" = 0 ] || total_fail=$((total_fail + 1))
+echo "$pass passed, $total_fail failed, $skip skipped"
+[ "$total_fail" = 0 ] || die "tests failed: see $RUN (ktap.txt, dmesg.txt, console.log)"

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot the built kernel under virtme-ng in the failover topology and run a
+# command in the guest; exit with the command's real exit status.
+#
+#   vm.sh [--flavour debug|bench] [--module rust|c] [--timeout SECONDS]
+#         [--results DIR] -- COMMAND [ARGS...]
+#
+# Topology (q35, TCG): virtio-net-pci sb0 (failover=on) and e1000e pf0
+# (failover_pair_id=sb0, same MAC, hot-plugged by QEMU once the guest
+# negotiates STANDBY), each on its own pcie-root-port, plus an igb PF igb0 for
+# SR-IOV VFs. All three on taps bridged inside a network namespace made for
+# this run; the bridge holds the peer addresses 192.0.2.1/24 and 2001:db8::1/64
+# (documentation ranges; nothing leaves the machine). The guest asks the host
+# for actions (QMP device_del/device_add, tap up/down, peer commands) through
+# files in the shared results dir: ctl/req.N -> ctl/ack.N.
+set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
+
+flavour=debug module=rust timeout=3600 results=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--flavour) flavour=$2; shift 2 ;;
+	--module) module=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--results) results=$2; shift 2 ;;
+	--) shift; break ;;
+	*) break ;;
+	esac
+done
+[ $# -gt 0 ] || die "usage: vm.sh [options] -- COMMAND..."
+
+B=$(build_dir "$flavour")
+[ -f "$B/arch/x86/boot/bzImage" ] || die "no kernel in $B (run scripts/build-kernel.sh $flavour)"
+CREF=$B-cref
+[ "$module" = rust ] || [ -f "$CREF/net_failover.ko" ] || die "no C reference module in $CREF"
+
+MAC=52:54:00:12:34:56
+NS=nfvm$$
+mkdir -p "$CACHE/runs"
+RUN=${results:-$(mktemp -d "$CACHE/runs/$(date +%Y%m%d-%H%M%S)-XXXX")}
+mkdir -p "$RUN/ctl"
+QMP=$RUN/qmp.sock
+PF_PROPS=(e1000e "netdev=npf" "id=pf0" "mac=$MAC" "failover_pair_id=sb0" "bus=rp2")
+
+cat >"$RUN/topology.env" <<ENV
+NF_MAC=$MAC
+NF_ADDR4=192.0.2.2
+NF_PREFIX4=24
+NF_PEER4=192.0.2.1
+NF_ADDR6=2001:db8::2
+NF_PEER6=2001:db8::1
+NF_MODULE=$module
+NF_CREF_DIR=$CREF
+NF_PRIMARY_QDEV=pf0
+NF_STANDBY_QDEV=sb0
+NF_IGB_QDEV=igb0
+NF_HOST_CTL=1
+ENV
+
+ctl_pid= qemu_ok=0
+cleanup() {
+	[ -n "$ctl_pid" ] && kill "$ctl_pid" 2>/dev/null
+	ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	return 0
+}
+trap cleanup EXIT
+
+# The peer: a learning bridge with three taps in a fresh netns.
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip -n "$NS" link add nfbr0 type bridge
+for t in tap-sb tap-pf tap-igb; do
+	ip -n "$NS" tuntap add dev "$t" mode tap
+	ip -n "$NS" link set "$t" master nfbr0 up
+done
+ip -n "$NS" link set nfbr0 up
+ip -n "$NS" addr add 192.0.2.1/24 dev nfbr0
+ip -n "$NS" addr add 2001:db8::1/64 dev nfbr0 nodad
+ip netns exec "$NS" iperf3 -s -D -B 192.0.2.1 --logfile "$RUN/peer-iperf3.log" >/dev/null
+
+# Host side of the guest's action requests.
+host_action() {
+	local verb=$1
+	shift
+	case "$verb" in
+	device_del)
+		python3 "$REPO/scripts/qmp.py" "$QMP" device_del "$1" --wait-event DEVICE_DELETED --timeout 60 ;;
+	device_add)
+		[ "$1" = pf0 ] || { echo "only pf0 can be re-added"; return 2; }
+		python3 "$REPO/scripts/qmp.py" "$QMP" device_add "${PF_PROPS[@]}" ;;
+	tap) ip -n "$NS" link set dev "$1" "$2" ;;
+	peer) ip netns exec "$NS" timeout 600 bash -c "$*" ;;
+	peer_bg)
+		local name=$1
+		shift
+		ip netns exec "$NS" setsid bash -c "$*" >"$RUN/peer-$name.log" 2>&1 </dev/null &
+		echo $! >"$RUN/ctl/bg-$name.pid" ;;
+	peer_kill)
+		[ -f "$RUN/ctl/bg-$1.pid" ] && kill -- -"$(cat "$RUN/ctl/bg-$1.pid")" 2>/dev/null
+		rm -f "$RUN/ctl/bg-$1.pid" ;;
+	*) echo "unknown verb $verb"; return 2 ;;
+	esac
+}
+ctl_loop() {
+	local n=1 line st out
+	while :; do
+		if [ -f "$RUN/ctl/req.$n" ]; then
+			line=$(cat "$RUN/ctl/req.$n")
+			echo "[host] req.$n: $line" >>"$RUN/ctl/log"
+			# shellcheck disable=SC2086
+			out=$(host_action $line 2>&1) && st=0 || st=$?
+			printf '%s\n%s\n' "$st" "$out" >"$RUN/ctl/ack.$n.tmp"
+			mv "$RUN/ctl/ack.$n.tmp" "$RUN/ctl/ack.$n"
+			echo "[host] ack.$n: $st" >>"$RUN/ctl/log"
+			n=$((n + 1))
+		else
+			sleep 0.1
+		fi
+	done
+}
+ctl_loop &
+ctl_pid=$!
+
+qemu_opts=(
+	-device pcie-root-port,id=rp1,chassis=1,slot=1,bus=pcie.0,addr=0x10
+	-device pcie-root-port,id=rp2,chassis=2,slot=2,bus=pcie.0,addr=0x11
+	-device pcie-root-port,id=rp3,chassis=3,slot=3,bus=pcie.0,addr=0x12
+	-device pcie-root-port,id=rp4,chassis=4,slot=4,bus=pcie.0,addr=0x13
+	-netdev tap,id=nsb,ifname=tap-sb,script=no,downscript=no
+	-device "virtio-net-pci,netdev=nsb,id=sb0,mac=$MAC,failover=on,bus=rp1"
+	-netdev tap,id=npf,ifname=tap-pf,script=no,downscript=no
+	-device "$(IFS=,; echo "${PF_PROPS[*]}")"
+	-netdev tap,id=nigb,ifname=tap-igb,script=no,downscript=no
+	-device igb,netdev=nigb,id=igb0,mac=52:54:00:aa:bb:01,bus=rp3
+	-qmp "unix:$QMP,server=on,wait=off"
+)
+kvm=--disable-kvm
+[ "${NF_KVM:-0}" = 1 ] && kvm=
+guest_cmd=$(printf '%q ' bash "$REPO/scripts/guest-run.sh" "$RUN" "$@")
+log "booting $flavour kernel ($module module), results in $RUN"
+set +e
+# shellcheck disable=SC2086
+timeout --foreground -k 10 "$timeout" ip netns exec "$NS" \
+	"$VENV/bin/vng" --run "$B" --disable-microvm $kvm --append no5lvl \
+	--cpus 2 --memory 3G --rwdir "$RUN" --cwd "$REPO" \
+	--qemu-opts "${qemu_opts[*]}" --exec "$guest_cmd" \
+	</dev/null >"$RUN/console.log" 2>&1
+vng_rc=$?
+set -e
+# The guest's command output is the console between our markers.
+sed -n '/^=== guest-run: begin/,/^=== guest-run: end/p' "$RUN/console.log" | sed '1d;$d' || true
+if [ ! -f "$RUN/rc" ]; then
+	tail -40 "$RUN/console.log" >&2
+	die "guest did not finish (vng exit $vng_rc); console: $RUN/console.log"
+fi
+rc=$(cat "$RUN/rc")
+# Any kernel splat fails the run, whatever the command said.
+if "$REPO/scripts/check-dmesg.sh" "$RUN"; then :; else
+	rc=1
+fi
+log "guest command exit status $rc (results: $RUN)"
+exit "$rc"
