@@ -41,5 +41,7 @@ build_dir() {
 kmake() {
 	local b=$1
 	shift
-	make -s -C "$SRC" O="$b" LLVM="$LLVM_SUFFIX" -j"$JOBS" "$@"
+	local extra=()
+	[ "${NF_CLIPPY:-0}" = 1 ] && extra+=(CLIPPY=1)
+	make -s -C "$SRC" O="$b" LLVM="$LLVM_SUFFIX" -j"$JOBS" "${extra[@]}" "$@"
 }

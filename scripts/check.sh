@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Static checks on our sources: rustfmt, clippy (a CLIPPY=1 kernel build) and
+# checkpatch on the driver, the abstractions, the helpers and the patch series.
+set -uo pipefail
+. "$(dirname "$0")/lib/common.sh"
+cd "$REPO"
+fail=0
+rs=$(git ls-files -co --exclude-standard -- 'rust/*.rs' 'drivers/*.rs' 'tests/host/src/*.rs')
+c=$(git ls-files -co --exclude-standard -- 'rust/*.c' 'drivers/*.c')
+
+log "rustfmt"
+# shellcheck disable=SC2086
+rustfmt --edition 2021 --check $rs || fail=1
+
+log "checkpatch"
+for f in $rs $c; do
+	"$SRC/scripts/checkpatch.pl" --no-tree --terse --show-types -f "$f" || fail=1
+done
+for p in patches/*.patch; do
+	[ -f "$p" ] && { "$SRC/scripts/checkpatch.pl" --no-tree --terse "$p" || fail=1; }
+done
+
+log "clippy (CLIPPY=1 build of the Rust objects; warnings fail)"
+NF_CLIPPY=1 "$REPO/scripts/build-kernel.sh" debug || fail=1
+B=$(build_dir debug)
+if grep -E '^(warning|error)' "$B/build.log"; then
+	fail=1
+fi
+log "host crate clippy"
+(cd tests/host && cargo clippy --offline --all-targets --quiet -- -D warnings) || fail=1
+[ $fail = 0 ] && log "all checks clean" || die "checks failed"
