@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host unit tests of the pure decision module of the Rust `net_failover` driver.
+//!
+//! `drivers/net/net_failover_policy.rs` is compiled here exactly as the kernel compiles it (a
+//! private module of the crate, `pub(crate)` items). It is only built for `cargo test`, where
+//! every item is used; a plain `cargo build` of this crate is empty.
+
+#[cfg(test)]
+#[path = "../../../drivers/net/net_failover_policy.rs"]
+mod policy;
+
+#[cfg(test)]
+mod tests {
+    use super::policy::*;
+
+    /// Tiny xorshift64 generator: deterministic, no crates.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            x
+        }
+
+        /// Uniform-ish value in `0..n` (`n > 0`).
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+
+        /// True with probability `1 / n`.
+        fn one_in(&mut self, n: u64) -> bool {
+            self.below(n) == 0
+        }
+    }
+
+    // ---------------------------------------------------------------- classify
+
+    fn candidate(bits: u32) -> Candidate {
+        let b = |i: u32| bits & (1 << i) != 0;
+        Candidate {
+            is_ethernet: b(0),
+            is_master: b(1),
+            same_parent_as_master: b(2),
+            parent_is_pci: b(3),
+            standby_present: b(4),
+            primary_present: b(5),
+            vlan_challenged: b(6),
+            master_has_vlans: b(7),
+        }
+    }
+
+    /// Written from the spec as a list of (condition, refusal) rules in priority order,
+    /// independently of the structure of `classify`.
+    fn oracle(c: &Candidate) -> Result<Role, Refusal> {
+        let standby = c.same_parent_as_master;
+        let rules = [
+            (!c.is_ethernet, Refusal::NotEthernet),
+            (c.is_master, Refusal::IsMaster),
+            (standby && c.standby_present, Refusal::StandbyTaken),
+            (!standby && !c.parent_is_pci, Refusal::PrimaryNotPci),
+            (!standby && c.primary_present, Refusal::PrimaryTaken),
+            (
+                c.vlan_challenged && c.master_has_vlans,
+                Refusal::VlanChallenged,
+            ),
+        ];
+        match rules.iter().find(|(applies, _)| *applies) {
+            Some(&(_, refusal)) => Err(refusal),
+            None if standby => Ok(Role::Standby),
+            None => Ok(Role::Primary),
+        }
+    }
+
+    #[test]
+    fn classify_matches_oracle_for_all_256_candidates() {
+        let mut seen = [0usize; 8];
+        for bits in 0..256 {
+            let c = candidate(bits);
+            let got = classify(&c);
+            assert_eq!(got, oracle(&c), "candidate {c:?}");
+            let slot = match got {
+                Ok(Role::Standby) => 0,
+                Ok(Role::Primary) => 1,
+                Err(Refusal::NotEthernet) => 2,
+                Err(Refusal::IsMaster) => 3,
+                Err(Refusal::PrimaryNotPci) => 4,
+                Err(Refusal::StandbyTaken) => 5,
+                Err(Refusal::PrimaryTaken) => 6,
+                Err(Refusal::VlanChallenged) => 7,
+            };
+            seen[slot] += 1;
+        }
+        // Every outcome is reachable; the counts follow from the priority order.
+        assert_eq!(seen, [12, 6, 128, 64, 16, 16, 8, 6]);
+    }
+
+    #[test]
+    fn classify_properties() {
+        for bits in 0..256 {
+            let c = candidate(bits);
+            match classify(&c) {
+                Ok(role) => {
+                    assert!(c.is_ethernet && !c.is_master);
+                    assert_eq!(role == Role::Standby, c.same_parent_as_master);
+                    if role == Role::Standby {
+                        assert!(!c.standby_present);
+                    } else {
+                        assert!(c.parent_is_pci && !c.primary_present);
+                    }
+                    assert!(!(c.vlan_challenged && c.master_has_vlans));
+                }
+                Err(Refusal::NotEthernet) => assert!(!c.is_ethernet),
+                Err(Refusal::IsMaster) => assert!(c.is_master),
+                Err(Refusal::PrimaryNotPci) => {
+                    assert!(!c.same_parent_as_master && !c.parent_is_pci)
+                }
+                Err(Refusal::StandbyTaken) => {
+                    assert!(c.same_parent_as_master && c.standby_present)
+                }
+                Err(Refusal::PrimaryTaken) => {
+                    assert!(!c.same_parent_as_master && c.primary_present)
+                }
+                Err(Refusal::VlanChallenged) => assert!(c.vlan_challenged && c.master_has_vlans),
+            }
+            // A standby's PCI-ness and the other slot never matter.
+            if c.same_parent_as_master {
+                let mut other = c;
+                other.parent_is_pci = !c.parent_is_pci;
+                other.primary_present = !c.primary_present;
+                assert_eq!(classify(&other), classify(&c));
+            } else {
+                let mut other = c;
+                other.standby_present = !c.standby_present;
+                assert_eq!(classify(&other), classify(&c));
+            }
+            // VLAN-challenged-ness matters only while the master has VLANs.
+            if !c.master_has_vlans {
+                let mut other = c;
+                other.vlan_challenged = !c.vlan_challenged;
+                assert_eq!(classify(&other), classify(&c));
+            }
+        }
+    }
+
+    const VIRTIO: Candidate = Candidate {
+        is_ethernet: true,
+        is_master: false,
+        same_parent_as_master: true,
+        parent_is_pci: false,
+        standby_present: false,
+        primary_present: false,
+        vlan_challenged: false,
+        master_has_vlans: false,
+    };
+
+    const VF: Candidate = Candidate {
+        same_parent_as_master: false,
+        parent_is_pci: true,
+        ..VIRTIO
+    };
+
+    #[test]
+    fn classify_scenarios() {
+        // The virtio standby and a VF, in either order.
+        assert_eq!(classify(&VIRTIO), Ok(Role::Standby));
+        assert_eq!(classify(&VF), Ok(Role::Primary));
+        let vf_after_standby = Candidate {
+            standby_present: true,
+            ..VF
+        };
+        assert_eq!(classify(&vf_after_standby), Ok(Role::Primary));
+        // The master itself (same parent, same MAC) is never its own slave.
+        let master = Candidate {
+            is_master: true,
+            ..VIRTIO
+        };
+        assert_eq!(classify(&master), Err(Refusal::IsMaster));
+        // A bond with the same MAC.
+        let bond = Candidate {
+            is_master: true,
+            ..VF
+        };
+        assert_eq!(classify(&bond), Err(Refusal::IsMaster));
+        // veth / dummy / macvlan / VLAN: no parent or a non-PCI parent.
+        let veth = Candidate {
+            parent_is_pci: false,
+            ..VF
+        };
+        assert_eq!(classify(&veth), Err(Refusal::PrimaryNotPci));
+        let veth_while_primary = Candidate {
+            primary_present: true,
+            ..veth
+        };
+        assert_eq!(classify(&veth_while_primary), Err(Refusal::PrimaryNotPci));
+        // A second VF.
+        let second_vf = Candidate {
+            primary_present: true,
+            ..VF
+        };
+        assert_eq!(classify(&second_vf), Err(Refusal::PrimaryTaken));
+        // A second standby.
+        let second_standby = Candidate {
+            standby_present: true,
+            ..VIRTIO
+        };
+        assert_eq!(classify(&second_standby), Err(Refusal::StandbyTaken));
+        // VLAN-challenged VF: fine without VLANs, refused with them.
+        let challenged = Candidate {
+            vlan_challenged: true,
+            ..VF
+        };
+        assert_eq!(classify(&challenged), Ok(Role::Primary));
+        let with_vlans = Candidate {
+            master_has_vlans: true,
+            ..challenged
+        };
+        assert_eq!(classify(&with_vlans), Err(Refusal::VlanChallenged));
+        // A capable VF is accepted while VLANs are configured (C refused by master flag).
+        let capable = Candidate {
+            master_has_vlans: true,
+            ..VF
+        };
+        assert_eq!(classify(&capable), Ok(Role::Primary));
+        // Infiniband etc.
+        let ipoib = Candidate {
+            is_ethernet: false,
+            ..VF
+        };
+        assert_eq!(classify(&ipoib), Err(Refusal::NotEthernet));
+    }
+
+    #[test]
+    fn refusal_reasons_are_distinct_one_line_text() {
+        let all = [
+            Refusal::NotEthernet,
+            Refusal::IsMaster,
+            Refusal::PrimaryNotPci,
+            Refusal::StandbyTaken,
+            Refusal::PrimaryTaken,
+            Refusal::VlanChallenged,
+        ];
+        for (i, a) in all.iter().enumerate() {
+            let r = a.reason();
+            assert!(!r.is_empty() && r.is_ascii(), "{a:?}");
+            assert!(!r.contains('\n') && !r.contains('%'), "{a:?}");
+            assert_eq!(r.trim(), r, "{a:?}");
+            for b in &all[i + 1..] {
+                assert_ne!(r, b.reason(), "{a:?} vs {b:?}");
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- tx path, carrier
+
+    fn slave(bits: u32) -> SlaveState {
+        SlaveState {
+            present: bits & 1 != 0,
+            running: bits & 2 != 0,
+            carrier: bits & 4 != 0,
+        }
+    }
+
+    #[test]
+    fn tx_path_and_carrier_for_all_64_states() {
+        let mut counts = [0usize; 3];
+        for p in 0..8 {
+            for s in 0..8 {
+                let (primary, standby) = (slave(p), slave(s));
+                let expected = if p == 7 {
+                    TxPath::Primary
+                } else if s == 7 {
+                    TxPath::Standby
+                } else {
+                    TxPath::Drop
+                };
+                let got = tx_path(primary, standby);
+                assert_eq!(got, expected, "primary {primary:?} standby {standby:?}");
+                assert_eq!(master_carrier(primary, standby), got != TxPath::Drop);
+                counts[got as usize] += 1;
+            }
+        }
+        assert_eq!(counts, [8, 7, 49]);
+        assert_eq!(SlaveState::default(), slave(0));
+    }
+
+    // ---------------------------------------------------------------- fold
+
+    const WRAP: u64 = 1 << 32;
+
+    fn filled(v: u64) -> Counters {
+        Counters([v; NSTATS])
+    }
+
+    #[test]
+    fn counters_default_is_zero_and_nstats_matches_uapi() {
+        assert_eq!(Counters::default(), filled(0));
+        assert_eq!(NSTATS, 25);
+    }
+
+    /// The field list of `struct rtnl_link_stats64` in the kernel tree, when one is around.
+    #[test]
+    fn nstats_matches_if_link_h_when_available() {
+        let paths = [
+            "../../include/uapi/linux/if_link.h",
+            "/root/.cache/rust-net-failover/linux-6.12.95-1_bpo12_1/pristine/include/uapi/linux/if_link.h",
+        ];
+        let Some(text) = paths.iter().find_map(|p| std::fs::read_to_string(p).ok()) else {
+            return;
+        };
+        let start = text
+            .find("struct rtnl_link_stats64 {")
+            .expect("struct present");
+        let body = &text[start..];
+        let body = &body[..body.find("};").expect("struct end")];
+        let fields = body
+            .lines()
+            .filter(|l| l.trim_start().starts_with("__u64"))
+            .count();
+        assert_eq!(fields, NSTATS);
+    }
+
+    #[test]
+    fn fold_adds_deltas_and_updates_last() {
+        let mut total = filled(100);
+        let mut last = filled(10);
+        let mut now = filled(15);
+        now.0[3] = 10; // unchanged field
+        fold(&mut total, &mut last, &now);
+        assert_eq!(last, now);
+        for i in 0..NSTATS {
+            assert_eq!(total.0[i], if i == 3 { 100 } else { 105 });
+        }
+        // Folding the same snapshot again adds nothing.
+        let before = total;
+        fold(&mut total, &mut last, &now);
+        assert_eq!(total, before);
+    }
+
+    #[test]
+    fn fold_32bit_wrap() {
+        let cases = [
+            // (last, now, delta)
+            (WRAP - 1, 0, 1),
+            (WRAP - 16, 5, 21),
+            (WRAP - 1, WRAP / 2 - 2, WRAP / 2 - 1),
+            (WRAP / 2 + 1, 0, WRAP / 2 - 1),
+        ];
+        for (l, n, d) in cases {
+            assert!(l - n > WRAP / 2, "case must be a wrap: {l} -> {n}");
+            let mut total = filled(7);
+            let mut last = filled(l);
+            fold(&mut total, &mut last, &filled(n));
+            assert_eq!(total, filled(7 + d), "{l} -> {n}");
+            assert_eq!(last, filled(n));
+        }
+    }
+
+    #[test]
+    fn fold_reset() {
+        let cases = [
+            // (last, now): a drop that is not a 32-bit wrap, so delta = now.
+            (10, 3),
+            (10, 0),
+            (WRAP / 2, 0),        // drop of exactly 2^31: not more than half
+            (WRAP - 1, WRAP / 2), // drop of 2^31 - 1
+            (WRAP, 0),            // last does not fit in 32 bits
+            (WRAP, 5),
+            (u64::MAX, 0),
+            (u64::MAX, 12345),
+            (u64::MAX, u64::MAX - 1),
+            (1 << 40, 1 << 39),
+        ];
+        for (l, n) in cases {
+            let mut total = filled(1000);
+            let mut last = filled(l);
+            fold(&mut total, &mut last, &filled(n));
+            assert_eq!(total, filled(1000u64.saturating_add(n)), "{l} -> {n}");
+            assert_eq!(last, filled(n));
+        }
+    }
+
+    #[test]
+    fn fold_saturates_instead_of_wrapping() {
+        let mut total = filled(u64::MAX - 5);
+        let mut last = filled(0);
+        fold(&mut total, &mut last, &filled(u64::MAX));
+        assert_eq!(total, filled(u64::MAX));
+        fold(&mut total, &mut last, &filled(3));
+        assert_eq!(total, filled(u64::MAX));
+    }
+
+    /// Arbitrary snapshots, including extreme values: never panics (tests run with overflow
+    /// checks), totals never decrease, `last` always becomes `now`.
+    #[test]
+    fn fold_random_chaos_is_monotonic() {
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        for round in 0..2000 {
+            let mut total = Counters::default();
+            let mut last = Counters::default();
+            for _ in 0..50 {
+                let mut now = Counters::default();
+                for v in now.0.iter_mut() {
+                    *v = match rng.below(6) {
+                        0 => rng.next(),
+                        1 => rng.next() & (WRAP - 1),
+                        2 => u64::MAX - rng.below(4),
+                        3 => WRAP - 1 - rng.below(4),
+                        4 => rng.below(4),
+                        _ => rng.below(WRAP) + WRAP / 2,
+                    };
+                }
+                let before = total;
+                fold(&mut total, &mut last, &now);
+                assert_eq!(last, now);
+                for i in 0..NSTATS {
+                    assert!(total.0[i] >= before.0[i], "round {round} field {i}");
+                }
+            }
+        }
+    }
+
+    /// A simulated device field: counts true traffic, as a 32-bit or 64-bit counter, and is
+    /// sometimes reset. Used where the fold rule is unambiguous, so totals must be exact.
+    struct Field {
+        wide: bool,
+        value: u64,
+    }
+
+    impl Field {
+        fn count(&mut self, n: u64) {
+            self.value = if self.wide {
+                self.value.wrapping_add(n)
+            } else {
+                (self.value + n) & (WRAP - 1)
+            };
+        }
+    }
+
+    #[test]
+    fn fold_random_sequences_are_exact() {
+        let mut rng = XorShift(0x0123_4567_89ab_cdef);
+        for _ in 0..500 {
+            let mut fields: Vec<Field> = (0..NSTATS)
+                .map(|_| {
+                    let wide = rng.one_in(2);
+                    let value = if wide {
+                        rng.next() >> 8
+                    } else {
+                        rng.below(WRAP)
+                    };
+                    Field { wide, value }
+                })
+                .collect();
+            let mut last = Counters(core::array::from_fn(|i| fields[i].value));
+            let mut total = Counters::default();
+            let mut expected = [0u64; NSTATS];
+            for _ in 0..100 {
+                for (i, f) in fields.iter_mut().enumerate() {
+                    // 32-bit counters: less than 2^31 between two samples keeps wraps detectable.
+                    let step = match rng.below(4) {
+                        0 => 0,
+                        1 => rng.below(1000),
+                        2 => rng.below(WRAP / 2),
+                        _ => rng.below(1 << 20),
+                    };
+                    // Reset of a 64-bit counter that has passed 2^32, followed by a little
+                    // traffic: unambiguous. Traffic before the reset was sampled already.
+                    if f.wide && f.value >= WRAP && rng.one_in(20) {
+                        f.value = 0;
+                        let after = step % 1000;
+                        f.count(after);
+                        expected[i] += after;
+                    } else {
+                        f.count(step);
+                        expected[i] += step;
+                    }
+                }
+                let before = total;
+                fold(
+                    &mut total,
+                    &mut last,
+                    &Counters(core::array::from_fn(|i| fields[i].value)),
+                );
+                for i in 0..NSTATS {
+                    assert!(total.0[i] >= before.0[i]);
+                }
+                assert_eq!(total.0, expected);
+            }
+        }
+    }
+
+    /// The driver's use: one total, one `last` per slave; a removed slave is folded one last
+    /// time and its `last` dropped; a new slave starts from a zeroed `last`.
+    #[test]
+    fn fold_slave_removal_and_replacement() {
+        let mut total = Counters::default();
+        let mut last_primary = Counters::default();
+        let mut last_standby = Counters::default();
+
+        fold(&mut total, &mut last_primary, &filled(100));
+        fold(&mut total, &mut last_standby, &filled(40));
+        assert_eq!(total, filled(140));
+
+        // Primary unplugged: final fold, then its snapshot is dropped.
+        fold(&mut total, &mut last_primary, &filled(130));
+        last_primary = Counters::default();
+        assert_eq!(total, filled(170));
+
+        // Only the standby counts for a while.
+        fold(&mut total, &mut last_standby, &filled(50));
+        assert_eq!(total, filled(180));
+
+        // A new VF with fresh (small) counters: nothing goes backwards, its traffic counts.
+        fold(&mut total, &mut last_primary, &filled(7));
+        assert_eq!(total, filled(187));
+
+        // Had the driver kept the stale snapshot (130) instead of dropping it, the new
+        // device's 7 would read as a reset and still count 7: never backwards either way.
+        let mut stale = filled(130);
+        let mut t = filled(187);
+        fold(&mut t, &mut stale, &filled(7));
+        assert_eq!(t, filled(194));
+
+        // Standby removed without a final fold: its unfolded traffic is lost, the totals stay,
+        // and a re-created standby counts from its fresh counters.
+        last_standby = Counters::default();
+        fold(&mut total, &mut last_standby, &filled(3));
+        assert_eq!(total, filled(190));
+    }
+
+    // ---------------------------------------------------------------- MTU
+
+    #[test]
+    fn mtu_range_follows_primary_then_standby_then_fallback() {
+        let p = MtuRange { min: 68, max: 9000 };
+        let s = MtuRange {
+            min: 68,
+            max: 65535,
+        };
+        let f = MtuRange { min: 68, max: 1500 };
+        assert_eq!(mtu_range(Some(p), Some(s), f), p);
+        assert_eq!(mtu_range(Some(p), None, f), p);
+        assert_eq!(mtu_range(None, Some(s), f), s);
+        assert_eq!(mtu_range(None, None, f), f);
+    }
+
+    #[test]
+    fn mtu_ok_edges() {
+        let r = MtuRange { min: 68, max: 9000 };
+        for (mtu, ok) in [
+            (0, false),
+            (67, false),
+            (68, true),
+            (1500, true),
+            (9000, true),
+            (9001, false),
+            (u32::MAX, false),
+        ] {
+            assert_eq!(mtu_ok(mtu, r), ok, "{mtu}");
+        }
+        let full = MtuRange {
+            min: 0,
+            max: u32::MAX,
+        };
+        assert!(mtu_ok(0, full) && mtu_ok(u32::MAX, full));
+        let single = MtuRange {
+            min: 1500,
+            max: 1500,
+        };
+        assert!(mtu_ok(1500, single) && !mtu_ok(1499, single) && !mtu_ok(1501, single));
+        let empty = MtuRange {
+            min: 1501,
+            max: 1500,
+        };
+        assert!((0..=2000).all(|m| !mtu_ok(m, empty)));
+    }
+
+    // ---------------------------------------------------------------- tx queues
+
+    #[test]
+    fn master_tx_queues_bounds() {
+        for (cpus, q) in [
+            (0, 16),
+            (1, 16),
+            (15, 16),
+            (16, 16),
+            (17, 17),
+            (64, 64),
+            (255, 255),
+            (256, 256),
+            (257, 256),
+            (8192, 256),
+            (u32::MAX, 256),
+        ] {
+            assert_eq!(master_tx_queues(cpus), q, "{cpus}");
+        }
+        let mut prev = 0;
+        for cpus in 0..5000 {
+            let q = master_tx_queues(cpus);
+            assert!((16..=256).contains(&q));
+            assert!(q >= prev, "monotonic");
+            assert!(q >= cpus.min(256), "one queue per CPU up to the cap");
+            prev = q;
+        }
+    }
+}
