@@ -1,0 +1,117 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Scenarios 3 and 4: the primary goes away and comes back while a paced UDP
+# stream (default 10 kpps, NF_STREAM_RATE) runs guest -> peer:
+#   qmp_device_del_add   host QMP device_del / device_add of the primary (live
+#                        migration path)
+#   pci_remove_rescan    in-guest PCI remove / rescan
+#   link_down_up         ip link set dev PRIMARY down / up
+# Asserted: the stream keeps reaching the peer through the standby while the
+# primary is gone, tx returns to the primary (and leaves the standby) once it is
+# back, and the end of the stream arrives. Loss and the longest gap are only
+# reported ("# figure:" lines), as are the switch-over times.
+#
+# No case differs for the C reference.
+
+ALL_TESTS="
+	qmp_device_del_add
+	pci_remove_rescan
+	link_down_up
+"
+
+lib_dir=$(dirname "$(readlink -f "$0")")
+# shellcheck source=lib.sh
+source "$lib_dir/lib.sh"
+
+: "${NF_STREAM_RATE:=10000}"
+# packets that must move through a path to call it "carrying the stream"
+: "${NF_STREAM_MIN:=500}"
+
+unplug_qmp() { host_do device_del "$NF_PRIMARY_QDEV" > "$NF_TMP/host.out" 2>&1; }
+replug_qmp() { host_do device_add "$NF_PRIMARY_QDEV" > "$NF_TMP/host.out" 2>&1; }
+unplug_pci() { echo 1 > "/sys/bus/pci/devices/$PRI_BDF/remove"; }
+replug_pci() { echo 1 > /sys/bus/pci/rescan; }
+unplug_link() { ip link set dev "$PRI_NAME" down; }
+replug_link() { ip link set dev "$PRI_NAME" up; }
+
+primary_gone() { nf_discover && [ -z "$NF_PRI" ] && ! nf_dev_exists "$PRI_NAME"; }
+primary_down() { ! nf_is_up "$PRI_NAME"; }
+
+# failover_cycle NAME UNPLUG REPLUG GONE_CHECK
+failover_cycle()
+{
+	local name=$1 unplug=$2 replug=$3 gone=$4 t0 t1
+	PRI_NAME=$NF_PRI
+	PRI_BDF=$(nf_pci_of "$NF_PRI")
+	: > "$NF_TMP/host.out"
+
+	nf_stream_start "$name" "$NF_STREAM_RATE"
+	check_err $? "cannot start the UDP stream"
+	[ "$RET" -ne 0 ] && return
+	nf_tx_grows "$PRI_NAME" "$NF_STREAM_MIN" 20
+	check_err $? "stream not carried by the primary $PRI_NAME before the unplug"
+	nf_stream_advances "$name" "$NF_STREAM_MIN" 20
+	check_err $? "stream not reaching the peer before the unplug"
+
+	t0=$SECONDS
+	"$unplug"
+	check_err $? "$unplug failed: $(cat "$NF_TMP/host.out" 2> /dev/null)"
+	nf_wait "$NF_TIMEOUT" "$gone"
+	check_err $? "primary still present/up after $unplug: $(nf_roles)"
+	nf_carrier_is "$NF_M" 1
+	check_err $? "master lost carrier with only the standby left"
+	nf_tx_grows "$NF_SBY" "$NF_STREAM_MIN" 20
+	check_err $? "stream did not move to the standby $NF_SBY"
+	t1=$SECONDS
+	nf_stream_advances "$name" "$NF_STREAM_MIN" 20
+	check_err $? "stream stopped reaching the peer with the primary gone"
+	nf_figure "$name: standby carrying the stream $((t1 - t0))s after the unplug started"
+
+	t0=$SECONDS
+	"$replug"
+	check_err $? "$replug failed: $(cat "$NF_TMP/host.out" 2> /dev/null)"
+	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
+	check_err $? "primary not enslaved again after $replug: $(nf_roles)"
+	nf_discover
+	if [ -n "$NF_PRI" ]; then
+		nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 1
+		check_err $? "primary $NF_PRI has no carrier after $replug"
+		nf_tx_grows "$NF_PRI" "$NF_STREAM_MIN" 30
+		check_err $? "stream not back on the primary $NF_PRI"
+		t1=$SECONDS
+		nf_figure "$name: primary carrying the stream $((t1 - t0))s after the replug started"
+		nf_tx_quiet "$NF_SBY" 50 2
+		check_err $? "standby still transmitting with the primary back"
+	fi
+	nf_stream_advances "$name" "$NF_STREAM_MIN" 20
+	check_err $? "stream not reaching the peer after the replug"
+
+	nf_stream_stop "$name"
+	check_err $? "no stream result"
+	[ "$STREAM_RECEIVED" -gt 0 ] && [ "$STREAM_LAST" -ge $((STREAM_SENT - STREAM_SENT / 20 - 1)) ]
+	check_err $? "end of the stream missing at the peer: last_seq $STREAM_LAST of $STREAM_SENT sent"
+	nf_figure "$name: loss=$STREAM_LOST/$STREAM_SENT max_gap_ms=$STREAM_MAXGAP rate_pps=$STREAM_RATE"
+}
+
+qmp_device_del_add()
+{
+	nf_require_host_ctl || return
+	failover_cycle qmp unplug_qmp replug_qmp primary_gone
+	log_test
+}
+
+pci_remove_rescan()
+{
+	failover_cycle pci unplug_pci replug_pci primary_gone
+	log_test
+}
+
+link_down_up()
+{
+	nf_defer ip link set dev "$NF_PRI" up
+	failover_cycle link unplug_link replug_link primary_down
+	log_test
+}
+
+nf_main

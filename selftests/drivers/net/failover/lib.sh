@@ -1,0 +1,686 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared helpers for the net_failover guest selftests.
+#
+# The tests run inside a QEMU guest built by the project's runner (scripts/vm.sh):
+#   virtio-net-pci id=sb0 failover=on  -> failover master + standby netdev
+#   e1000e id=pf0 failover_pair_id=sb0 -> primary (hot-plugged by QEMU once the
+#                                         guest negotiated VIRTIO_NET_F_STANDBY)
+#   igb id=igb0                         -> SR-IOV PF for igbvf VF scenarios
+# all on tap backends bridged in a host netns where the peer lives.
+#
+# Environment (from "$NF_RESULTS/topology.env", written by the runner):
+#   NF_MAC NF_ADDR4 NF_PREFIX4 NF_PEER4 NF_ADDR6 NF_PEER6 NF_MODULE (rust|c)
+#   NF_CREF_DIR NF_PRIMARY_QDEV NF_STANDBY_QDEV NF_IGB_QDEV NF_HOST_CTL
+#   NF_HOST_RESULTS  optional: the host-side path of $NF_RESULTS (default: same path);
+#                    used in commands that the host runs in the peer netns.
+# Knobs: NF_TIMEOUT (generic wait, s, default 60), NF_HOST_TIMEOUT (host_do ack, default 90).
+#
+# Without NF_RESULTS (plain kselftest install, no runner) every script skips (exit 4).
+#
+# Each script: set ALL_TESTS, source this file, call nf_main. Every test function
+# reports exactly one result through log_test / log_test_skip.
+
+# shellcheck disable=SC2034 # used by the scripts that source this file
+ksft_pass=0
+ksft_fail=1
+ksft_xfail=2
+ksft_xpass=3
+ksft_skip=4
+
+NF_LIB_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+: "${NF_TIMEOUT:=60}"
+: "${NF_HOST_TIMEOUT:=90}"
+
+# PCI ids (QEMU models)
+NF_PCI_E1000E=8086:10d3
+NF_PCI_IGB=8086:10c9
+NF_PCI_IGBVF=8086:10ca
+
+# ---------------------------------------------------------------------------
+# KTAP output (own copy of the kselftest/ktap_helpers.sh subset we need)
+
+KTAP_TESTNO=1
+KTAP_CNT_PASS=0
+KTAP_CNT_FAIL=0
+KTAP_CNT_SKIP=0
+KSFT_NUM_TESTS=0
+
+ktap_print_header() { echo "TAP version 13"; }
+ktap_print_msg() { local l; while IFS= read -r l; do echo "# $l"; done <<< "$*"; }
+ktap_set_plan() { KSFT_NUM_TESTS=$1; echo "1..$KSFT_NUM_TESTS"; }
+ktap_skip_all() { echo "1..0 # SKIP $*"; }
+
+__ktap_test() {
+	local result=$1 description=$2 directive=${3:-}
+	if [ -n "$directive" ]; then
+		echo "$result $KTAP_TESTNO $description # $directive"
+	else
+		echo "$result $KTAP_TESTNO $description"
+	fi
+	KTAP_TESTNO=$((KTAP_TESTNO + 1))
+}
+ktap_test_pass() { __ktap_test "ok" "$1"; KTAP_CNT_PASS=$((KTAP_CNT_PASS + 1)); }
+ktap_test_skip() { __ktap_test "ok" "$1" "SKIP ${2:-}"; KTAP_CNT_SKIP=$((KTAP_CNT_SKIP + 1)); }
+ktap_test_fail() { __ktap_test "not ok" "$1"; KTAP_CNT_FAIL=$((KTAP_CNT_FAIL + 1)); }
+ktap_print_totals() {
+	echo "# Totals: pass:$KTAP_CNT_PASS fail:$KTAP_CNT_FAIL xfail:0 xpass:0 skip:$KTAP_CNT_SKIP error:0"
+}
+# exit 0 all passed (skips allowed), 1 any failure or missing result, 4 all skipped
+ktap_finished() {
+	ktap_print_totals
+	if [ "$KTAP_CNT_FAIL" -ne 0 ] ||
+	   [ $((KTAP_CNT_PASS + KTAP_CNT_SKIP)) -ne "$KSFT_NUM_TESTS" ]; then
+		exit "$ksft_fail"
+	fi
+	if [ "$KSFT_NUM_TESTS" -gt 0 ] && [ "$KTAP_CNT_SKIP" -eq "$KSFT_NUM_TESTS" ]; then
+		exit "$ksft_skip"
+	fi
+	exit "$ksft_pass"
+}
+
+# ---------------------------------------------------------------------------
+# log_test style reporting (as net/forwarding/lib.sh): RET / check_err / log_test
+
+RET=0
+RET_MSG=
+NF_LOGGED=0
+
+nf_diag() { ktap_print_msg "$*"; }
+# a measured value for the report: "# figure: <test>: key=value ..."
+nf_figure() { echo "# figure: ${NF_CUR_TEST:-?}: $*"; }
+
+check_err() {
+	local err=$1 msg=$2
+	if [ "$err" -ne 0 ]; then
+		[ "$RET" -eq 0 ] && RET_MSG=$msg
+		RET=1
+		nf_diag "FAIL: $msg"
+	fi
+}
+check_fail() {
+	local err=$1 msg=$2
+	if [ "$err" -eq 0 ]; then
+		[ "$RET" -eq 0 ] && RET_MSG=$msg
+		RET=1
+		nf_diag "FAIL: $msg"
+	fi
+}
+# check_eq WHAT GOT WANT
+check_eq() {
+	[ "$2" = "$3" ]
+	check_err $? "$1: got '$2', want '$3'"
+}
+
+log_test() {
+	local name=${1:-$NF_CUR_TEST}
+	if [ "$NF_LOGGED" -ne 0 ]; then
+		nf_diag "BUG in test script: second result for $name ignored"
+		return
+	fi
+	NF_LOGGED=1
+	if [ "$RET" -eq 0 ]; then
+		ktap_test_pass "$name"
+	else
+		nf_diag "$name: $RET_MSG"
+		ktap_test_fail "$name"
+	fi
+}
+log_test_skip() {
+	local name=${1:-$NF_CUR_TEST} reason=${2:-}
+	[ "$NF_LOGGED" -ne 0 ] && return
+	NF_LOGGED=1
+	ktap_test_skip "$name" "$reason"
+}
+# For behaviour where the C reference legitimately differs (listed per script).
+nf_skip_if_c() {
+	if [ "${NF_MODULE:-rust}" = c ]; then
+		log_test_skip "$NF_CUR_TEST" "C reference lacks $*"
+		return 0
+	fi
+	return 1
+}
+
+# ---------------------------------------------------------------------------
+# deferred cleanup (LIFO), run after each test and on exit
+
+NF_DEFERS=()
+nf_defer() { NF_DEFERS+=("$(printf '%q ' "$@")"); }
+nf_run_defers() {
+	local i
+	for ((i = ${#NF_DEFERS[@]} - 1; i >= 0; i--)); do
+		eval "${NF_DEFERS[$i]}" > /dev/null 2>&1 || true
+	done
+	NF_DEFERS=()
+}
+
+# script-level cleanup, run once before the final bring-up and on exit
+NF_EXIT_HOOKS=()
+nf_defer_exit() { NF_EXIT_HOOKS+=("$(printf '%q ' "$@")"); }
+nf_run_exit_hooks() {
+	local i
+	for ((i = ${#NF_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
+		eval "${NF_EXIT_HOOKS[$i]}" > /dev/null 2>&1 || true
+	done
+	NF_EXIT_HOOKS=()
+}
+
+# ---------------------------------------------------------------------------
+# generic helpers
+
+# nf_wait TIMEOUT_S CMD... : poll CMD every 0.2 s until it succeeds
+nf_wait() {
+	local timeout=$1 end
+	shift
+	end=$((SECONDS + timeout))
+	while :; do
+		"$@" && return 0
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.2
+	done
+}
+# like nf_wait but CMD must keep failing (true if it never succeeded)
+nf_never() {
+	local timeout=$1 end
+	shift
+	end=$((SECONDS + timeout))
+	while [ "$SECONDS" -lt "$end" ]; do
+		"$@" && return 1
+		sleep 0.2
+	done
+	return 0
+}
+
+# run CMD; on failure print its output as diagnostics; status of CMD
+nf_run() {
+	local out rc
+	out=$("$@" 2>&1)
+	rc=$?
+	[ $rc -ne 0 ] && [ -n "$out" ] && nf_diag "$* -> rc=$rc: $out"
+	return $rc
+}
+
+nf_dev_exists() { [ -e "/sys/class/net/$1" ]; }
+nf_carrier() { cat "/sys/class/net/$1/carrier" 2>/dev/null; }
+nf_carrier_is() { [ "$(nf_carrier "$1")" = "$2" ]; }
+nf_stat() { cat "/sys/class/net/$1/statistics/$2" 2>/dev/null || echo 0; }
+nf_mac() { cat "/sys/class/net/$1/address" 2>/dev/null; }
+nf_flags() { cat "/sys/class/net/$1/flags" 2>/dev/null || echo 0; }
+nf_is_up() { [ $(($(nf_flags "$1") & 0x1)) -ne 0 ]; }
+nf_master_of() {
+	local m
+	m=$(readlink "/sys/class/net/$1/master" 2>/dev/null) || return 1
+	basename "$m"
+}
+# sorted lower names of a master
+nf_lowers() {
+	local l
+	for l in /sys/class/net/"$1"/lower_*; do
+		[ -e "$l" ] || continue
+		echo "${l##*/lower_}"
+	done | sort
+}
+nf_lowers_str() { nf_lowers "$1" | tr '\n' ' '; }
+nf_pci_of() {
+	local p
+	p=$(readlink -f "/sys/class/net/$1/device" 2>/dev/null) || return 1
+	[ "$(basename "$(readlink -f "$p/subsystem")")" = pci ] || return 1
+	basename "$p"
+}
+nf_driver_of() {
+	local d
+	d=$(readlink -f "/sys/class/net/$1/device/driver" 2>/dev/null) || return 1
+	[ -n "$d" ] && [ -e "$d" ] || return 1
+	basename "$d"
+}
+# value of a key of "ip -d -j link show dev DEV"
+nf_link_field() {
+	ip -d -j link show dev "$1" 2>/dev/null | python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)[0]
+except Exception:
+    sys.exit(1)
+v = d.get(sys.argv[1], "")
+print(" ".join(v) if isinstance(v, list) else v)' "$2"
+}
+nf_ethtool_field() { ethtool -i "$1" 2>/dev/null | sed -n "s/^$2: //p"; }
+
+# BDFs of PCI functions VENDOR:DEVICE (e.g. 8086:10d3)
+nf_pci_find() {
+	local d v=0x${1%%:*} i=0x${1##*:}
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor" 2>/dev/null)" = "$v" ] || continue
+		[ "$(cat "$d/device" 2>/dev/null)" = "$i" ] || continue
+		basename "$d"
+	done
+}
+nf_e1000e_bdf() {
+	local b
+	b=$(nf_pci_find "$NF_PCI_E1000E" | head -n1)
+	[ -n "$b" ] && echo "$b"
+}
+nf_pci_netdev() {
+	local n
+	for n in /sys/bus/pci/devices/"$1"/net/*; do
+		[ -e "$n" ] && { echo "${n##*/}"; return 0; }
+	done
+	return 1
+}
+nf_pci_driver() {
+	local d
+	d=$(readlink -f "/sys/bus/pci/devices/$1/driver" 2>/dev/null) && [ -e "$d" ] && basename "$d"
+}
+
+nf_ping() { ping -q -c "${2:-1}" -W 2 "$1" > /dev/null 2>&1; }
+nf_ping_peer() { nf_ping "$NF_PEER4" "${1:-1}"; }
+
+# ---------------------------------------------------------------------------
+# role discovery: NF_M (master), NF_SBY (standby), NF_PRI (primary, may be empty)
+
+nf_is_master() { [ "$(nf_ethtool_field "$1" driver)" = net_failover ]; }
+
+nf_find_master() {
+	local d n
+	# master and standby are both children of the virtio device
+	for d in /sys/bus/virtio/drivers/virtio_net/virtio*/net/*; do
+		[ -e "$d" ] || continue
+		n=${d##*/}
+		if nf_is_master "$n"; then
+			echo "$n"
+			return 0
+		fi
+	done
+	# fallback: any netdev whose drvinfo says net_failover
+	for d in /sys/class/net/*; do
+		n=${d##*/}
+		[ "$n" = lo ] && continue
+		if [ -e "$d/device" ] && nf_is_master "$n"; then
+			echo "$n"
+			return 0
+		fi
+	done
+	return 1
+}
+
+nf_is_standby_of() {
+	local m=$1 s=$2
+	[ "$(cat "/sys/class/net/$s/phys_port_name" 2>/dev/null)" = sby ] && return 0
+	[ "$(readlink -f "/sys/class/net/$s/device")" = "$(readlink -f "/sys/class/net/$m/device")" ]
+}
+
+nf_discover() {
+	local l
+	NF_M='' NF_SBY='' NF_PRI=''
+	NF_M=$(nf_find_master) || { NF_M=; return 1; }
+	for l in $(nf_lowers "$NF_M"); do
+		if [ -z "$NF_SBY" ] && nf_is_standby_of "$NF_M" "$l"; then
+			NF_SBY=$l
+		elif [ -z "$NF_PRI" ]; then
+			NF_PRI=$l
+		else
+			nf_diag "unexpected third lower $l of $NF_M"
+		fi
+	done
+	return 0
+}
+nf_has_master() { nf_discover; }
+nf_has_standby() { nf_discover && [ -n "$NF_SBY" ]; }
+nf_has_primary() { nf_discover && [ -n "$NF_PRI" ]; }
+nf_no_primary() { nf_discover && [ -z "$NF_PRI" ]; }
+# the e1000e function is enslaved as primary
+nf_e1000e_enslaved() {
+	local b
+	b=$(nf_e1000e_bdf) || return 1
+	nf_discover && [ -n "$NF_PRI" ] && [ "$(nf_pci_of "$NF_PRI")" = "$b" ]
+}
+nf_roles() { echo "master=${NF_M:-none} standby=${NF_SBY:-none} primary=${NF_PRI:-none}"; }
+
+# ---------------------------------------------------------------------------
+# environment
+
+nf_load_env() {
+	[ -n "${NF_RESULTS:-}" ] && [ -r "$NF_RESULTS/topology.env" ] || return 1
+	# shellcheck disable=SC1091
+	. "$NF_RESULTS/topology.env"
+	: "${NF_HOST_RESULTS:=$NF_RESULTS}"
+	: "${NF_MODULE:=rust}"
+	: "${NF_PRIMARY_QDEV:=pf0}"
+	: "${NF_STANDBY_QDEV:=sb0}"
+	: "${NF_IGB_QDEV:=igb0}"
+	: "${NF_HOST_CTL:=0}"
+	: "${NF_PREFIX4:=24}"
+	[ -n "${NF_MAC:-}" ] && [ -n "${NF_ADDR4:-}" ] && [ -n "${NF_PEER4:-}" ]
+}
+
+nf_require_topology() {
+	local why=
+	if [ "$(id -u)" -ne 0 ]; then
+		why="must run as root"
+	elif ! nf_load_env; then
+		why="needs the net_failover QEMU topology (NF_RESULTS/topology.env from the project runner)"
+	else
+		local t
+		for t in ip ethtool ping python3 modprobe; do
+			command -v "$t" > /dev/null || why="$why $t missing"
+		done
+	fi
+	if [ -n "$why" ]; then
+		ktap_print_header
+		ktap_skip_all "$why"
+		exit "$ksft_skip"
+	fi
+	NF_TMP=$(mktemp -d /tmp/nf-selftest.XXXXXX)
+}
+nf_host_ctl() { [ "${NF_HOST_CTL:-0}" = 1 ]; }
+nf_require_host_ctl() {
+	nf_host_ctl && return 0
+	log_test_skip "$NF_CUR_TEST" "host actions unavailable (NF_HOST_CTL!=1)"
+	return 1
+}
+
+# ---------------------------------------------------------------------------
+# host actions: one request line in $NF_RESULTS/ctl/req.N, answer in ack.N
+# (first line = exit status, rest = output). Prints the output, returns the status.
+host_do() {
+	if ! nf_host_ctl || [ -z "${NF_RESULTS:-}" ]; then
+		echo "host_do: host actions unavailable" >&2
+		return 125
+	fi
+	local ctl=$NF_RESULTS/ctl n end status
+	mkdir -p "$ctl" || return 125
+	n=$(cat "$ctl/seq" 2>/dev/null)
+	n=$(( ${n:-0} + 1 ))
+	echo "$n" > "$ctl/seq.tmp" && mv -f "$ctl/seq.tmp" "$ctl/seq"
+	printf '%s\n' "$*" > "$ctl/req.$n.tmp" && mv -f "$ctl/req.$n.tmp" "$ctl/req.$n" || return 125
+	end=$((SECONDS + NF_HOST_TIMEOUT))
+	while [ ! -e "$ctl/ack.$n" ]; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "host_do: no ack.$n within ${NF_HOST_TIMEOUT}s for: $*" >&2
+			return 124
+		fi
+		sleep 0.1
+	done
+	status=$(head -n 1 "$ctl/ack.$n")
+	tail -n +2 "$ctl/ack.$n"
+	case "$status" in
+	'' | *[!0-9]*) return 1 ;;
+	esac
+	return "$status"
+}
+
+# ---------------------------------------------------------------------------
+# bring-up (idempotent): modules, master, e1000e primary enslaved, addresses, ping
+
+nf_modules_load() {
+	modprobe -q virtio_pci 2> /dev/null
+	if [ "${NF_MODULE:-rust}" = c ] && [ ! -d /sys/module/net_failover ]; then
+		modprobe failover || return 1
+		insmod "$NF_CREF_DIR/net_failover.ko" || return 1
+	fi
+	if [ ! -d /sys/bus/virtio/drivers/virtio_net ]; then
+		modprobe virtio_net || return 1
+	fi
+	# a virtio-net device left unbound (teardown tests) is bound again
+	local d
+	for d in /sys/bus/virtio/devices/*; do
+		[ -e "$d" ] || continue
+		[ "$(cat "$d/device" 2>/dev/null)" = 0x0001 ] || continue
+		[ -e "$d/driver" ] && continue
+		echo "${d##*/}" > /sys/bus/virtio/drivers/virtio_net/bind 2> /dev/null
+	done
+	return 0
+}
+
+nf_igb_pf_bdf() { nf_pci_find "$NF_PCI_IGB" | head -n1; }
+# drop igb VFs left behind (they would compete for the primary slot)
+nf_sriov_reset() {
+	local pf
+	pf=$(nf_igb_pf_bdf)
+	[ -n "$pf" ] || return 0
+	if [ "$(cat "/sys/bus/pci/devices/$pf/sriov_numvfs" 2>/dev/null || echo 0)" != 0 ]; then
+		echo 0 > "/sys/bus/pci/devices/$pf/sriov_numvfs"
+	fi
+}
+
+nf_e1000e_bound() {
+	local b
+	b=$(nf_e1000e_bdf) || return 1
+	[ "$(nf_pci_driver "$b")" = e1000e ] && [ -n "$(nf_pci_netdev "$b")" ]
+}
+
+nf_master_ready() {
+	nf_carrier_is "$NF_M" 1
+}
+
+nf_bringup() {
+	local b
+	nf_modules_load || { nf_diag "bring-up: loading modules failed"; return 1; }
+	nf_wait "$NF_TIMEOUT" nf_has_master || { nf_diag "bring-up: no failover master"; return 1; }
+	nf_sriov_reset
+	if ! nf_e1000e_bdf > /dev/null; then
+		echo 1 > /sys/bus/pci/rescan
+		if ! nf_wait 30 nf_e1000e_bdf && nf_host_ctl; then
+			nf_diag "bring-up: primary PCI function absent, host device_add $NF_PRIMARY_QDEV"
+			host_do device_add "$NF_PRIMARY_QDEV" > /dev/null 2>&1
+		fi
+		nf_wait "$NF_TIMEOUT" nf_e1000e_bdf || { nf_diag "bring-up: no e1000e PCI function"; return 1; }
+	fi
+	modprobe e1000e || { nf_diag "bring-up: modprobe e1000e failed"; return 1; }
+	b=$(nf_e1000e_bdf)
+	if [ -z "$(nf_pci_driver "$b")" ]; then
+		echo "$b" > /sys/bus/pci/drivers/e1000e/bind 2> /dev/null
+	fi
+	nf_wait "$NF_TIMEOUT" nf_e1000e_bound || { nf_diag "bring-up: e1000e $b has no netdev"; return 1; }
+	if ! nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved; then
+		nf_discover
+		nf_diag "bring-up: e1000e $b ($(nf_pci_netdev "$b")) not enslaved: $(nf_roles)"
+		return 1
+	fi
+	nf_discover
+	if [ -z "$NF_SBY" ]; then
+		nf_diag "bring-up: no standby: $(nf_roles)"
+		return 1
+	fi
+	[ "$(cat "/sys/class/net/$NF_M/mtu")" = 1500 ] || ip link set dev "$NF_M" mtu 1500
+	ip link set dev "$NF_M" up || return 1
+	nf_is_up "$NF_PRI" || ip link set dev "$NF_PRI" up
+	nf_is_up "$NF_SBY" || ip link set dev "$NF_SBY" up
+	ip addr replace "$NF_ADDR4/$NF_PREFIX4" dev "$NF_M" || return 1
+	if [ -n "${NF_ADDR6:-}" ]; then
+		ip -6 addr replace "$NF_ADDR6/64" dev "$NF_M" nodad || return 1
+	fi
+	nf_wait "$NF_TIMEOUT" nf_master_ready || { nf_diag "bring-up: no carrier on $NF_M"; return 1; }
+	nf_wait "$NF_TIMEOUT" nf_ping_peer || { nf_diag "bring-up: peer $NF_PEER4 unreachable"; return 1; }
+	return 0
+}
+
+# ---------------------------------------------------------------------------
+# traffic: paced UDP stream guest -> peer, measured on the peer (udpseq.py)
+
+declare -A NF_STREAM_PID NF_STREAM_PORT
+NF_STREAM_NEXT_PORT=9100
+
+nf_host_path() { echo "$NF_HOST_RESULTS/$1"; }
+
+nf_peer_log_tail() {
+	host_do peer "tail -n 1 $(printf %q "$(nf_host_path "peer-$1.log")") 2>/dev/null"
+}
+nf_peer_log_has() { nf_peer_log_tail "$1" 2> /dev/null | grep -q "$2"; }
+
+# prints the receiver's running count of packets (from its progress line)
+nf_stream_received() {
+	nf_peer_log_tail "udp-$1" 2> /dev/null | sed -n 's/.*received=\([0-9]*\).*/\1/p'
+}
+
+# nf_stream_start NAME RATE_PPS [SIZE]
+nf_stream_start() {
+	local name=$1 rate=$2 size=${3:-64} port
+	if ! cp "$NF_LIB_DIR/udpseq.py" "$NF_RESULTS/udpseq.py" 2> /dev/null; then
+		nf_diag "cannot copy udpseq.py into $NF_RESULTS"
+		return 1
+	fi
+	port=$NF_STREAM_NEXT_PORT
+	NF_STREAM_NEXT_PORT=$((NF_STREAM_NEXT_PORT + 1))
+	NF_STREAM_PORT[$name]=$port
+	rm -f "$NF_RESULTS/udp-$name.json"
+	host_do peer_bg "udp-$name" python3 "$(nf_host_path udpseq.py)" recv \
+		--bind "$NF_PEER4" --port "$port" --duration "${NF_STREAM_MAX_S:-7200}" --idle-exit 10 \
+		--progress 0.5 --out "$(nf_host_path "udp-$name.json")" > /dev/null || {
+		nf_diag "peer_bg receiver for $name failed"
+		return 1
+	}
+	nf_defer host_do peer_kill "udp-$name"
+	if ! nf_wait 30 nf_peer_log_has "udp-$name" READY; then
+		nf_diag "receiver udp-$name never became ready"
+		return 1
+	fi
+	python3 "$NF_LIB_DIR/udpseq.py" send --dst "$NF_PEER4" --port "$port" \
+		--rate "$rate" --duration "${NF_STREAM_MAX_S:-7200}" --size "$size" \
+		> "$NF_TMP/send-$name.json" 2> "$NF_TMP/send-$name.err" &
+	NF_STREAM_PID[$name]=$!
+	nf_defer nf_stream_kill "$name"
+	return 0
+}
+nf_stream_kill() {
+	local pid=${NF_STREAM_PID[$1]:-}
+	[ -n "$pid" ] && kill -TERM "$pid" 2> /dev/null && wait "$pid" 2> /dev/null
+	NF_STREAM_PID[$1]=
+}
+nf_stream_result_ready() { [ -s "$NF_RESULTS/udp-$1.json" ]; }
+
+# stop the sender, wait for the receiver's JSON, set STREAM_* and print figures
+nf_stream_stop() {
+	local name=$1 vals
+	STREAM_SENT=0 STREAM_RATE=0 STREAM_RECEIVED=0 STREAM_LOST=0 STREAM_REORDERED=0
+	STREAM_MAXGAP=0 STREAM_FIRST=-1 STREAM_LAST=-1
+	nf_stream_kill "$name"
+	vals=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(d.get("sent", 0), round(d.get("rate_pps", 0)))' "$NF_TMP/send-$name.json" 2> /dev/null)
+	if [ -n "$vals" ]; then
+		read -r STREAM_SENT STREAM_RATE <<< "$vals"
+	else
+		nf_diag "sender $name reported nothing: $(head -c 300 "$NF_TMP/send-$name.err" 2> /dev/null)"
+	fi
+	if ! nf_wait 60 nf_stream_result_ready "$name"; then
+		nf_diag "no receiver result for $name"
+		host_do peer_kill "udp-$name" > /dev/null 2>&1
+		return 1
+	fi
+	vals=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(d["received"], d["lost"], d["reordered"], round(d["max_gap_ms"], 1),
+      d["first_seq"], d["last_seq"])' "$NF_RESULTS/udp-$name.json" 2> /dev/null) || {
+		nf_diag "bad receiver result for $name: $(head -c 300 "$NF_RESULTS/udp-$name.json")"
+		return 1
+	}
+	read -r STREAM_RECEIVED STREAM_LOST STREAM_REORDERED STREAM_MAXGAP STREAM_FIRST STREAM_LAST <<< "$vals"
+	nf_figure "stream=$name sent=$STREAM_SENT rate_pps=$STREAM_RATE received=$STREAM_RECEIVED" \
+		"lost=$STREAM_LOST reordered=$STREAM_REORDERED max_gap_ms=$STREAM_MAXGAP" \
+		"first_seq=$STREAM_FIRST last_seq=$STREAM_LAST"
+	return 0
+}
+
+# true when the peer's received count grows by at least MIN within TIMEOUT
+nf_stream_advances() {
+	local name=$1 min=$2 timeout=$3 base now end
+	base=$(nf_stream_received "$name")
+	base=${base:-0}
+	end=$((SECONDS + timeout))
+	while [ "$SECONDS" -lt "$end" ]; do
+		sleep 0.5
+		now=$(nf_stream_received "$name")
+		[ -n "$now" ] && [ $((now - base)) -ge "$min" ] && return 0
+	done
+	nf_diag "stream $name: peer count ${base} -> ${now:-?} within ${timeout}s (want +$min)"
+	return 1
+}
+
+# tx_packets of DEV grows by at least MIN within TIMEOUT
+nf_tx_grows() {
+	local dev=$1 min=$2 timeout=$3 base
+	base=$(nf_stat "$dev" tx_packets)
+	_nf_tx_grew() { [ $(($(nf_stat "$1" tx_packets) - $2)) -ge "$3" ]; }
+	nf_wait "$timeout" _nf_tx_grew "$dev" "$base" "$min"
+}
+# tx_packets of DEV grows by less than MAX over SECS
+nf_tx_quiet() {
+	local dev=$1 max=$2 secs=$3 base d
+	base=$(nf_stat "$dev" tx_packets)
+	sleep "$secs"
+	d=$(($(nf_stat "$dev" tx_packets) - base))
+	[ "$d" -lt "$max" ] || { nf_diag "$dev sent $d packets in ${secs}s (want < $max)"; return 1; }
+}
+
+# ---------------------------------------------------------------------------
+# dmesg
+
+NF_DMESG_BAD='WARNING:|BUG:|KASAN|UBSAN|general protection|Oops|kernel BUG|possible circular locking|possible recursive locking|suspicious RCU usage|lockdep|unreferenced object|unregister_netdevice: waiting for|waiting for .* to become free|ref_tracker|refcount_t:|list_add corruption|list_del corruption|rcu_sched self-detected stall|rcu: INFO'
+nf_dmesg_mark() { NF_DMESG_MARK=$(dmesg 2> /dev/null | wc -l); }
+nf_dmesg_since_mark() { dmesg 2> /dev/null | tail -n +$((${NF_DMESG_MARK:-0} + 1)); }
+
+dmesg_clean() {
+	local bad
+	bad=$(nf_dmesg_since_mark | grep -E "$NF_DMESG_BAD" | head -n 20)
+	[ -z "$bad" ]
+	check_err $? "kernel log has splats since the script started"
+	[ -n "$bad" ] && nf_diag "$bad"
+	log_test dmesg_clean
+}
+
+# ---------------------------------------------------------------------------
+# main loop
+
+nf_exit_trap() {
+	nf_run_defers
+	nf_run_exit_hooks
+	nf_bringup > /dev/null 2>&1
+	[ -n "${NF_TMP:-}" ] && rm -rf "$NF_TMP"
+}
+
+nf_main() {
+	local t n=0 extra=dmesg_clean
+	nf_require_topology
+	# stray stderr becomes KTAP diagnostics
+	exec 2> >(sed -u 's/^/# /')
+	trap nf_exit_trap EXIT
+	trap 'exit 1' INT TERM
+	for t in $ALL_TESTS $extra; do n=$((n + 1)); done
+	ktap_print_header
+	ktap_set_plan "$n"
+	nf_diag "module=${NF_MODULE} mac=${NF_MAC} host_ctl=${NF_HOST_CTL}"
+	nf_dmesg_mark
+	local first=1
+	for t in $ALL_TESTS; do
+		RET=0 RET_MSG='' NF_LOGGED=0 NF_CUR_TEST=$t
+		# scripts whose cases build on each other set NF_BRINGUP_EACH=0
+		if [ "$first" = 1 ] || [ "${NF_BRINGUP_EACH:-1}" = 1 ]; then
+			if ! nf_bringup; then
+				RET=1 RET_MSG="topology not ready before the test"
+				log_test "$t"
+				continue
+			fi
+			first=0
+		else
+			nf_discover
+		fi
+		nf_diag "$t: $(nf_roles)"
+		"$t"
+		# dependent cases (NF_BRINGUP_EACH=0) keep their state until the end
+		[ "${NF_BRINGUP_EACH:-1}" = 1 ] && nf_run_defers
+		if [ "$NF_LOGGED" -eq 0 ]; then
+			RET=1 RET_MSG="test reported no result"
+			log_test "$t"
+		fi
+	done
+	nf_run_defers
+	nf_run_exit_hooks
+	nf_bringup > /dev/null 2>&1 || nf_diag "warning: topology not restored at the end"
+	RET=0 RET_MSG='' NF_LOGGED=0 NF_CUR_TEST=$extra
+	"$extra"
+	ktap_finished
+}

@@ -1,0 +1,172 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Scenario 7: rename the primary and the standby while UP under a continuous
+# ping (20/s): zero loss, still enslaved, the new names show in ip -d link and
+# in the sysfs master/lower links; tx keeps using the renamed primary; rename
+# back; renaming onto a taken name fails with "File exists" and changes
+# nothing; the master can be renamed while UP too.
+#
+# The first five cases share one ping (NF_BRINGUP_EACH=0).
+#
+# No case differs for the C reference.
+
+ALL_TESTS="
+	rename_primary_up
+	rename_standby_up
+	renamed_primary_carries_tx
+	rename_back
+	zero_loss_under_renames
+	rename_to_taken_name
+	rename_master_up
+"
+NF_BRINGUP_EACH=0
+
+lib_dir=$(dirname "$(readlink -f "$0")")
+# shellcheck source=lib.sh
+source "$lib_dir/lib.sh"
+
+PRI_ORIG=
+SBY_ORIG=
+PING_PID=
+PING_OUT=
+
+# rename_checked OLD NEW ROLE
+rename_checked()
+{
+	local old=$1 new=$2 role=$3
+	nf_run ip link set dev "$old" name "$new"
+	check_err $? "renaming $role $old -> $new while UP failed"
+	nf_dev_exists "$new" && ! nf_dev_exists "$old"
+	check_err $? "$role not renamed in sysfs ($old -> $new)"
+	nf_is_up "$new"
+	check_err $? "$role $new not UP after the rename"
+	[ -L "/sys/class/net/$NF_M/lower_$new" ]
+	check_err $? "/sys/class/net/$NF_M/lower_$new missing"
+	[ ! -e "/sys/class/net/$NF_M/lower_$old" ]
+	check_err $? "/sys/class/net/$NF_M/lower_$old still there"
+	check_eq "$new master link" "$(nf_master_of "$new")" "$NF_M"
+	[ -L "/sys/class/net/$new/upper_$NF_M" ]
+	check_err $? "/sys/class/net/$new/upper_$NF_M missing"
+	ip -d link show dev "$new" 2> /dev/null | grep -q "master $NF_M "
+	check_err $? "ip -d link show $new does not show master $NF_M"
+	check_eq "number of lowers" "$(nf_lowers "$NF_M" | wc -l)" 2
+	nf_carrier_is "$NF_M" 1
+	check_err $? "master lost carrier"
+}
+
+rename_primary_up()
+{
+	PRI_ORIG=$NF_PRI
+	SBY_ORIG=$NF_SBY
+	PING_OUT=$NF_TMP/ping.txt
+	ping -i 0.05 -c "${NF_RENAME_PINGS:-600}" -W 2 "$NF_PEER4" > "$PING_OUT" 2>&1 &
+	PING_PID=$!
+	# let it get going
+	sleep 1
+	rename_checked "$PRI_ORIG" nfpri0 primary
+	nf_discover
+	check_eq "primary role after rename" "$NF_PRI" nfpri0
+	log_test
+}
+
+rename_standby_up()
+{
+	rename_checked "$SBY_ORIG" nfsby0 standby
+	nf_discover
+	check_eq "standby role after rename" "$NF_SBY" nfsby0
+	check_eq "standby phys_port_name" "$(cat /sys/class/net/nfsby0/phys_port_name 2> /dev/null)" sby
+	log_test
+}
+
+renamed_primary_carries_tx()
+{
+	local s0 ds
+	nf_dev_exists nfpri0
+	check_err $? "nfpri0 missing"
+	s0=$(nf_stat nfsby0 tx_packets)
+	nf_tx_grows nfpri0 20 10
+	check_err $? "the renamed primary does not carry the ping"
+	ds=$(($(nf_stat nfsby0 tx_packets) - s0))
+	[ "$ds" -le 2 ]
+	check_err $? "renamed standby sent $ds packets with the primary up"
+	log_test
+}
+
+rename_back()
+{
+	rename_checked nfpri0 "$PRI_ORIG" primary
+	rename_checked nfsby0 "$SBY_ORIG" standby
+	nf_discover
+	check_eq "roles after renaming back" "$NF_SBY/$NF_PRI" "$SBY_ORIG/$PRI_ORIG"
+	log_test
+}
+
+zero_loss_under_renames()
+{
+	local line tx rx
+	if [ -z "$PING_PID" ]; then
+		RET=1 RET_MSG="ping was not started"
+		log_test
+		return
+	fi
+	wait "$PING_PID"
+	PING_PID=
+	line=$(grep "packets transmitted" "$PING_OUT")
+	tx=$(echo "$line" | awk '{print $1}')
+	rx=$(echo "$line" | awk '{print $4}')
+	nf_figure "ping during renames: $line"
+	[ -n "$tx" ] && [ "$tx" -gt 0 ] && [ "$tx" = "$rx" ]
+	check_err $? "ping lost packets during the renames: $line"
+	log_test
+}
+
+rename_to_taken_name()
+{
+	local out before
+	before=$(nf_lowers_str "$NF_M")
+	out=$(ip link set dev "$NF_PRI" name "$NF_SBY" 2>&1)
+	check_fail $? "renaming $NF_PRI onto $NF_SBY succeeded"
+	echo "$out" | grep -q "File exists"
+	check_err $? "rename onto a taken name: expected 'File exists', got '$out'"
+	out=$(ip link set dev "$NF_SBY" name "$NF_M" 2>&1)
+	check_fail $? "renaming $NF_SBY onto $NF_M succeeded"
+	echo "$out" | grep -q "File exists"
+	check_err $? "rename onto the master's name: expected 'File exists', got '$out'"
+	nf_dev_exists "$NF_PRI" && nf_dev_exists "$NF_SBY" && nf_dev_exists "$NF_M"
+	check_err $? "a device vanished"
+	check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$before"
+	check_eq "primary master" "$(nf_master_of "$NF_PRI")" "$NF_M"
+	check_eq "standby master" "$(nf_master_of "$NF_SBY")" "$NF_M"
+	nf_ping_peer 3
+	check_err $? "no ping after the failed renames"
+	log_test
+}
+
+rename_master_up()
+{
+	local orig=$NF_M
+	nf_defer ip link set dev nfmaster0 name "$orig"
+	nf_run ip link set dev "$orig" name nfmaster0
+	check_err $? "renaming the master while UP failed"
+	check_eq "primary master link" "$(nf_master_of "$NF_PRI")" nfmaster0
+	check_eq "standby master link" "$(nf_master_of "$NF_SBY")" nfmaster0
+	[ -L "/sys/class/net/$NF_PRI/upper_nfmaster0" ] && [ -L "/sys/class/net/$NF_SBY/upper_nfmaster0" ]
+	check_err $? "slaves' upper_nfmaster0 links missing"
+	nf_ping_peer 3
+	check_err $? "no ping through the renamed master"
+	nf_run ip link set dev nfmaster0 name "$orig"
+	check_err $? "renaming the master back failed"
+	check_eq "primary master link after renaming back" "$(nf_master_of "$NF_PRI")" "$orig"
+	log_test
+}
+
+rename_exit()
+{
+	[ -n "$PING_PID" ] && kill "$PING_PID" 2> /dev/null
+	nf_dev_exists nfpri0 && [ -n "$PRI_ORIG" ] && ip link set dev nfpri0 name "$PRI_ORIG"
+	nf_dev_exists nfsby0 && [ -n "$SBY_ORIG" ] && ip link set dev nfsby0 name "$SBY_ORIG"
+}
+nf_defer_exit rename_exit
+
+nf_main

@@ -1,0 +1,261 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Scenario 5: SR-IOV. With the e1000e primary gone, the igb PF makes two igbvf
+# VFs. VF0 gets the standby's MAC and must be auto-enslaved as primary and
+# carry tx; VF1 with another MAC must not; VF1 with the standby's MAC while VF0
+# is enslaved must be refused; a VF MAC changed by the PF after probe takes
+# effect (as with the C driver) only when the VF driver reloads: until then the
+# VF stays enslaved, afterwards it is a stranger, and setting the MAC back and
+# reloading enslaves it again.
+#
+# The cases build on each other (NF_BRINGUP_EACH=0); the last one restores the
+# e1000e primary.
+#
+# No case differs for the C reference.
+
+ALL_TESTS="
+	vf_setup
+	vf_enslaved_as_primary
+	vf_other_mac_not_enslaved
+	second_matching_vf_refused
+	vf_mac_change_after_probe
+	vfs_removed_released
+	e1000e_primary_back
+"
+NF_BRINGUP_EACH=0
+
+lib_dir=$(dirname "$(readlink -f "$0")")
+# shellcheck source=lib.sh
+source "$lib_dir/lib.sh"
+
+OTHER_MAC=02:4e:46:00:00:01
+PF_BDF=
+PF_DEV=
+VF0=
+VF1=
+SETUP_OK=0
+E1000E_REMOVED=
+
+vf_bdf() { basename "$(readlink -f "/sys/bus/pci/devices/$PF_BDF/virtfn$1")"; }
+vf_dev() { nf_pci_netdev "$1"; }
+vf_has_dev() { [ -n "$(vf_dev "$1")" ]; }
+pf_carrier() { nf_carrier_is "$PF_DEV" 1; }
+
+vf_rebind()
+{
+	local bdf=$1
+	if [ -e "/sys/bus/pci/devices/$bdf/driver" ]; then
+		echo "$bdf" > "/sys/bus/pci/devices/$bdf/driver/unbind" || return 1
+	fi
+	echo "$bdf" > /sys/bus/pci/drivers/igbvf/bind || return 1
+	nf_wait "$NF_TIMEOUT" vf_has_dev "$bdf"
+}
+
+vf_enslaved() { nf_discover && [ -n "$NF_PRI" ] && [ "$(nf_pci_of "$NF_PRI")" = "$1" ]; }
+
+need_setup()
+{
+	[ "$SETUP_OK" = 1 ] && return 0
+	if [ -z "$PF_BDF" ]; then
+		log_test_skip "$NF_CUR_TEST" "no igb PF in this guest"
+		return 1
+	fi
+	RET=1 RET_MSG="SR-IOV setup failed earlier"
+	log_test
+	return 1
+}
+
+vf_setup()
+{
+	PF_BDF=$(nf_igb_pf_bdf)
+	if [ -z "$PF_BDF" ]; then
+		log_test_skip vf_setup "no igb PF ($NF_PCI_IGB) in this guest"
+		return
+	fi
+	nf_run modprobe igb
+	check_err $? "modprobe igb failed"
+	nf_run modprobe igbvf
+	check_err $? "modprobe igbvf failed"
+	_pf_dev() { PF_DEV=$(nf_pci_netdev "$PF_BDF"); [ -n "$PF_DEV" ]; }
+	nf_wait "$NF_TIMEOUT" _pf_dev
+	check_err $? "igb PF $PF_BDF has no netdev"
+	[ "$RET" -ne 0 ] && { log_test; return; }
+
+	# the e1000e primary leaves first
+	if nf_host_ctl; then
+		host_do device_del "$NF_PRIMARY_QDEV" > "$NF_TMP/host.out" 2>&1
+		check_err $? "device_del $NF_PRIMARY_QDEV: $(cat "$NF_TMP/host.out")"
+		E1000E_REMOVED=qmp
+	else
+		echo 1 > "/sys/bus/pci/devices/$(nf_e1000e_bdf)/remove"
+		check_err $? "PCI remove of the e1000e failed"
+		E1000E_REMOVED=pci
+	fi
+	nf_wait "$NF_TIMEOUT" nf_no_primary
+	check_err $? "primary still enslaved after removing the e1000e: $(nf_roles)"
+
+	nf_run ip link set dev "$PF_DEV" up
+	check_err $? "cannot set the PF $PF_DEV up"
+	nf_wait "$NF_TIMEOUT" pf_carrier
+	check_err $? "PF $PF_DEV has no carrier"
+	echo 0 > "/sys/bus/pci/devices/$PF_BDF/sriov_drivers_autoprobe"
+	echo 2 > "/sys/bus/pci/devices/$PF_BDF/sriov_numvfs"
+	check_err $? "cannot create 2 VFs"
+	VF0=$(vf_bdf 0)
+	VF1=$(vf_bdf 1)
+	[ -n "$VF0" ] && [ -n "$VF1" ]
+	check_err $? "VFs not found under $PF_BDF"
+	nf_run ip link set dev "$PF_DEV" vf 0 mac "$NF_MAC"
+	check_err $? "cannot set VF0 MAC"
+	nf_run ip link set dev "$PF_DEV" vf 1 mac "$OTHER_MAC"
+	check_err $? "cannot set VF1 MAC"
+	[ "$RET" -eq 0 ] && SETUP_OK=1
+	nf_diag "PF $PF_BDF ($PF_DEV) VF0 $VF0 VF1 $VF1 e1000e removed via $E1000E_REMOVED"
+	log_test
+}
+
+vf_enslaved_as_primary()
+{
+	need_setup || return
+	local v s0 ds
+	vf_rebind "$VF0"
+	check_err $? "igbvf did not bind VF0 $VF0"
+	v=$(vf_dev "$VF0")
+	check_eq "VF0 address" "$(nf_mac "$v")" "$(echo "$NF_MAC" | tr 'A-F' 'a-f')"
+	nf_wait "$NF_TIMEOUT" vf_enslaved "$VF0"
+	check_err $? "VF0 $v not enslaved as primary: $(nf_roles)"
+	nf_wait "$NF_TIMEOUT" nf_carrier_is "$v" 1
+	check_err $? "VF0 $v has no carrier"
+	nf_wait 30 nf_ping_peer
+	check_err $? "no ping with VF0 as primary"
+	s0=$(nf_stat "$NF_SBY" tx_packets)
+	nf_tx_grows "$v" 10 20 &
+	local waiter=$!
+	ping -q -c 20 -i 0.1 -W 2 "$NF_PEER4" > /dev/null 2>&1
+	check_err $? "ping through VF0 lost packets"
+	wait "$waiter"
+	check_err $? "VF0 $v did not carry the tx"
+	ds=$(($(nf_stat "$NF_SBY" tx_packets) - s0))
+	[ "$ds" -le 2 ]
+	check_err $? "standby sent $ds packets while VF0 was primary"
+	log_test
+}
+
+vf_other_mac_not_enslaved()
+{
+	need_setup || return
+	local v before
+	before=$(nf_lowers_str "$NF_M")
+	vf_rebind "$VF1"
+	check_err $? "igbvf did not bind VF1 $VF1"
+	v=$(vf_dev "$VF1")
+	nf_run ip link set dev "$v" up
+	nf_never 5 nf_master_of "$v"
+	check_err $? "VF1 $v with MAC $OTHER_MAC got master $(nf_master_of "$v")"
+	check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$before"
+	log_test
+}
+
+second_matching_vf_refused()
+{
+	need_setup || return
+	local v before
+	before=$(nf_lowers_str "$NF_M")
+	nf_run ip link set dev "$PF_DEV" vf 1 mac "$NF_MAC"
+	check_err $? "cannot set VF1 MAC to the standby's"
+	vf_rebind "$VF1"
+	check_err $? "igbvf did not rebind VF1"
+	v=$(vf_dev "$VF1")
+	check_eq "VF1 address" "$(nf_mac "$v")" "$(echo "$NF_MAC" | tr 'A-F' 'a-f')"
+	nf_run ip link set dev "$v" up
+	nf_never 5 nf_master_of "$v"
+	check_err $? "second matching VF $v was enslaved"
+	check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$before"
+	vf_enslaved "$VF0"
+	check_err $? "VF0 no longer the primary: $(nf_roles)"
+	nf_ping_peer 3
+	check_err $? "no ping with a second matching VF around"
+	# VF1 goes back to a foreign MAC and off the driver for the next cases
+	ip link set dev "$v" down
+	echo "$VF1" > "/sys/bus/pci/devices/$VF1/driver/unbind"
+	nf_run ip link set dev "$PF_DEV" vf 1 mac "$OTHER_MAC"
+	log_test
+}
+
+vf_mac_change_after_probe()
+{
+	need_setup || return
+	local v v2 want
+	want=$(echo "$NF_MAC" | tr 'A-F' 'a-f')
+	v=$(vf_dev "$VF0")
+	# 1. the PF changes VF0's MAC: igb only records it ("Reload the VF driver
+	#    to make this change effective"); the enslaved VF0 is untouched
+	nf_run ip link set dev "$PF_DEV" vf 0 mac "$OTHER_MAC"
+	check_err $? "cannot change VF0 MAC through the PF"
+	nf_diag "after PF set: VF0 $v address $(nf_mac "$v") master $(nf_master_of "$v")"
+	nf_never 3 nf_no_primary
+	check_err $? "VF0 released right after the PF changed its MAC"
+	vf_enslaved "$VF0"
+	check_err $? "VF0 not primary after the PF changed its MAC"
+	# 2. reloading the VF driver applies the new MAC: VF0 is now a stranger
+	vf_rebind "$VF0"
+	check_err $? "igbvf did not rebind VF0"
+	v2=$(vf_dev "$VF0")
+	check_eq "VF0 address after reload" "$(nf_mac "$v2")" "$OTHER_MAC"
+	nf_never 5 nf_master_of "$v2"
+	check_err $? "VF0 with a foreign MAC was enslaved"
+	nf_discover
+	[ -z "$NF_PRI" ]
+	check_err $? "a primary remains after VF0 changed its MAC: $(nf_roles)"
+	nf_wait 30 nf_ping_peer
+	check_err $? "no ping via the standby"
+	# 3. back to the standby's MAC and reload: enslaved again
+	nf_run ip link set dev "$PF_DEV" vf 0 mac "$NF_MAC"
+	vf_rebind "$VF0"
+	check_err $? "igbvf did not rebind VF0"
+	check_eq "VF0 address after restore" "$(nf_mac "$(vf_dev "$VF0")")" "$want"
+	nf_wait "$NF_TIMEOUT" vf_enslaved "$VF0"
+	check_err $? "VF0 not enslaved again after restoring its MAC: $(nf_roles)"
+	log_test
+}
+
+vfs_removed_released()
+{
+	need_setup || return
+	echo 0 > "/sys/bus/pci/devices/$PF_BDF/sriov_numvfs"
+	check_err $? "cannot remove the VFs"
+	nf_wait "$NF_TIMEOUT" nf_no_primary
+	check_err $? "primary still enslaved after removing the VFs: $(nf_roles)"
+	check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$NF_SBY "
+	nf_carrier_is "$NF_M" 1
+	check_err $? "master without carrier on the standby alone"
+	nf_wait 30 nf_ping_peer
+	check_err $? "no ping via the standby after the VFs left"
+	log_test
+}
+
+e1000e_primary_back()
+{
+	if [ -z "$E1000E_REMOVED" ]; then
+		log_test_skip e1000e_primary_back "e1000e was not removed"
+		return
+	fi
+	[ -n "$PF_BDF" ] && echo 0 > "/sys/bus/pci/devices/$PF_BDF/sriov_numvfs"
+	[ -n "$PF_BDF" ] && echo 1 > "/sys/bus/pci/devices/$PF_BDF/sriov_drivers_autoprobe"
+	[ -n "$PF_DEV" ] && ip link set dev "$PF_DEV" down
+	if [ "$E1000E_REMOVED" = qmp ]; then
+		host_do device_add "$NF_PRIMARY_QDEV" > "$NF_TMP/host.out" 2>&1
+		check_err $? "device_add $NF_PRIMARY_QDEV: $(cat "$NF_TMP/host.out")"
+	else
+		echo 1 > /sys/bus/pci/rescan
+	fi
+	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
+	check_err $? "e1000e not enslaved again: $(nf_roles)"
+	E1000E_REMOVED=
+	nf_bringup
+	check_err $? "topology not restored"
+	log_test
+}
+
+nf_main

@@ -1,0 +1,208 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Scenario 12: NF_STRESS_CYCLES (default 100) unplug/replug cycles of the
+# primary under a UDP stream and ping, then: the stream still reaches the peer,
+# master counters never decreased, no leaked device reference ("waiting for ...
+# to become free", ref_tracker), no splat in dmesg, kmemleak clean after a scan
+# (when /sys/kernel/debug/kmemleak exists).
+#
+# NF_STRESS_MODE: qmp (QMP device_del/device_add), pci (in-guest PCI
+# remove/rescan) or mix (alternate; default when host actions are available,
+# otherwise pci).
+#
+# No case differs for the C reference.
+
+ALL_TESTS="
+	replug_cycles
+	stream_survives
+	counters_monotonic
+	no_leaked_references
+	kmemleak_clean
+"
+NF_BRINGUP_EACH=0
+
+lib_dir=$(dirname "$(readlink -f "$0")")
+# shellcheck source=lib.sh
+source "$lib_dir/lib.sh"
+
+: "${NF_STRESS_CYCLES:=100}"
+: "${NF_STRESS_RATE:=2000}"
+if [ -z "${NF_STRESS_MODE:-}" ]; then
+	if nf_host_ctl; then NF_STRESS_MODE=mix; else NF_STRESS_MODE=pci; fi
+fi
+
+SAMPLES=
+SAMPLER_PID=
+STRESS_DONE=0
+STREAM_OK=0
+
+sampler_start()
+{
+	SAMPLES=$NF_TMP/stress-samples.json
+	: > "$SAMPLES"
+	(
+		while :; do
+			ip -s -j link show dev "$NF_M" >> "$SAMPLES" 2> /dev/null
+			sleep 0.5
+		done
+	) &
+	SAMPLER_PID=$!
+}
+sampler_stop()
+{
+	[ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2> /dev/null && wait "$SAMPLER_PID" 2> /dev/null
+	SAMPLER_PID=
+}
+
+cycle_once()
+{
+	local how=$1 bdf
+	case "$how" in
+	qmp)
+		host_do device_del "$NF_PRIMARY_QDEV" > "$NF_TMP/host.out" 2>&1 || return 1
+		nf_wait "$NF_TIMEOUT" nf_no_primary || return 2
+		host_do device_add "$NF_PRIMARY_QDEV" > "$NF_TMP/host.out" 2>&1 || return 3
+		;;
+	pci)
+		nf_discover
+		bdf=$(nf_pci_of "$NF_PRI") || return 1
+		echo 1 > "/sys/bus/pci/devices/$bdf/remove" || return 1
+		nf_wait "$NF_TIMEOUT" nf_no_primary || return 2
+		echo 1 > /sys/bus/pci/rescan || return 3
+		;;
+	esac
+	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved || return 4
+	nf_discover
+	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 1 || return 5
+	return 0
+}
+
+replug_cycles()
+{
+	local i how rc t0=$SECONDS fails=0
+	if [ "$NF_STRESS_MODE" != pci ] && ! nf_host_ctl; then
+		NF_STRESS_MODE=pci
+	fi
+	nf_dmesg_mark
+	nf_stream_start stress "$NF_STRESS_RATE"
+	check_err $? "cannot start the UDP stream"
+	[ "$RET" -eq 0 ] && STREAM_OK=1
+	sampler_start
+	ping -q -i 0.2 -w $((NF_STRESS_CYCLES * 120 + 60)) "$NF_PEER4" > "$NF_TMP/ping.txt" 2>&1 &
+	PING_PID=$!
+	for ((i = 1; i <= NF_STRESS_CYCLES; i++)); do
+		case "$NF_STRESS_MODE" in
+		mix) if [ $((i % 2)) -eq 1 ]; then how=qmp; else how=pci; fi ;;
+		*) how=$NF_STRESS_MODE ;;
+		esac
+		cycle_once "$how"
+		rc=$?
+		if [ "$rc" -ne 0 ]; then
+			fails=$((fails + 1))
+			check_err 1 "cycle $i ($how) failed at step $rc: $(nf_roles) $(cat "$NF_TMP/host.out" 2> /dev/null)"
+			# one more try to get back to a sane state, else stop
+			nf_bringup > /dev/null 2>&1 || break
+			[ "$fails" -ge 3 ] && break
+		fi
+		[ $((i % 10)) -eq 0 ] && nf_diag "cycle $i/$NF_STRESS_CYCLES done ($((SECONDS - t0))s)"
+	done
+	STRESS_DONE=$((i - 1))
+	nf_figure "cycles=$STRESS_DONE mode=$NF_STRESS_MODE failed=$fails seconds=$((SECONDS - t0))"
+	log_test
+}
+
+stream_survives()
+{
+	if [ "$STREAM_OK" != 1 ]; then
+		RET=1 RET_MSG="stream was not started"
+		log_test
+		return
+	fi
+	nf_stream_advances stress 200 30
+	check_err $? "stream no longer reaches the peer after $STRESS_DONE cycles"
+	nf_stream_stop stress
+	check_err $? "no stream result"
+	[ "$STREAM_LAST" -ge $((STREAM_SENT - STREAM_SENT / 20 - 1)) ]
+	check_err $? "end of the stream missing: last_seq $STREAM_LAST of $STREAM_SENT"
+	if [ -n "${PING_PID:-}" ]; then
+		kill -INT "$PING_PID" 2> /dev/null
+		wait "$PING_PID" 2> /dev/null
+		nf_figure "ping over the whole run: $(grep 'packets transmitted' "$NF_TMP/ping.txt")"
+	fi
+	nf_ping_peer 3
+	check_err $? "no ping after the cycles"
+	log_test
+}
+
+counters_monotonic()
+{
+	sampler_stop
+	local res
+	res=$(python3 - "$SAMPLES" << 'EOF'
+import json, sys
+prev = None
+n = bad = 0
+for line in open(sys.argv[1]):
+    try:
+        s = json.loads(line)[0]["stats64"]
+    except Exception:
+        continue
+    n += 1
+    cur = {(d, k): v for d in ("rx", "tx") for k, v in s[d].items()}
+    if prev:
+        for key, v in cur.items():
+            if key in prev and v < prev[key]:
+                bad += 1
+                if bad <= 5:
+                    print("sample %d: %s_%s went %d -> %d" % (n, key[0], key[1], prev[key], v))
+    prev = cur
+print("samples=%d decreases=%d" % (n, bad))
+sys.exit(1 if bad or n < 2 else 0)
+EOF
+)
+	check_err $? "master counters went backwards"
+	nf_diag "$res"
+	log_test
+}
+
+no_leaked_references()
+{
+	local bad
+	# give pending unregisters time to complete (netdev_wait_allrefs warns after 10 s)
+	sleep 12
+	bad=$(nf_dmesg_since_mark | grep -E 'waiting for .* to become free|unregister_netdevice: waiting|ref_tracker|leaked' | head -n 10)
+	[ -z "$bad" ]
+	check_err $? "leaked device references"
+	[ -n "$bad" ] && nf_diag "$bad"
+	log_test
+}
+
+kmemleak_clean()
+{
+	local k=/sys/kernel/debug/kmemleak n
+	[ -e "$k" ] || mount -t debugfs none /sys/kernel/debug 2> /dev/null
+	if [ ! -e "$k" ]; then
+		log_test_skip kmemleak_clean "no kmemleak in this kernel"
+		return
+	fi
+	echo scan > "$k"
+	sleep 6
+	echo scan > "$k"
+	n=$(grep -c "unreferenced object" "$k")
+	nf_figure "kmemleak unreferenced objects: $n"
+	[ "$n" -eq 0 ]
+	check_err $? "kmemleak reports $n unreferenced objects"
+	[ "$n" -ne 0 ] && nf_diag "$(head -n 40 "$k")"
+	log_test
+}
+
+stress_exit()
+{
+	sampler_stop
+	[ -n "${PING_PID:-}" ] && kill "$PING_PID" 2> /dev/null
+	nf_stream_kill stress
+}
+nf_defer_exit stress_exit
+
+nf_main
