@@ -1,0 +1,750 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Network device drivers: allocation, operations, registration.
+//!
+//! C headers: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h),
+//! [`include/linux/etherdevice.h`](srctree/include/linux/etherdevice.h)
+//!
+//! A driver implements [`Operations`] on the type of its private data, creates the device with
+//! [`Builder`] (Ethernet, N queues, private data initialised in place), configures it and
+//! registers it, which yields a [`Registration`]; dropping that (or
+//! [`Registration::unregister`]) unregisters and frees the device. The driver's callbacks get a
+//! [`NetDev<T>`], a device known to carry `T` as private data.
+
+use crate::{
+    bindings,
+    error::{code::*, from_result, Error, Result},
+    init::PinInit,
+    net::{
+        dev::{AddrLocked, Device, Features, NetDevice},
+        ethtool::{DrvInfo, LinkKsettings},
+        rtnl::{Rtnl, RtnlGuard},
+        skbuff::{OwnedSkBuff, SkBuff},
+        stats::Stats64,
+    },
+    prelude::*,
+    types::{ARef, AlwaysRefCounted},
+};
+use core::{
+    ffi::c_int,
+    marker::PhantomData,
+    ptr::{self, NonNull},
+};
+
+/// Number of possible CPUs (`num_possible_cpus()`), e.g. to size tx queues.
+pub fn num_possible_cpus() -> u32 {
+    // SAFETY: reads a constant cpumask.
+    unsafe { bindings::netdev_num_possible_cpus() }
+}
+
+/// Alignment of the private area of a `net_device` (`NETDEV_ALIGN`).
+const NETDEV_ALIGN: usize = 32;
+
+/// Callbacks of a network device driver (`struct net_device_ops` and `struct ethtool_ops`),
+/// implemented on the type of the device's private data.
+///
+/// Each method's documentation states its calling context. Methods that receive a `&Rtnl` are
+/// called by the kernel with RTNL held.
+#[vtable]
+pub trait Operations: Sized + Send + Sync + 'static {
+    /// Whether to use `passthru_features_check` as `ndo_features_check` (for devices that hand
+    /// packets to a lower device, which does its own check).
+    const PASSTHRU_FEATURES_CHECK: bool = false;
+
+    /// Whether to report the link with `ethtool_op_get_link` (carrier state).
+    const ETHTOOL_GET_LINK: bool = false;
+
+    /// `ndo_open`: the device is being brought up. Process context, RTNL held.
+    fn open(_dev: &NetDev<Self>, _rtnl: &Rtnl) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ndo_stop`: the device is being brought down. Process context, RTNL held.
+    fn stop(_dev: &NetDev<Self>, _rtnl: &Rtnl) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ndo_start_xmit`: transmit `skb`, which the driver now owns. Bottom halves disabled,
+    /// RCU-bh read lock held; must not sleep. The driver must be lockless (`lltx`) or rely on
+    /// the core's tx lock; the packet is always consumed (`NETDEV_TX_OK`).
+    fn start_xmit(dev: &NetDev<Self>, skb: OwnedSkBuff);
+
+    /// `ndo_select_queue`: pick the tx queue for `skb`. Bottom halves disabled, RCU read lock
+    /// held. The adapter folds the result into `0..real_num_tx_queues`.
+    fn select_queue(_dev: &NetDev<Self>, _skb: &SkBuff, _sb_dev: Option<&Device>) -> u16 {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ndo_get_stats64`: fill in `stats` (zeroed by the core). Any context, possibly atomic,
+    /// possibly concurrently with itself.
+    fn get_stats64(_dev: &NetDev<Self>, _stats: &mut Stats64) {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ndo_change_mtu`: the core validated `new_mtu` against the device's range. On success the
+    /// adapter stores `new_mtu` in the device. Process context, RTNL held.
+    fn change_mtu(_dev: &NetDev<Self>, _new_mtu: u32, _rtnl: &Rtnl) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ndo_set_rx_mode`: the address lists or rx flags changed. Atomic context (bottom halves
+    /// disabled), the device's address lock held (proved by `addrs`).
+    fn set_rx_mode(_dev: &NetDev<Self>, _addrs: &AddrLocked<'_>) {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ndo_change_rx_flags`: `IFF_PROMISC` and/or `IFF_ALLMULTI` (bits set in `change`) of the
+    /// device changed; the new state is in [`Device::flags`]. Process context, RTNL held (the
+    /// core asserts it in `__dev_set_promiscuity()`/`__dev_set_allmulti()`).
+    fn change_rx_flags(_dev: &NetDev<Self>, _change: u32, _rtnl: &Rtnl) {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ndo_vlan_rx_add_vid`: add a VLAN filter (`proto` is the big-endian ethertype). Process
+    /// context, RTNL held.
+    fn vlan_rx_add_vid(_dev: &NetDev<Self>, _proto: u16, _vid: u16, _rtnl: &Rtnl) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ndo_vlan_rx_kill_vid`: remove a VLAN filter. Process context, RTNL held.
+    fn vlan_rx_kill_vid(_dev: &NetDev<Self>, _proto: u16, _vid: u16, _rtnl: &Rtnl) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// ethtool `get_drvinfo`. Process context, RTNL held.
+    fn get_drvinfo(_dev: &NetDev<Self>, _info: &mut DrvInfo, _rtnl: &Rtnl) {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// ethtool `get_link_ksettings`. Process context, RTNL held.
+    fn get_link_ksettings(_dev: &NetDev<Self>, _ks: &mut LinkKsettings, _rtnl: &Rtnl) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A network device whose private data is a `T` and whose operations are `T`'s.
+///
+/// Dereferences to [`Device`]; adds the private data and the operations only the owning driver
+/// may perform on its own device (carrier, queues, MTU range, features).
+///
+/// # Invariants
+///
+/// The device was allocated by [`Builder::<T>::new`]: its private area holds an initialised `T`,
+/// which is dropped only after the device was unregistered and its last reference put (see
+/// [`Registration`]); hence a `&NetDev<T>` that is valid as a `&Device` has valid data.
+#[repr(transparent)]
+pub struct NetDev<T: Operations>(Device, PhantomData<T>);
+
+// SAFETY: a transparent wrapper of `Device`; the private data `T` is `Send + Sync`.
+unsafe impl<T: Operations> NetDevice for NetDev<T> {
+    fn as_device(&self) -> &Device {
+        &self.0
+    }
+}
+
+// SAFETY: as `Device`.
+unsafe impl<T: Operations> AlwaysRefCounted for NetDev<T> {
+    fn inc_ref(&self) {
+        self.0.inc_ref();
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: forwarded caller guarantee; `NetDev<T>` is a transparent `Device`.
+        unsafe { Device::dec_ref(obj.cast()) }
+    }
+}
+
+impl<T: Operations> core::ops::Deref for NetDev<T> {
+    type Target = Device;
+    fn deref(&self) -> &Device {
+        &self.0
+    }
+}
+
+impl<T: Operations> NetDev<T> {
+    /// Creates a reference from a pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be valid for `'a` and have been allocated by [`Builder::<T>::new`].
+    unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+        // CAST: `NetDev<T>` is a transparent wrapper of `Device`, itself of `net_device`.
+        // SAFETY: guaranteed by the caller.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    /// The driver's private data.
+    pub fn data(&self) -> &T {
+        // SAFETY: by the type invariant, the private area holds an initialised `T` for as long
+        // as the device is valid.
+        unsafe { &*bindings::netdev_priv(self.as_raw()).cast::<T>() }
+    }
+
+    /// Turns the carrier on (`netif_carrier_on()`). Any context.
+    pub fn carrier_on(&self) {
+        // SAFETY: valid device.
+        unsafe { bindings::netif_carrier_on(self.as_raw()) }
+    }
+
+    /// Turns the carrier off (`netif_carrier_off()`). Any context.
+    pub fn carrier_off(&self) {
+        // SAFETY: valid device.
+        unsafe { bindings::netif_carrier_off(self.as_raw()) }
+    }
+
+    /// Wakes all tx queues (`netif_tx_wake_all_queues()`). Any context.
+    pub fn tx_wake_all_queues(&self) {
+        // SAFETY: valid, registered device.
+        unsafe { bindings::netif_tx_wake_all_queues(self.as_raw()) }
+    }
+
+    /// Stops all tx queues (`netif_tx_stop_all_queues()`). Any context.
+    pub fn tx_stop_all_queues(&self) {
+        // SAFETY: valid, registered device.
+        unsafe { bindings::netif_tx_stop_all_queues(self.as_raw()) }
+    }
+
+    /// Stops all tx queues and waits for transmitters to leave (`netif_tx_disable()`).
+    /// Process or softirq context.
+    pub fn tx_disable(&self) {
+        // SAFETY: valid, registered device.
+        unsafe { bindings::netif_tx_disable(self.as_raw()) }
+    }
+
+    /// Counts a packet dropped on transmit (`dev_core_stats_tx_dropped_inc()`). Any context.
+    pub fn count_tx_dropped(&self) {
+        self.0.count_tx_dropped();
+    }
+
+    /// Sets the MTU range the core enforces for this device.
+    pub fn set_mtu_range(&self, min: u32, max: u32, _rtnl: &Rtnl) {
+        // SAFETY: valid device; RTNL serialises writers, readers tolerate racy reads (as in C).
+        unsafe {
+            ptr::write_volatile(ptr::addr_of_mut!((*self.as_raw()).min_mtu), min);
+            ptr::write_volatile(ptr::addr_of_mut!((*self.as_raw()).max_mtu), max);
+        }
+    }
+
+    /// Sets features inherited by stacked VLAN devices, encapsulation features and the
+    /// hardware header length, and whether the core may release skb dsts before transmit, then
+    /// announces the change (`netdev_change_features()`).
+    pub fn update_stacking(
+        &self,
+        vlan_features: Features,
+        hw_enc_features: Features,
+        hard_header_len: u16,
+        dst_release: bool,
+        rtnl: &Rtnl,
+    ) {
+        let d = self.as_raw();
+        // SAFETY: valid device; RTNL serialises writers of these fields.
+        unsafe {
+            ptr::write_volatile(ptr::addr_of_mut!((*d).vlan_features), vlan_features.0);
+            ptr::write_volatile(ptr::addr_of_mut!((*d).hw_enc_features), hw_enc_features.0);
+            ptr::write_volatile(ptr::addr_of_mut!((*d).hard_header_len), hard_header_len);
+        }
+        let f = crate::net::dev::priv_flags::XMIT_DST_RELEASE;
+        if dst_release {
+            self.update_priv_flags(f, 0, rtnl);
+        } else {
+            self.update_priv_flags(0, f, rtnl);
+        }
+        // SAFETY: valid, registered device, RTNL held.
+        unsafe { bindings::netdev_change_features(d) };
+    }
+
+    /// Marks the device as removed (`netif_device_detach()`): stops its queues. Any context.
+    pub fn detach(&self) {
+        // SAFETY: valid device.
+        unsafe { bindings::netif_device_detach(self.as_raw()) }
+    }
+}
+
+struct Adapter<T: Operations>(PhantomData<T>);
+
+impl<T: Operations> Adapter<T> {
+    /// # Safety
+    ///
+    /// `dev` must be a device of `T` (it uses `NETDEV_OPS`) valid for the call, called by the
+    /// core as `ndo_open` (RTNL held).
+    unsafe extern "C" fn open(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: only devices built by `Builder<T>` use these ops; valid during the call.
+        let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        // SAFETY: `ndo_open` is called with RTNL held.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        from_result(|| T::open(dev, rtnl).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// As `open`, for `ndo_stop`.
+    unsafe extern "C" fn stop(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: see `open`.
+        let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        // SAFETY: `ndo_stop` is called with RTNL held.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        from_result(|| T::stop(dev, rtnl).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_start_xmit` with a device of `T` and an skb it hands over.
+    unsafe extern "C" fn start_xmit(
+        skb: *mut bindings::sk_buff,
+        dev: *mut bindings::net_device,
+    ) -> bindings::netdev_tx_t {
+        // SAFETY: see `open`.
+        let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        // SAFETY: `ndo_start_xmit` transfers ownership of the skb.
+        let skb = unsafe { OwnedSkBuff::from_raw(skb) };
+        T::start_xmit(dev, skb);
+        bindings::netdev_tx_NETDEV_TX_OK
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_select_queue`.
+    unsafe extern "C" fn select_queue(
+        dev: *mut bindings::net_device,
+        skb: *mut bindings::sk_buff,
+        sb_dev: *mut bindings::net_device,
+    ) -> u16 {
+        // SAFETY: see `open`.
+        let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        // SAFETY: the core gives exclusive access to the skb during queue selection.
+        let skb = unsafe { SkBuff::from_raw(skb) };
+        // SAFETY: `sb_dev`, when non-null, is a valid device for the call.
+        let sb = (!sb_dev.is_null()).then(|| unsafe { Device::from_raw(sb_dev) });
+        let q = u32::from(T::select_queue(dev, skb, sb));
+        let n = dev.real_num_tx_queues().max(1);
+        // `n` fits in u16 (the core limits queue counts), so does `q % n`.
+        (q % n) as u16
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_get_stats64` with a writable `stats`.
+    unsafe extern "C" fn get_stats64(
+        dev: *mut bindings::net_device,
+        stats: *mut bindings::rtnl_link_stats64,
+    ) {
+        // SAFETY: see `open`.
+        let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        // SAFETY: the core passes a struct that is ours during the call.
+        let stats = unsafe { Stats64::from_raw(stats) };
+        T::get_stats64(dev, stats);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_change_mtu` (RTNL held).
+    unsafe extern "C" fn change_mtu(dev: *mut bindings::net_device, new_mtu: c_int) -> c_int {
+        // SAFETY: see `open`.
+        let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        // SAFETY: `ndo_change_mtu` is called with RTNL held.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        from_result(|| {
+            let mtu = u32::try_from(new_mtu).map_err(|_| EINVAL)?;
+            T::change_mtu(dev, mtu, rtnl)?;
+            // SAFETY: valid device; RTNL serialises writers (`WRITE_ONCE` as in C).
+            unsafe { ptr::write_volatile(ptr::addr_of_mut!((*dev.as_raw()).mtu), mtu) };
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_set_rx_mode` (address lock held).
+    unsafe extern "C" fn set_rx_mode(dev: *mut bindings::net_device) {
+        // SAFETY: see `open`.
+        let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        // SAFETY: `ndo_set_rx_mode` is called with the device's address lock held.
+        let addrs = unsafe { AddrLocked::assume_locked(dev) };
+        T::set_rx_mode(dev, &addrs);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_change_rx_flags` (RTNL held).
+    unsafe extern "C" fn change_rx_flags(dev: *mut bindings::net_device, change: c_int) {
+        // SAFETY: see `open`.
+        let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        // SAFETY: the callers (`__dev_set_promiscuity`, `__dev_set_allmulti`) hold RTNL.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        T::change_rx_flags(dev, change as u32, rtnl);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_vlan_rx_add_vid` (RTNL held).
+    unsafe extern "C" fn vlan_rx_add_vid(
+        dev: *mut bindings::net_device,
+        proto: bindings::__be16,
+        vid: u16,
+    ) -> c_int {
+        // SAFETY: see `open`.
+        let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        // SAFETY: VLAN filters are changed with RTNL held.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        from_result(|| T::vlan_rx_add_vid(dev, proto, vid, rtnl).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_vlan_rx_kill_vid` (RTNL held).
+    unsafe extern "C" fn vlan_rx_kill_vid(
+        dev: *mut bindings::net_device,
+        proto: bindings::__be16,
+        vid: u16,
+    ) -> c_int {
+        // SAFETY: see `open`.
+        let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        // SAFETY: VLAN filters are changed with RTNL held.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        from_result(|| T::vlan_rx_kill_vid(dev, proto, vid, rtnl).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core as `get_drvinfo` (RTNL held).
+    unsafe extern "C" fn get_drvinfo(
+        dev: *mut bindings::net_device,
+        info: *mut bindings::ethtool_drvinfo,
+    ) {
+        // SAFETY: see `open`.
+        let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        // SAFETY: the ethtool core passes a struct that is ours during the call.
+        let info = unsafe { DrvInfo::from_raw(info) };
+        // SAFETY: ethtool operations run with RTNL held.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        T::get_drvinfo(dev, info, rtnl);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core as `get_link_ksettings` (RTNL held).
+    unsafe extern "C" fn get_link_ksettings(
+        dev: *mut bindings::net_device,
+        ks: *mut bindings::ethtool_link_ksettings,
+    ) -> c_int {
+        // SAFETY: see `open`.
+        let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        // SAFETY: the ethtool core passes a struct that is ours during the call.
+        let ks = unsafe { LinkKsettings::from_raw(ks) };
+        // SAFETY: `__ethtool_get_link_ksettings()` asserts RTNL before calling us.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        from_result(|| T::get_link_ksettings(dev, ks, rtnl).map(|()| 0))
+    }
+
+    const NETDEV_OPS: bindings::net_device_ops = bindings::net_device_ops {
+        ndo_open: if T::HAS_OPEN { Some(Self::open) } else { None },
+        ndo_stop: if T::HAS_STOP { Some(Self::stop) } else { None },
+        ndo_start_xmit: Some(Self::start_xmit),
+        ndo_select_queue: if T::HAS_SELECT_QUEUE {
+            Some(Self::select_queue)
+        } else {
+            None
+        },
+        ndo_get_stats64: if T::HAS_GET_STATS64 {
+            Some(Self::get_stats64)
+        } else {
+            None
+        },
+        ndo_change_mtu: if T::HAS_CHANGE_MTU {
+            Some(Self::change_mtu)
+        } else {
+            None
+        },
+        ndo_set_rx_mode: if T::HAS_SET_RX_MODE {
+            Some(Self::set_rx_mode)
+        } else {
+            None
+        },
+        ndo_change_rx_flags: if T::HAS_CHANGE_RX_FLAGS {
+            Some(Self::change_rx_flags)
+        } else {
+            None
+        },
+        ndo_vlan_rx_add_vid: if T::HAS_VLAN_RX_ADD_VID {
+            Some(Self::vlan_rx_add_vid)
+        } else {
+            None
+        },
+        ndo_vlan_rx_kill_vid: if T::HAS_VLAN_RX_KILL_VID {
+            Some(Self::vlan_rx_kill_vid)
+        } else {
+            None
+        },
+        ndo_validate_addr: Some(bindings::eth_validate_addr),
+        ndo_features_check: if T::PASSTHRU_FEATURES_CHECK {
+            Some(bindings::passthru_features_check)
+        } else {
+            None
+        },
+        // SAFETY: all-zero (all callbacks `None`) is a valid `net_device_ops`.
+        ..unsafe { core::mem::MaybeUninit::<bindings::net_device_ops>::zeroed().assume_init() }
+    };
+
+    const ETHTOOL_OPS: bindings::ethtool_ops = bindings::ethtool_ops {
+        get_drvinfo: if T::HAS_GET_DRVINFO {
+            Some(Self::get_drvinfo)
+        } else {
+            None
+        },
+        get_link: if T::ETHTOOL_GET_LINK {
+            Some(bindings::ethtool_op_get_link)
+        } else {
+            None
+        },
+        get_link_ksettings: if T::HAS_GET_LINK_KSETTINGS {
+            Some(Self::get_link_ksettings)
+        } else {
+            None
+        },
+        // SAFETY: all-zero (all callbacks `None`, no capabilities) is a valid `ethtool_ops`.
+        ..unsafe { core::mem::MaybeUninit::<bindings::ethtool_ops>::zeroed().assume_init() }
+    };
+
+    const ALIGN_OK: () = assert!(core::mem::align_of::<T>() <= NETDEV_ALIGN);
+}
+
+/// An allocated Ethernet device with initialised private data, not yet registered.
+///
+/// Setters take `&mut self`: nobody else can see the device before [`Builder::register`].
+/// Dropping the builder drops the private data and frees the device.
+///
+/// Context: process context (allocation with `GFP_KERNEL`).
+///
+/// # Invariants
+///
+/// `dev` was allocated by `alloc_etherdev_mqs()` with room for a `T` that is initialised, uses
+/// `Adapter<T>`'s operations, and is not registered.
+pub struct Builder<T: Operations> {
+    dev: NonNull<bindings::net_device>,
+    _p: PhantomData<T>,
+}
+
+impl<T: Operations> Builder<T> {
+    /// Allocates an Ethernet device (`alloc_etherdev_mqs()`) with `txqs` tx and `rxqs` rx queues
+    /// and initialises its private data with `init`.
+    pub fn new(txqs: u32, rxqs: u32, init: impl PinInit<T, Error>) -> Result<Self> {
+        #[allow(clippy::let_unit_value)]
+        let () = Adapter::<T>::ALIGN_OK;
+        let size = c_int::try_from(core::mem::size_of::<T>()).map_err(|_| EINVAL)?;
+        // SAFETY: just an allocation.
+        let dev = unsafe { bindings::alloc_etherdev_mqs(size, txqs, rxqs) };
+        let dev = NonNull::new(dev).ok_or(ENOMEM)?;
+        // SAFETY: the private area has room for `T` and is aligned to `NETDEV_ALIGN`, which is at
+        // least `T`'s alignment (`ALIGN_OK`); it is pinned as long as the device lives.
+        let slot = unsafe { bindings::netdev_priv(dev.as_ptr()) }.cast::<T>();
+        // SAFETY: `slot` is valid uninitialised memory for `T`; on error it stays uninitialised.
+        if let Err(e) = unsafe { init.__pinned_init(slot) } {
+            // SAFETY: allocated above, not registered, private data not initialised.
+            unsafe { bindings::free_netdev(dev.as_ptr()) };
+            return Err(e);
+        }
+        // SAFETY: the device is ours; the ops tables are promoted to `'static` constants.
+        unsafe {
+            (*dev.as_ptr()).netdev_ops = &Adapter::<T>::NETDEV_OPS;
+            (*dev.as_ptr()).ethtool_ops = &Adapter::<T>::ETHTOOL_OPS;
+        }
+        // INVARIANT: allocated, data initialised, our operations, not registered.
+        Ok(Self {
+            dev,
+            _p: PhantomData,
+        })
+    }
+
+    /// The device.
+    pub fn device(&self) -> &NetDev<T> {
+        // SAFETY: by the invariant, built by `Builder<T>` and valid while `self` lives.
+        unsafe { NetDev::from_raw(self.dev.as_ptr()) }
+    }
+
+    fn raw(&mut self) -> *mut bindings::net_device {
+        self.dev.as_ptr()
+    }
+
+    /// Gives the device the same parent device as `other` (`SET_NETDEV_DEV()`), so that sysfs
+    /// shows it below that device and `device/driver` names that device's driver.
+    pub fn set_parent_as(&mut self, other: &Device) -> &mut Self {
+        let d = self.raw();
+        // SAFETY: `other` is valid; `d` is ours and unregistered.
+        unsafe { (*d).dev.parent = (*other.as_raw()).dev.parent };
+        self
+    }
+
+    /// Puts the device in the network namespace of `other` (`dev_net_set()`).
+    pub fn set_net_as(&mut self, other: &Device) -> &mut Self {
+        let d = self.raw();
+        // SAFETY: `other` is valid, so is its namespace, which `dev_net_set` takes a reference
+        // on; `d` is ours and unregistered.
+        unsafe { bindings::dev_net_set(d, bindings::dev_net(other.as_raw())) };
+        self
+    }
+
+    /// Sets the hardware address, and the permanent address to the same value.
+    pub fn set_mac(&mut self, addr: &[u8; crate::net::dev::ETH_ALEN]) -> &mut Self {
+        let d = self.raw();
+        // SAFETY: `d` is ours and unregistered; `addr` has `addr_len` (ETH_ALEN) bytes, and
+        // `perm_addr` has `MAX_ADDR_LEN` (more).
+        unsafe {
+            bindings::dev_addr_set(d, addr.as_ptr());
+            ptr::copy_nonoverlapping(addr.as_ptr(), (*d).perm_addr.as_mut_ptr(), addr.len());
+        }
+        self
+    }
+
+    /// Sets the MTU range.
+    pub fn set_mtu_range(&mut self, min: u32, max: u32) -> &mut Self {
+        let d = self.raw();
+        // SAFETY: `d` is ours and unregistered.
+        unsafe {
+            (*d).min_mtu = min;
+            (*d).max_mtu = max;
+        }
+        self
+    }
+
+    /// Sets the MTU.
+    pub fn set_mtu(&mut self, mtu: u32) -> &mut Self {
+        let d = self.raw();
+        // SAFETY: `d` is ours and unregistered.
+        unsafe { (*d).mtu = mtu };
+        self
+    }
+
+    /// Sets and clears private flags (see [`crate::net::dev::priv_flags`]).
+    pub fn update_priv_flags(&mut self, set: u64, clear: u64) -> &mut Self {
+        let d = self.raw();
+        // SAFETY: `d` is ours and unregistered.
+        unsafe { bindings::netdev_update_priv_flags(d, set as _, clear as _) };
+        self
+    }
+
+    /// Declares the driver lockless on transmit (`dev->lltx`): the core does not take the tx
+    /// queue lock around `start_xmit`.
+    pub fn set_lltx(&mut self, on: bool) -> &mut Self {
+        let d = self.raw();
+        // SAFETY: `d` is ours and unregistered.
+        unsafe { bindings::netdev_set_lltx(d, on) };
+        self
+    }
+
+    /// Forbids moving the device to another network namespace (`dev->netns_local`).
+    pub fn set_netns_local(&mut self, on: bool) -> &mut Self {
+        let d = self.raw();
+        // SAFETY: `d` is ours and unregistered.
+        unsafe { bindings::netdev_set_netns_local(d, on) };
+        self
+    }
+
+    /// Sets the user-changeable features and the active features.
+    pub fn set_features(&mut self, hw_features: Features, features: Features) -> &mut Self {
+        let d = self.raw();
+        // SAFETY: `d` is ours and unregistered.
+        unsafe {
+            (*d).hw_features = hw_features.0;
+            (*d).features = features.0;
+        }
+        self
+    }
+
+    /// Registers the device (`register_netdev()`); on failure the device is freed.
+    ///
+    /// Context: process context, must not hold RTNL.
+    pub fn register(self) -> Result<Registration<T>> {
+        // SAFETY: a fully set-up, unregistered device.
+        let ret = unsafe { bindings::register_netdev(self.dev.as_ptr()) };
+        if ret != 0 {
+            // `self` is dropped: data dropped, device freed.
+            return Err(Error::from_errno(ret));
+        }
+        let dev = self.dev;
+        core::mem::forget(self);
+        // INVARIANT: registered just now.
+        Ok(Registration {
+            dev,
+            _p: PhantomData,
+        })
+    }
+}
+
+impl<T: Operations> Drop for Builder<T> {
+    fn drop(&mut self) {
+        // SAFETY: by the invariant, the data is initialised and the device unregistered, so no
+        // callback can run; the device was allocated by `alloc_etherdev_mqs()`.
+        unsafe {
+            ptr::drop_in_place(bindings::netdev_priv(self.dev.as_ptr()).cast::<T>());
+            bindings::free_netdev(self.dev.as_ptr());
+        }
+    }
+}
+
+/// A registered network device of the driver `T`.
+///
+/// Dropping it unregisters the device (`unregister_netdev()`, which waits until every other
+/// reference was put), then drops the private data and frees the device.
+///
+/// Context: dropping needs process context without RTNL held.
+///
+/// # Invariants
+///
+/// `dev` was built by [`Builder<T>`] and is registered.
+pub struct Registration<T: Operations> {
+    dev: NonNull<bindings::net_device>,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: the registration may be dropped on any task (in process context); `T: Send + Sync`.
+unsafe impl<T: Operations> Send for Registration<T> {}
+// SAFETY: `&Registration` only gives `&NetDev<T>`, which is `Sync`.
+unsafe impl<T: Operations> Sync for Registration<T> {}
+
+impl<T: Operations> Registration<T> {
+    /// The device.
+    pub fn device(&self) -> &NetDev<T> {
+        // SAFETY: by the invariant, built by `Builder<T>`, valid while registered.
+        unsafe { NetDev::from_raw(self.dev.as_ptr()) }
+    }
+
+    /// A counted reference to the device.
+    pub fn device_ref(&self) -> ARef<NetDev<T>> {
+        ARef::from(self.device())
+    }
+
+    /// Unregisters the device with RTNL already held (`unregister_netdevice()`), then releases
+    /// RTNL — which waits for the last references to go — and frees the device.
+    pub fn unregister(self, rtnl: RtnlGuard) {
+        let dev = self.dev;
+        core::mem::forget(self);
+        // SAFETY: registered device; RTNL is held (the guard proves it).
+        unsafe { bindings::unregister_netdevice_queue(dev.as_ptr(), ptr::null_mut()) };
+        // `rtnl_unlock()` runs the todo list, which includes this device: it returns once the
+        // device has been fully unregistered and all other references were put.
+        drop(rtnl);
+        // SAFETY: unregistered and unreferenced; nothing can call into `T` any more.
+        unsafe { Self::free(dev) };
+    }
+
+    /// # Safety
+    ///
+    /// `dev` must be fully unregistered (todo list run) and not used by anyone else.
+    unsafe fn free(dev: NonNull<bindings::net_device>) {
+        // SAFETY: as required by the caller, the data can be dropped and the device freed.
+        unsafe {
+            ptr::drop_in_place(bindings::netdev_priv(dev.as_ptr()).cast::<T>());
+            bindings::free_netdev(dev.as_ptr());
+        }
+    }
+}
+
+impl<T: Operations> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: registered device; `unregister_netdev()` takes RTNL and returns once the device
+        // is fully unregistered and unreferenced.
+        unsafe { bindings::unregister_netdev(self.dev.as_ptr()) };
+        // SAFETY: see above.
+        unsafe { Self::free(self.dev) };
+    }
+}

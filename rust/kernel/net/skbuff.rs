@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Socket buffers (`struct sk_buff`).
+//!
+//! C headers: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h),
+//! [`include/net/sch_generic.h`](srctree/include/net/sch_generic.h)
+//!
+//! [`SkBuff`] is a borrowed packet (what `ndo_select_queue` and rx handlers see); [`OwnedSkBuff`]
+//! is a packet the holder is responsible for. Ownership must end in exactly one of: handing it to
+//! another device ([`OwnedSkBuff::queue_xmit`]) or freeing it ([`OwnedSkBuff::free`], or drop).
+
+use crate::{bindings, net::dev::Device, types::Opaque};
+use core::ptr::NonNull;
+
+/// A packet borrowed from the network stack.
+///
+/// # Invariants
+///
+/// A `&SkBuff` points to a valid `sk_buff` that the code holding the reference may read and
+/// modify (the stack serialises access to one packet: it is only ever processed by one CPU).
+#[repr(transparent)]
+pub struct SkBuff(Opaque<bindings::sk_buff>);
+
+impl SkBuff {
+    /// Creates a reference from a pointer given by C.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a valid `sk_buff` that the caller may access exclusively for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::sk_buff) -> &'a Self {
+        // CAST: `SkBuff` is a transparent wrapper of `sk_buff`.
+        // SAFETY: guaranteed by the caller.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    /// The raw pointer.
+    pub fn as_raw(&self) -> *mut bindings::sk_buff {
+        self.0.get()
+    }
+
+    /// Length of the packet data.
+    pub fn len(&self) -> u32 {
+        // SAFETY: valid skb (type invariant).
+        unsafe { (*self.as_raw()).len }
+    }
+
+    /// Whether the packet carries no data.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether `skb->dev` is `dev`.
+    pub fn dev_is(&self, dev: &Device) -> bool {
+        // SAFETY: valid skb.
+        let d = unsafe { bindings::skb_dev(self.as_raw()) };
+        core::ptr::eq(d, dev.as_raw())
+    }
+
+    /// Sets the device the packet belongs to (`skb->dev`).
+    ///
+    /// The skb does not hold a reference on `dev`: the caller must make sure `dev` outlives the
+    /// packet's use of it, as the stack does (RCU protects devices until after unregistration).
+    pub fn set_dev(&self, dev: &Device) {
+        // SAFETY: valid skb that we may modify (type invariant).
+        unsafe { bindings::skb_set_dev(self.as_raw(), dev.as_raw()) };
+    }
+
+    /// Transmit queue index (`skb->queue_mapping`).
+    pub fn queue_mapping(&self) -> u16 {
+        // SAFETY: valid skb.
+        unsafe { (*self.as_raw()).queue_mapping }
+    }
+
+    /// Sets the transmit queue index (`skb->queue_mapping`).
+    pub fn set_queue_mapping(&self, q: u16) {
+        // SAFETY: valid skb that we may modify.
+        unsafe { (*self.as_raw()).queue_mapping = q };
+    }
+
+    /// The rx queue the packet was received on, if recorded (`skb_get_rx_queue()`).
+    pub fn rx_queue(&self) -> Option<u16> {
+        // SAFETY: valid skb.
+        unsafe {
+            if bindings::skb_rx_queue_recorded(self.as_raw()) {
+                Some(bindings::skb_get_rx_queue(self.as_raw()))
+            } else {
+                None
+            }
+        }
+    }
+
+    /// `qdisc_skb_cb(skb)->slave_dev_queue_mapping`: where upper devices (bonding, team,
+    /// failover) save the queue mapping chosen for the lower device across their own queueing.
+    ///
+    /// Context: only meaningful in the tx path, where `skb->cb` holds the qdisc control block.
+    pub fn slave_queue_mapping(&self) -> u16 {
+        // SAFETY: valid skb; the cb area is large enough for `qdisc_skb_cb`.
+        unsafe { bindings::skb_qdisc_slave_queue_mapping(self.as_raw()) }
+    }
+
+    /// Sets `qdisc_skb_cb(skb)->slave_dev_queue_mapping`; see [`SkBuff::slave_queue_mapping`].
+    pub fn set_slave_queue_mapping(&self, q: u16) {
+        // SAFETY: valid skb that we may modify.
+        unsafe { bindings::skb_set_qdisc_slave_queue_mapping(self.as_raw(), q) }
+    }
+}
+
+/// A packet owned by the holder.
+///
+/// Dropping it frees the packet (`dev_kfree_skb_any()`, counted as a drop); to pass it on use
+/// [`OwnedSkBuff::queue_xmit`].
+///
+/// # Invariants
+///
+/// `self.0` is a valid `sk_buff` owned by this value (one reference of `skb->users`).
+#[must_use = "a packet must be transmitted or freed"]
+pub struct OwnedSkBuff(NonNull<bindings::sk_buff>);
+
+// SAFETY: an owned packet may be processed and freed on any CPU.
+unsafe impl Send for OwnedSkBuff {}
+
+impl OwnedSkBuff {
+    /// Takes ownership of a packet given by C.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a valid `sk_buff` whose ownership is transferred to the returned value.
+    pub unsafe fn from_raw(ptr: *mut bindings::sk_buff) -> Self {
+        // SAFETY: non-null as a valid pointer (caller's guarantee).
+        Self(unsafe { NonNull::new_unchecked(ptr) })
+    }
+
+    /// Queues the packet for transmission on `skb->dev` (`dev_queue_xmit()`).
+    ///
+    /// Returns the `NET_XMIT_*` code; the packet is consumed either way.
+    ///
+    /// Context: any context where `dev_queue_xmit()` may be called (not hard IRQ).
+    pub fn queue_xmit(self) -> i32 {
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: we own the skb and hand it over.
+        unsafe { bindings::dev_queue_xmit(p) }
+    }
+
+    /// Frees the packet (`dev_kfree_skb_any()`).
+    pub fn free(self) {}
+}
+
+impl core::ops::Deref for OwnedSkBuff {
+    type Target = SkBuff;
+    fn deref(&self) -> &SkBuff {
+        // SAFETY: we own a valid skb.
+        unsafe { SkBuff::from_raw(self.0.as_ptr()) }
+    }
+}
+
+impl Drop for OwnedSkBuff {
+    fn drop(&mut self) {
+        // SAFETY: we own the skb; `dev_kfree_skb_any` works in any context.
+        unsafe { bindings::dev_kfree_skb_any(self.0.as_ptr()) };
+    }
+}
