@@ -489,7 +489,8 @@ nf_bringup() {
 	nf_is_up "$NF_SBY" || ip link set dev "$NF_SBY" up
 	ip addr replace "$NF_ADDR4/$NF_PREFIX4" dev "$NF_M" || return 1
 	if [ -n "${NF_ADDR6:-}" ]; then
-		ip -6 addr replace "$NF_ADDR6/64" dev "$NF_M" nodad || return 1
+		ip -6 addr replace "$NF_ADDR6/64" dev "$NF_M" nodad 2> /dev/null ||
+			nf_diag "bring-up: cannot add $NF_ADDR6 (IPv6 disabled?)"
 	fi
 	nf_wait "$NF_TIMEOUT" nf_master_ready || { nf_diag "bring-up: no carrier on $NF_M"; return 1; }
 	nf_wait "$NF_TIMEOUT" nf_ping_peer || { nf_diag "bring-up: peer $NF_PEER4 unreachable"; return 1; }
