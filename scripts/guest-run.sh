@@ -13,10 +13,8 @@ if [ -w $KML ]; then
 	echo scan >$KML
 	echo clear >$KML # boot-time suspects are not ours
 fi
-echo "=== guest-run: begin"
-"$@"
+"$@" >"$RUN/output.txt" 2>&1 </dev/null
 rc=$?
-echo "=== guest-run: end (exit $rc)"
 if [ -w $KML ]; then
 	echo scan >$KML
 	sleep 6

@@ -28,7 +28,7 @@ set -e
 t_guest=$(date +%s)
 
 # KUnit: the kernel crate's doctests (rust_doctests_kernel) run at boot.
-kunit=$(grep -E '^\s*(not )?ok [0-9]+ rust_doctests_kernel' "$RUN/dmesg.txt" 2>/dev/null | tail -1 || true)
+kunit=$(grep -E '\] (not )?ok [0-9]+ rust_doctests_kernel' "$RUN/dmesg.txt" 2>/dev/null | tail -1 || true)
 kunit_rc=0
 case "$kunit" in
 *'not ok'*) kunit_rc=1 ;;

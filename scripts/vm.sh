@@ -78,7 +78,7 @@ done
 ip -n "$NS" link set nfbr0 up
 ip -n "$NS" addr add 192.0.2.1/24 dev nfbr0
 ip -n "$NS" addr add 2001:db8::1/64 dev nfbr0 nodad
-ip netns exec "$NS" iperf3 -s -D -B 192.0.2.1 --logfile "$RUN/peer-iperf3.log" >/dev/null
+ip netns exec "$NS" setsid iperf3 -s -B 192.0.2.1 >"$RUN/peer-iperf3.log" 2>&1 </dev/null &
 
 # Host side of the guest's action requests.
 host_action() {
@@ -140,17 +140,20 @@ kvm=--disable-kvm
 [ "${NF_KVM:-0}" = 1 ] && kvm=
 guest_cmd=$(printf '%q ' bash "$REPO/scripts/guest-run.sh" "$RUN" "$@")
 log "booting $flavour kernel ($module module), results in $RUN"
+: >"$RUN/output.txt"
+tail -n +1 -F "$RUN/output.txt" 2>/dev/null &
+tail_pid=$!
 set +e
 # shellcheck disable=SC2086
 timeout --foreground -k 10 "$timeout" ip netns exec "$NS" \
 	"$VENV/bin/vng" --run "$B" --disable-microvm $kvm --append no5lvl \
 	--cpus 2 --memory 3G --rwdir "$RUN" --cwd "$REPO" \
-	--qemu-opts "${qemu_opts[*]}" --exec "$guest_cmd" \
+	--qemu-opts="${qemu_opts[*]}" --exec "$guest_cmd" \
 	</dev/null >"$RUN/console.log" 2>&1
 vng_rc=$?
 set -e
-# The guest's command output is the console between our markers.
-sed -n '/^=== guest-run: begin/,/^=== guest-run: end/p' "$RUN/console.log" | sed '1d;$d' || true
+sleep 1
+kill "$tail_pid" 2>/dev/null
 if [ ! -f "$RUN/rc" ]; then
 	tail -40 "$RUN/console.log" >&2
 	die "guest did not finish (vng exit $vng_rc); console: $RUN/console.log"
