@@ -6,7 +6,8 @@
 #   vm.sh [--flavour debug|bench] [--module rust|c] [--timeout SECONDS]
 #         [--results DIR] -- COMMAND [ARGS...]
 #
-# Topology (q35, TCG): virtio-net-pci sb0 (failover=on) and e1000e pf0
+# Topology (q35, TCG): virtio-net-pci sb0 (failover=on, host_mtu=4000 so
+# that the standby refuses MTUs the primary takes) and e1000e pf0
 # (failover_pair_id=sb0, same MAC, hot-plugged by QEMU once the guest
 # negotiates STANDBY), each on its own pcie-root-port, plus an igb PF igb0 for
 # SR-IOV VFs. All three on taps bridged inside a network namespace made for
@@ -56,6 +57,8 @@ NF_PRIMARY_QDEV=pf0
 NF_STANDBY_QDEV=sb0
 NF_IGB_QDEV=igb0
 NF_HOST_CTL=1
+NF_HOST_RESULTS=$RUN
+NF_PEER_DEV=nfbr0
 ENV
 
 ctl_pid= qemu_ok=0
@@ -73,8 +76,9 @@ ip -n "$NS" link set lo up
 ip -n "$NS" link add nfbr0 type bridge
 for t in tap-sb tap-pf tap-igb; do
 	ip -n "$NS" tuntap add dev "$t" mode tap
-	ip -n "$NS" link set "$t" master nfbr0 up
+	ip -n "$NS" link set "$t" mtu 9000 master nfbr0 up
 done
+ip -n "$NS" link set nfbr0 mtu 9000
 ip -n "$NS" link set nfbr0 up
 ip -n "$NS" addr add 192.0.2.1/24 dev nfbr0
 ip -n "$NS" addr add 2001:db8::1/64 dev nfbr0 nodad
@@ -129,7 +133,7 @@ qemu_opts=(
 	-device pcie-root-port,id=rp3,chassis=3,slot=3,bus=pcie.0,addr=0x12
 	-device pcie-root-port,id=rp4,chassis=4,slot=4,bus=pcie.0,addr=0x13
 	-netdev tap,id=nsb,ifname=tap-sb,script=no,downscript=no
-	-device "virtio-net-pci,netdev=nsb,id=sb0,mac=$MAC,failover=on,bus=rp1"
+	-device "virtio-net-pci,netdev=nsb,id=sb0,mac=$MAC,failover=on,host_mtu=4000,bus=rp1"
 	-netdev tap,id=npf,ifname=tap-pf,script=no,downscript=no
 	-device "$(IFS=,; echo "${PF_PROPS[*]}")"
 	-netdev tap,id=nigb,ifname=tap-igb,script=no,downscript=no
