@@ -12,7 +12,7 @@
 SHELL := /bin/bash
 S := scripts
 
-.PHONY: all setup kernel module cref demo test test-cref host-test check bench clean-runs
+.PHONY: all setup kernel module cref demo test test-cref host-test check bench
 all: kernel
 
 setup:

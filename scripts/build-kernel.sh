@@ -46,7 +46,7 @@ if [ "$mode" = --module-only ] && [ -f "$B/vmlinux" ]; then
 	kmake "$B" drivers/net/net_failover.ko >"$B/build.log" 2>&1 ||
 		{ tail -40 "$B/build.log" >&2; die "module build failed"; }
 else
-	log "building kernel and modules ($flavour); a cold build takes ~20 min on 2 cores"
+	log "building kernel and modules ($flavour); a cold build takes ~12-20 min on 2 cores"
 	if ! kmake "$B" bzImage modules >"$B/build.log" 2>&1; then
 		grep -v '^  [A-Z]' "$B/build.log" | tail -40 >&2
 		die "kernel build failed (full log: $B/build.log)"

@@ -10,14 +10,15 @@ t0=$(date +%s)
 "$REPO/scripts/setup.sh"
 t_setup=$(date +%s)
 
-log "host unit tests (cargo test, tests/host)"
-(cd "$REPO/tests/host" && cargo test --offline --quiet 2>&1) | tee "$CACHE/host-tests.log" | tail -5
-host_rc=${PIPESTATUS[0]}
-[ "$host_rc" = 0 ] || die "host unit tests failed"
-
 "$REPO/scripts/build-kernel.sh" debug
 "$REPO/scripts/build-cref.sh" debug
 t_build=$(date +%s)
+
+log "host unit tests (cargo test, tests/host)"
+(cd "$REPO/tests/host" && NF_KERNEL_SRC=$PRISTINE cargo test --offline 2>&1) >"$CACHE/host-tests.log"
+host_rc=$?
+grep -E '^test result:' "$CACHE/host-tests.log"
+[ "$host_rc" = 0 ] || { tail -30 "$CACHE/host-tests.log"; die "host unit tests failed"; }
 
 RUN=$(mktemp -d "$CACHE/runs/test-$(date +%Y%m%d-%H%M%S)-XXXX")
 set +e
