@@ -19,7 +19,7 @@ use kernel::{
     alloc::{flags::GFP_KERNEL, KBox, KVec},
     error::code::{EBUSY, EINVAL},
     net::{
-        dev::{flags, priv_flags, AddrLocked, DevRef, Device, DeviceSlot, Features},
+        dev::{flags, priv_flags, AddrLocked, DevRef, Device, DeviceSlot, Features, ETH_HLEN},
         ethtool::{DrvInfo, LinkKsettings},
         netdev::{self, Builder, NetDev, Operations, Registration},
         notifier::{self, Event},
@@ -241,7 +241,7 @@ impl Master {
         let emask = enc_features_mask();
         let mut vlan = vmask & Features::ALL_FOR_ALL;
         let mut enc = emask;
-        let mut hard_header_len = kernel::bindings::ETH_HLEN as u16;
+        let mut hard_header_len = ETH_HLEN;
         let mut dst_release = true;
         for slave in [self.primary.get_rtnl(rtnl), self.standby.get_rtnl(rtnl)]
             .into_iter()
@@ -383,12 +383,12 @@ impl Master {
             }
         }
         self.leaving(role).store(false, Ordering::Relaxed);
-        if self.slot(role).set(slave, rtnl).is_err() {
+        if let Err(e) = self.slot(role).set(slave, rtnl) {
             // Cannot happen: the policy checked the slot under RTNL.
             slave.vlan_vids_del_by_dev(master, rtnl);
             slave.unsync_addrs_from(master);
             undo_link(rx);
-            return Err(EINVAL);
+            return Err(e);
         }
         {
             let mut ctl = self.ctl.borrow_mut(rtnl);
@@ -763,7 +763,7 @@ fn master_by_mac(dev: &Device, rtnl: &Rtnl) -> Option<DevRef<NetDev<Master>>> {
         .borrow(rtnl)
         .iter()
         .flatten()
-        .find(|m| m.perm_addr_is(&addr))
+        .find(|m| m.perm_addr_is(&addr) && m.same_net(dev))
         .cloned()
 }
 
@@ -879,13 +879,18 @@ fn destroy(f: Failover) {
 /// Creates a failover master for the standby netdev `standby` (`include/net/net_failover.h`).
 ///
 /// Returns an opaque handle for [`net_failover_destroy`], or an `ERR_PTR`.
+///
+/// # Safety
+///
+/// `standby` must be null or point to a valid, allocated `net_device` (registered or not) that
+/// the caller keeps alive during the call; the caller must not hold RTNL.
 #[no_mangle]
-pub extern "C" fn net_failover_create(standby: *mut kernel::bindings::net_device) -> *mut c_void {
+pub unsafe extern "C" fn net_failover_create(standby: *mut kernel::bindings::net_device) -> *mut c_void {
     if standby.is_null() {
         return EINVAL.to_ptr();
     }
-    // SAFETY: the C contract of `net_failover_create()`: `standby` is a valid, allocated netdev
-    // that the caller keeps alive for the duration of the call (it then registers it).
+    // SAFETY: non-null, so by the function's safety contract a valid netdev that outlives the
+    // call.
     let standby = unsafe { Device::from_raw(standby) };
     match create(standby) {
         Ok(f) => KBox::into_raw(f).cast(),
@@ -894,13 +899,18 @@ pub extern "C" fn net_failover_create(standby: *mut kernel::bindings::net_device
 }
 
 /// Destroys a failover master created by [`net_failover_create`]; `NULL` is ignored.
+///
+/// # Safety
+///
+/// `failover` must be null or a handle returned by [`net_failover_create`] that was not
+/// destroyed yet; the caller must not hold RTNL.
 #[no_mangle]
-pub extern "C" fn net_failover_destroy(failover: *mut c_void) {
+pub unsafe extern "C" fn net_failover_destroy(failover: *mut c_void) {
     if failover.is_null() {
         return;
     }
-    // SAFETY: the C contract of `net_failover_destroy()`: `failover` is a handle returned by
-    // `net_failover_create()` (a `KBox<Failover>` turned into a raw pointer), destroyed once.
+    // SAFETY: non-null, so by the function's safety contract a handle from
+    // `net_failover_create()` (a `KBox<Failover>` turned into a raw pointer) destroyed only now.
     let f = unsafe { KBox::from_raw(failover.cast::<Failover>()) };
     destroy(KBox::into_inner(f));
 }

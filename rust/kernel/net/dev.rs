@@ -31,6 +31,9 @@ use core::{
 /// Length of an Ethernet (MAC-48) address.
 pub const ETH_ALEN: usize = 6;
 
+/// Length of an Ethernet header.
+pub const ETH_HLEN: u16 = bindings::ETH_HLEN as u16;
+
 /// A set of `NETIF_F_*` feature bits (`netdev_features_t`).
 ///
 /// # Examples
@@ -153,13 +156,13 @@ pub mod flags {
     use crate::bindings;
 
     /// Interface is administratively up.
-    pub const UP: u32 = bindings::net_device_flags_IFF_UP as u32;
+    pub const UP: u32 = bindings::net_device_flags_IFF_UP;
     /// Promiscuous mode.
-    pub const PROMISC: u32 = bindings::net_device_flags_IFF_PROMISC as u32;
+    pub const PROMISC: u32 = bindings::net_device_flags_IFF_PROMISC;
     /// Receives all multicast.
-    pub const ALLMULTI: u32 = bindings::net_device_flags_IFF_ALLMULTI as u32;
+    pub const ALLMULTI: u32 = bindings::net_device_flags_IFF_ALLMULTI;
     /// Master of a load balancer (bonding).
-    pub const MASTER: u32 = bindings::net_device_flags_IFF_MASTER as u32;
+    pub const MASTER: u32 = bindings::net_device_flags_IFF_MASTER;
 }
 
 /// A network device.
@@ -391,6 +394,12 @@ impl Device {
             // which lives at least as long as this device.
             Some(unsafe { CStr::from_char_ptr(p) })
         }
+    }
+
+    /// Whether both devices are in the same network namespace.
+    pub fn same_net(&self, other: &Device) -> bool {
+        // SAFETY: both devices are valid; only the namespace pointers are compared.
+        unsafe { bindings::dev_net(self.as_raw()) == bindings::dev_net(other.as_raw()) }
     }
 
     /// Whether `addr` equals the permanent address (`ether_addr_equal()`).
@@ -799,10 +808,13 @@ impl DeviceSlot {
         ptr::eq(self.ptr.load(Ordering::Relaxed), dev.as_raw())
     }
 
-    /// Publishes `dev` in an empty slot. Returns `Err(dev)` if the slot is occupied.
-    pub fn set(&self, dev: &Device, _rtnl: &Rtnl) -> core::result::Result<(), ()> {
+    /// Publishes `dev` in an empty slot, taking a tracked reference. Fails with `EBUSY` if the
+    /// slot is occupied.
+    ///
+    /// Context: process context with RTNL held.
+    pub fn set(&self, dev: &Device, _rtnl: &Rtnl) -> Result {
         if !self.ptr.load(Ordering::Relaxed).is_null() {
-            return Err(());
+            return Err(crate::error::code::EBUSY);
         }
         // SAFETY: RTNL is held, so nobody else touches the tracker; the device is valid.
         unsafe { bindings::netdev_hold(dev.as_raw(), self.tracker.get(), bindings::GFP_KERNEL) };
