@@ -885,7 +885,9 @@ fn destroy(f: Failover) {
 /// `standby` must be null or point to a valid, allocated `net_device` (registered or not) that
 /// the caller keeps alive during the call; the caller must not hold RTNL.
 #[no_mangle]
-pub unsafe extern "C" fn net_failover_create(standby: *mut kernel::bindings::net_device) -> *mut c_void {
+pub unsafe extern "C" fn net_failover_create(
+    standby: *mut kernel::bindings::net_device,
+) -> *mut c_void {
     if standby.is_null() {
         return EINVAL.to_ptr();
     }
