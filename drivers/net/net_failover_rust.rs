@@ -187,18 +187,19 @@ impl Master {
     }
 
     /// Recomputes carrier and queue state after a slave or master change, logging a new
-    /// transmit path and telling LAG listeners about `changed`.
-    fn update_link(&self, master: &NetDev<Master>, changed: Option<&Device>, rtnl: &Rtnl) {
+    /// transmit path and telling LAG listeners about the slaves' state (`notify`).
+    fn update_link(&self, master: &NetDev<Master>, notify: bool, rtnl: &Rtnl) {
         let (p, s) = self.states(rtnl);
-        if let Some(c) = changed {
-            // A slave can carry traffic when it is running and its link is up; the standby only
-            // transmits while no primary is running (the C driver's notion of `tx_enabled`).
-            let tx_enabled = match self.role_of(c, rtnl) {
-                Some(Role::Primary) => p.running,
-                Some(Role::Standby) => s.running && !p.running,
-                None => false,
-            };
-            c.lower_state_changed(c.carrier_ok(), tx_enabled, rtnl);
+        if notify {
+            // A slave is enabled for tx when it is running; the standby only while no primary
+            // is running (the C driver's notion). Both are reported, as a primary coming or
+            // going changes the standby's state too.
+            if let Some(d) = self.primary.get_rtnl(rtnl) {
+                d.lower_state_changed(d.carrier_ok(), p.running, rtnl);
+            }
+            if let Some(d) = self.standby.get_rtnl(rtnl) {
+                d.lower_state_changed(d.carrier_ok(), s.running && !p.running, rtnl);
+            }
         }
         if !master.is_running() {
             return;
@@ -403,7 +404,7 @@ impl Master {
             slave.name(rtnl),
             role_name(role)
         );
-        self.update_link(master, Some(slave), rtnl);
+        self.update_link(master, true, rtnl);
         slave.notify_join(rtnl);
         Ok(())
     }
@@ -458,7 +459,7 @@ impl Master {
         self.update_mtu_range(master, rtnl);
         self.compute_features(master, rtnl);
         netdev_info!(master, "released {} {}", role_name(role), slave.name(rtnl));
-        self.update_link(master, None, rtnl);
+        self.update_link(master, true, rtnl);
     }
 
     /// Handles a notifier event of one of our slaves.
@@ -475,7 +476,7 @@ impl Master {
             Event::GoingDown => {
                 // Switch away before the slave stops: nothing is queued to a closing device.
                 self.leaving(role).store(true, Ordering::Relaxed);
-                self.update_link(master, Some(slave), rtnl);
+                self.update_link(master, true, rtnl);
             }
             Event::Up | Event::Down | Event::Change => {
                 self.leaving(role).store(false, Ordering::Relaxed);
@@ -486,7 +487,7 @@ impl Master {
                         }
                     }
                 }
-                self.update_link(master, Some(slave), rtnl);
+                self.update_link(master, true, rtnl);
             }
             Event::ChangeName => {
                 let reopen = self
@@ -545,7 +546,7 @@ impl Operations for Master {
                 return Err(e);
             }
         }
-        m.update_link(dev, None, rtnl);
+        m.update_link(dev, false, rtnl);
         Ok(())
     }
 
@@ -813,6 +814,7 @@ fn create(standby: &Device) -> Result<KBox<Failover>> {
         | Features::GSO_ENCAP_ALL;
     b.set_net_as(standby)
         .set_parent_as(standby)
+        .set_carrier_off()
         .set_mac(&standby.dev_addr())
         .set_mtu_range(standby.min_mtu(), standby.max_mtu())
         .update_priv_flags(
@@ -824,7 +826,6 @@ fn create(standby: &Device) -> Result<KBox<Failover>> {
         .set_features(hw, hw);
     let reg = b.register()?;
     let master = reg.device();
-    master.carrier_off();
 
     let rtnl = rtnl::lock();
     {
@@ -919,6 +920,17 @@ pub unsafe extern "C" fn net_failover_destroy(failover: *mut c_void) {
 
 struct NetFailoverModule {
     _events: Pin<KBox<notifier::Registration<Events>>>,
+}
+
+impl Drop for NetFailoverModule {
+    fn drop(&mut self) {
+        // Every master was destroyed (virtio_net holds the module until then); free the list's
+        // buffer, which a static would otherwise keep beyond the module's lifetime.
+        let rtnl = rtnl::lock();
+        let old = core::mem::take(&mut *MASTERS.borrow_mut(&rtnl));
+        drop(rtnl);
+        drop(old);
+    }
 }
 
 impl kernel::Module for NetFailoverModule {

@@ -650,6 +650,15 @@ impl<T: Operations> Builder<T> {
         self
     }
 
+    /// Starts the device without carrier (`netif_carrier_off()` before registration), so that
+    /// it is never seen with a carrier it does not have.
+    pub fn set_carrier_off(&mut self) -> &mut Self {
+        let d = self.raw();
+        // SAFETY: `d` is ours; before registration the call only sets the state bit.
+        unsafe { bindings::netif_carrier_off(d) };
+        self
+    }
+
     /// Registers the device (`register_netdev()`); on failure the device is freed.
     ///
     /// Context: process context, must not hold RTNL.
