@@ -805,6 +805,8 @@ struct Failover {
 }
 
 fn create(standby: &Device) -> Result<KBox<Failover>> {
+    // Allocated first: once the master is registered and listed, nothing may fail any more.
+    let handle = KBox::<Failover>::new_uninit(GFP_KERNEL)?;
     let queues = policy::master_tx_queues(netdev::num_possible_cpus());
     let mut b = Builder::<Master>::new(queues, queues, Master::new(standby))?;
     let hw = vlan_features_mask()
@@ -824,8 +826,8 @@ fn create(standby: &Device) -> Result<KBox<Failover>> {
         .set_lltx(true)
         .set_netns_local(true)
         .set_features(hw, hw);
-    let reg = b.register()?;
-    let master = reg.device();
+    let handle = KBox::write(handle, Failover { reg: b.register()? });
+    let master = handle.reg.device();
 
     let rtnl = rtnl::lock();
     {
@@ -836,7 +838,7 @@ fn create(standby: &Device) -> Result<KBox<Failover>> {
             None => {
                 if let Err(e) = list.push(entry, GFP_KERNEL) {
                     drop(list);
-                    reg.unregister(rtnl);
+                    KBox::into_inner(handle).reg.unregister(rtnl);
                     return Err(e.into());
                 }
             }
@@ -855,7 +857,7 @@ fn create(standby: &Device) -> Result<KBox<Failover>> {
     }
     drop(rtnl);
 
-    Ok(KBox::new(Failover { reg }, GFP_KERNEL)?)
+    Ok(handle)
 }
 
 fn destroy(f: Failover) {
