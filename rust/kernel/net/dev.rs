@@ -194,6 +194,7 @@ unsafe impl AlwaysRefCounted for Device {
     }
 
     unsafe fn dec_ref(obj: NonNull<Self>) {
+        // CAST: `Device` is a transparent wrapper of `net_device`.
         // SAFETY: the caller owns a reference obtained from `inc_ref`.
         unsafe { bindings::dev_put(obj.cast().as_ptr()) };
     }
@@ -497,6 +498,7 @@ impl Device {
             tx_type: bindings::netdev_lag_tx_type_NETDEV_LAG_TX_TYPE_ACTIVEBACKUP,
             hash_type: bindings::netdev_lag_hash_NETDEV_LAG_HASH_NONE,
         };
+        // CAST: the C parameter is a `void *` to a `netdev_lag_upper_info`.
         // SAFETY: both devices are valid, RTNL is held; `info` is only read during the call.
         to_result(unsafe {
             bindings::netdev_master_upper_dev_link(
@@ -521,6 +523,7 @@ impl Device {
         let mut info = bindings::netdev_lag_lower_state_info::default();
         info.set_link_up(link_up.into());
         info.set_tx_enabled(tx_enabled.into());
+        // CAST: the C parameter is a `void *` to a `netdev_lag_lower_state_info`.
         // SAFETY: the device is valid, RTNL is held; `info` is only read during the call.
         unsafe {
             bindings::netdev_lower_state_changed(self.as_raw(), ptr::addr_of_mut!(info).cast())
@@ -632,6 +635,13 @@ impl<'a> AddrLocked<'a> {
 }
 
 /// The address lock of a device, held; released on drop (`netif_addr_unlock_bh()`).
+///
+/// Context: bottom halves are disabled while the guard lives; do not sleep.
+///
+/// # Invariants
+///
+/// The address lock of the device in `locked` was taken with `netif_addr_lock_bh()` by
+/// [`Device::lock_addrs`] and is held until the guard is dropped.
 pub struct AddrLockGuard<'a> {
     locked: AddrLocked<'a>,
 }
@@ -836,6 +846,7 @@ impl DeviceSlot {
         unsafe { bindings::synchronize_net() };
         // SAFETY: the slot owned a reference on `p` recorded in `tracker` (RTNL held); turn it
         // into an untracked one owned by the returned `ARef`.
+        // CAST: `Device` is a transparent wrapper of `net_device`.
         unsafe {
             bindings::dev_hold(p);
             bindings::netdev_put(p, self.tracker.get());
@@ -857,6 +868,7 @@ impl Drop for DeviceSlot {
 /// Prints a message about a network device at the given level (`netdev_printk()`).
 #[doc(hidden)]
 pub fn printk(level: &[u8; 3], dev: &Device, args: core::fmt::Arguments<'_>) {
+    // CAST: byte strings to `char *`; `%pA` takes a `fmt::Arguments` through a `void *`.
     // SAFETY: `level` is a NUL-terminated `KERN_*` string, the device is valid, and `%pA` is
     // given a `fmt::Arguments`, which lives across the call.
     unsafe {

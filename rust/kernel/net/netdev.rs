@@ -149,7 +149,8 @@ unsafe impl<T: Operations> AlwaysRefCounted for NetDev<T> {
     }
 
     unsafe fn dec_ref(obj: NonNull<Self>) {
-        // SAFETY: forwarded caller guarantee; `NetDev<T>` is a transparent `Device`.
+        // CAST: `NetDev<T>` is a transparent wrapper of `Device`.
+        // SAFETY: forwarded caller guarantee.
         unsafe { Device::dec_ref(obj.cast()) }
     }
 }
@@ -175,6 +176,7 @@ impl<T: Operations> NetDev<T> {
 
     /// The driver's private data.
     pub fn data(&self) -> &T {
+        // CAST: the private area holds a `T` (type invariant).
         // SAFETY: by the type invariant, the private area holds an initialised `T` for as long
         // as the device is valid.
         unsafe { &*bindings::netdev_priv(self.as_raw()).cast::<T>() }
@@ -534,6 +536,7 @@ impl<T: Operations> Builder<T> {
         // SAFETY: just an allocation.
         let dev = unsafe { bindings::alloc_etherdev_mqs(size, txqs, rxqs) };
         let dev = NonNull::new(dev).ok_or(ENOMEM)?;
+        // CAST: the private area was sized for a `T`.
         // SAFETY: the private area has room for `T` and is aligned to `NETDEV_ALIGN`, which is at
         // least `T`'s alignment (`ALIGN_OK`); it is pinned as long as the device lives.
         let slot = unsafe { bindings::netdev_priv(dev.as_ptr()) }.cast::<T>();
@@ -681,6 +684,7 @@ impl<T: Operations> Builder<T> {
 
 impl<T: Operations> Drop for Builder<T> {
     fn drop(&mut self) {
+        // CAST: the private area holds a `T` (invariant).
         // SAFETY: by the invariant, the data is initialised and the device unregistered, so no
         // callback can run; the device was allocated by `alloc_etherdev_mqs()`.
         unsafe {
@@ -740,6 +744,7 @@ impl<T: Operations> Registration<T> {
     ///
     /// `dev` must be fully unregistered (todo list run) and not used by anyone else.
     unsafe fn free(dev: NonNull<bindings::net_device>) {
+        // CAST: the private area holds a `T` (devices built by `Builder<T>`).
         // SAFETY: as required by the caller, the data can be dropped and the device freed.
         unsafe {
             ptr::drop_in_place(bindings::netdev_priv(dev.as_ptr()).cast::<T>());

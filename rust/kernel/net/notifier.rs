@@ -127,6 +127,7 @@ impl<H: Handler> Registration<H> {
         // CAST: `nb` is the first field of the `#[repr(C)]` `Registration<H>`.
         // SAFETY: registered blocks are embedded in a live `Registration<H>` (invariant).
         let this = unsafe { &*nb.cast::<Self>() };
+        // CAST: netdevice notifiers receive a `netdev_notifier_info` through the `void *`.
         // SAFETY: netdevice notifiers receive a `netdev_notifier_info`; its device is valid
         // during the call.
         let dev = unsafe { Device::from_raw(bindings::netdev_notifier_info_to_dev(ptr.cast())) };

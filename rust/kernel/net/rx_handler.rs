@@ -79,6 +79,7 @@ impl<T: RxHandler> Adapter<T> {
     ) -> bindings::rx_handler_result_t {
         // SAFETY: the stack passes a valid packet that it lets the handler process.
         let skb = unsafe { SkBuff::from_raw(*pskb) };
+        // CAST: `rx_handler_data` is the `void *` made from our `KBox<DevRef<NetDev<T>>>`.
         // SAFETY: `skb->dev` is the lower device, whose `rx_handler_data` is our `DevRef`
         // (invariant of `Registration`); it is read under RCU as `netdev_rx_handler_unregister`
         // clears it and waits for a grace period before the box is freed.
@@ -103,6 +104,7 @@ impl<T: RxHandler> Registration<T> {
     /// Context: process context, RTNL held.
     pub fn register(lower: &Device, upper: &NetDev<T>, _rtnl: &Rtnl) -> Result<Self> {
         let data = KBox::into_raw(KBox::new(DevRef::new(upper), GFP_KERNEL)?);
+        // CAST: the handler data is passed as `void *`; `handle_frame` casts it back.
         // SAFETY: `lower` is valid, RTNL is held; `data` stays valid until `unregister`.
         let ret = unsafe {
             bindings::netdev_rx_handler_register(
