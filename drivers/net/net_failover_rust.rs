@@ -13,7 +13,7 @@
 
 use core::{
     ffi::c_void,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
 };
 use kernel::{
     alloc::{flags::GFP_KERNEL, KBox, KVec},
@@ -123,7 +123,16 @@ struct Master {
     ctl: RtnlLocked<Control>,
     /// MTU range the master was created with (the standby's).
     base_mtu: MtuRange,
+    /// Control-path event counters for `ethtool -S`, see [`EVENT_STATS`].
+    events: [AtomicU64; EVENT_STATS],
 }
+
+/// Counters in [`Master::events`], in `ETHTOOL_STATS` order after the three live values.
+const EVENT_STATS: usize = 4;
+const EV_PATH_SWITCHES: usize = 0;
+const EV_ENSLAVED: usize = 1;
+const EV_RELEASED: usize = 2;
+const EV_REFUSED: usize = 3;
 
 impl Master {
     fn new(standby: &Device) -> impl PinInit<Self, Error> {
@@ -139,7 +148,12 @@ impl Master {
             stats <- new_spinlock!(StatsState::default(), "net_failover::stats"),
             ctl: RtnlLocked::new(Control::default()),
             base_mtu,
+            events: [const { AtomicU64::new(0) }; EVENT_STATS],
         }? Error)
+    }
+
+    fn count(&self, ev: usize) {
+        self.events[ev].fetch_add(1, Ordering::Relaxed);
     }
 
     fn slot(&self, role: Role) -> &DeviceSlot {
@@ -219,8 +233,12 @@ impl Master {
         if ctl.path == Some(path) {
             return;
         }
+        let switched = ctl.path.is_some();
         ctl.path = Some(path);
         drop(ctl);
+        if switched {
+            self.count(EV_PATH_SWITCHES);
+        }
         match path {
             TxPath::Primary => {
                 if let Some(d) = self.primary.get_rtnl(rtnl) {
@@ -295,6 +313,7 @@ impl Master {
         let role = match policy::classify(&candidate) {
             Ok(role) => role,
             Err(refusal) => {
+                self.count(EV_REFUSED);
                 netdev_err!(
                     master,
                     "refusing to enslave {} to {}: it {}",
@@ -306,6 +325,7 @@ impl Master {
             }
         };
         if let Err(e) = self.try_enslave(master, slave, role, rtnl) {
+            self.count(EV_REFUSED);
             netdev_err!(
                 master,
                 "failed to enslave {} as {}: error {}",
@@ -398,6 +418,7 @@ impl Master {
 
         self.update_mtu_range(master, rtnl);
         self.compute_features(master, rtnl);
+        self.count(EV_ENSLAVED);
         netdev_info!(
             master,
             "enslaved {} as {}",
@@ -458,6 +479,7 @@ impl Master {
 
         self.update_mtu_range(master, rtnl);
         self.compute_features(master, rtnl);
+        self.count(EV_RELEASED);
         netdev_info!(master, "released {} {}", role_name(role), slave.name(rtnl));
         self.update_link(master, true, rtnl);
     }
@@ -526,6 +548,15 @@ impl Master {
 impl Operations for Master {
     const PASSTHRU_FEATURES_CHECK: bool = true;
     const ETHTOOL_GET_LINK: bool = true;
+    const ETHTOOL_STATS: &'static [&'static str] = &[
+        "primary_present",
+        "standby_present",
+        "tx_path",
+        "path_switches",
+        "slaves_enslaved",
+        "slaves_released",
+        "slaves_refused",
+    ];
 
     fn open(dev: &NetDev<Self>, rtnl: &Rtnl) -> Result {
         let m = dev.data();
@@ -715,6 +746,34 @@ impl Operations for Master {
         info.set_version(DRV_VERSION);
         if let Some(bus) = dev.parent_name().and_then(|n| n.to_str().ok()) {
             info.set_bus_info(bus);
+        }
+    }
+
+    fn get_ethtool_stats(dev: &NetDev<Self>, data: &mut [u64]) {
+        let m = dev.data();
+        let rcu = rcu::read_lock();
+        let primary = m.primary.get(&rcu);
+        let standby = m.standby.get(&rcu);
+        // `tx_path`: 2 = primary, 1 = standby, 0 = dropping.
+        let path = match policy::tx_path(
+            m.state_of(primary, Role::Primary),
+            m.state_of(standby, Role::Standby),
+        ) {
+            TxPath::Primary => 2,
+            TxPath::Standby => 1,
+            TxPath::Drop => 0,
+        };
+        let live = [
+            u64::from(primary.is_some()),
+            u64::from(standby.is_some()),
+            path,
+        ];
+        let events = m.events.iter().map(|c| c.load(Ordering::Relaxed));
+        for (d, v) in data
+            .iter_mut()
+            .zip(Iterator::chain(live.into_iter(), events))
+        {
+            *d = v;
         }
     }
 

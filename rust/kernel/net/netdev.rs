@@ -54,6 +54,11 @@ pub trait Operations: Sized + Send + Sync + 'static {
     /// Whether to report the link with `ethtool_op_get_link` (carrier state).
     const ETHTOOL_GET_LINK: bool = false;
 
+    /// Names of the driver's statistics shown by `ethtool -S`, fixed for the driver's lifetime
+    /// (the adapter answers `get_sset_count` and `get_strings` from it; names longer than 31
+    /// bytes are truncated). Used only if [`Operations::get_ethtool_stats`] is implemented.
+    const ETHTOOL_STATS: &'static [&'static str] = &[];
+
     /// `ndo_open`: the device is being brought up. Process context, RTNL held.
     fn open(_dev: &NetDev<Self>, _rtnl: &Rtnl) -> Result {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
@@ -113,6 +118,14 @@ pub trait Operations: Sized + Send + Sync + 'static {
 
     /// ethtool `get_drvinfo`. Process context, RTNL held.
     fn get_drvinfo(_dev: &NetDev<Self>, _info: &mut DrvInfo, _rtnl: &Rtnl) {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// ethtool `get_ethtool_stats`: fill `data`, one value per name of
+    /// [`Operations::ETHTOOL_STATS`], same order (`data` is zeroed, and shorter if user space
+    /// asked for fewer). Process context (the ethtool ioctl, under RTNL in 6.12); no proof is
+    /// given so that implementations stay valid for lockless callers.
+    fn get_ethtool_stats(_dev: &NetDev<Self>, _data: &mut [u64]) {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -438,6 +451,54 @@ impl<T: Operations> Adapter<T> {
         from_result(|| T::get_link_ksettings(dev, ks, rtnl).map(|()| 0))
     }
 
+    /// # Safety
+    ///
+    /// Called by the ethtool core as `get_sset_count`.
+    unsafe extern "C" fn get_sset_count(_dev: *mut bindings::net_device, sset: c_int) -> c_int {
+        if sset == bindings::ethtool_stringset_ETH_SS_STATS as c_int {
+            c_int::try_from(T::ETHTOOL_STATS.len()).unwrap_or(0)
+        } else {
+            -(bindings::EOPNOTSUPP as c_int)
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core as `get_strings`, with `data` sized for the count returned by
+    /// `get_sset_count` for `sset`.
+    unsafe extern "C" fn get_strings(_dev: *mut bindings::net_device, sset: u32, data: *mut u8) {
+        if sset != bindings::ethtool_stringset_ETH_SS_STATS {
+            return;
+        }
+        let len = bindings::ETH_GSTRING_LEN as usize;
+        // SAFETY: the core sized `data` for `ETHTOOL_STATS.len()` strings of `ETH_GSTRING_LEN`
+        // bytes (our `get_sset_count`, a constant), and lets us write it during the call.
+        let buf = unsafe { core::slice::from_raw_parts_mut(data, T::ETHTOOL_STATS.len() * len) };
+        for (chunk, name) in buf.chunks_exact_mut(len).zip(T::ETHTOOL_STATS.iter()) {
+            crate::net::ethtool::copy_c_str(chunk, name);
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core as `get_ethtool_stats`, with `data` holding
+    /// `stats->n_stats` values.
+    unsafe extern "C" fn get_ethtool_stats(
+        dev: *mut bindings::net_device,
+        stats: *mut bindings::ethtool_stats,
+        data: *mut u64,
+    ) {
+        // SAFETY: see `open`.
+        let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        // SAFETY: `stats` is valid for the call; the core allocated `n_stats` values at `data`
+        // (never more than our count) and lets us write them.
+        let data = unsafe {
+            let n = ((*stats).n_stats as usize).min(T::ETHTOOL_STATS.len());
+            core::slice::from_raw_parts_mut(data, n)
+        };
+        T::get_ethtool_stats(dev, data);
+    }
+
     const NETDEV_OPS: bindings::net_device_ops = bindings::net_device_ops {
         ndo_open: if T::HAS_OPEN { Some(Self::open) } else { None },
         ndo_stop: if T::HAS_STOP { Some(Self::stop) } else { None },
@@ -495,6 +556,21 @@ impl<T: Operations> Adapter<T> {
         },
         get_link: if T::ETHTOOL_GET_LINK {
             Some(bindings::ethtool_op_get_link)
+        } else {
+            None
+        },
+        get_sset_count: if T::HAS_GET_ETHTOOL_STATS {
+            Some(Self::get_sset_count)
+        } else {
+            None
+        },
+        get_strings: if T::HAS_GET_ETHTOOL_STATS {
+            Some(Self::get_strings)
+        } else {
+            None
+        },
+        get_ethtool_stats: if T::HAS_GET_ETHTOOL_STATS {
+            Some(Self::get_ethtool_stats)
         } else {
             None
         },
