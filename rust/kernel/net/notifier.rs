@@ -42,8 +42,24 @@ pub enum Event {
 
 impl Event {
     /// Converts a `NETDEV_*` value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{bindings, net::notifier::Event};
+    ///
+    /// assert_eq!(Event::from_raw(bindings::netdev_cmd_NETDEV_UP.into()), Event::Up);
+    /// assert_eq!(
+    ///     Event::from_raw(bindings::netdev_cmd_NETDEV_GOING_DOWN.into()),
+    ///     Event::GoingDown
+    /// );
+    /// assert_eq!(Event::from_raw(0xdead), Event::Other(0xdead));
+    /// ```
     pub fn from_raw(v: u64) -> Self {
-        match v as u32 {
+        let Ok(v32) = u32::try_from(v) else {
+            return Self::Other(v);
+        };
+        match v32 {
             bindings::netdev_cmd_NETDEV_REGISTER => Self::Register,
             bindings::netdev_cmd_NETDEV_UNREGISTER => Self::Unregister,
             bindings::netdev_cmd_NETDEV_UP => Self::Up,
