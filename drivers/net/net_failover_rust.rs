@@ -252,6 +252,11 @@ impl Master {
             }
             TxPath::Drop => netdev_info!(master, "tx dropped: no slave ready"),
         }
+        if path != TxPath::Drop {
+            // The frames now leave through another port of the hypervisor's switch: announce
+            // the addresses from there so that replies stop going to the old port.
+            master.notify_peers(rtnl);
+        }
     }
 
     /// Recomputes the features, header length and dst-release flag from the slaves.

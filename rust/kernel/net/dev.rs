@@ -538,6 +538,14 @@ impl Device {
         };
     }
 
+    /// Tells the network's peers where this device's addresses now are
+    /// (`__netdev_notify_peers()`: gratuitous ARP, unsolicited neighbour advertisements and
+    /// IGMP/MLD reports), so that switches relearn the MAC after a path change.
+    pub fn notify_peers(&self, _rtnl: &Rtnl) {
+        // SAFETY: the device is valid and RTNL is held, as `__netdev_notify_peers()` requires.
+        unsafe { bindings::__netdev_notify_peers(self.as_raw()) };
+    }
+
     /// Adds to this device every VLAN id configured on `by` (`vlan_vids_add_by_dev()`).
     pub fn vlan_vids_add_by_dev(&self, by: &Device, _rtnl: &Rtnl) -> Result {
         // SAFETY: both devices are valid and RTNL is held.
