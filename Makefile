@@ -36,8 +36,8 @@ host-test: setup
 test: setup
 	$(S)/run-tests.sh
 
-test-cref: cref
-	$(S)/vm.sh --module c --timeout 3600 -- bash $(CURDIR)/selftests/drivers/net/failover/run_all.sh
+test-cref: setup
+	$(S)/run-tests.sh --module c
 
 check: setup
 	$(S)/check.sh

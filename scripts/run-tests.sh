@@ -3,8 +3,12 @@
 # The README's test command: set up, build, run host unit tests, then the
 # guest selftests (KTAP) against our Rust module on the debug kernel, with
 # dmesg/kmemleak checked. Exits non-zero on any failure; the last lines say why.
+#   run-tests.sh [--module rust|c]   (c: the same suite against the C reference)
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
+
+module=rust
+[ "${1:-}" = --module ] && module=$2
 
 t0=$(date +%s)
 "$REPO/scripts/setup.sh"
@@ -22,7 +26,7 @@ grep -E '^test result:' "$CACHE/host-tests.log"
 
 RUN=$(mktemp -d "$CACHE/runs/test-$(date +%Y%m%d-%H%M%S)-XXXX")
 set +e
-"$REPO/scripts/vm.sh" --flavour debug --module rust --timeout "${NF_TEST_TIMEOUT:-3600}" --results "$RUN" \
+"$REPO/scripts/vm.sh" --flavour debug --module "$module" --timeout "${NF_TEST_TIMEOUT:-3600}" --results "$RUN" \
 	-- bash "$REPO/selftests/drivers/net/failover/run_all.sh"
 vm_rc=$?
 set -e
@@ -45,7 +49,7 @@ echo
 echo "results: $RUN"
 echo "timing: setup $((t_setup - t0)) s, build $((t_build - t_setup)) s, guest $((t_guest - t_build)) s"
 echo "KUnit: $kunit"
-echo "guest selftests (top-level scripts): pass $pass, fail $fail, skip $skip; vm exit $vm_rc"
+echo "guest selftests ($module module, top-level scripts): pass $pass, fail $fail, skip $skip; vm exit $vm_rc"
 total_fail=$fail
 [ "$vm_rc" = 0 ] || total_fail=$((total_fail + (fail == 0)))
 [ "$kunit_rc" = 0 ] || total_fail=$((total_fail + 1))

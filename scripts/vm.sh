@@ -39,6 +39,8 @@ CREF=$B-cref
 MAC=52:54:00:12:34:56
 NS=nfvm$$
 mkdir -p "$CACHE/runs"
+# keep the 30 newest runs
+ls -1dt "$CACHE"/runs/*/ 2>/dev/null | tail -n +30 | xargs -r rm -rf
 RUN=${results:-$(mktemp -d "$CACHE/runs/$(date +%Y%m%d-%H%M%S)-XXXX")}
 mkdir -p "$RUN/ctl"
 QMP=$RUN/qmp.sock
