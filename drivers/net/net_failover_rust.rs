@@ -804,13 +804,20 @@ impl RxHandler for Master {
     fn handle_frame(master: &NetDev<Self>, skb: &SkBuff) -> RxResult {
         let m = master.data();
         let rcu = rcu::read_lock();
-        // While a primary is present, frames still arriving on the standby are only for
-        // listeners bound to the standby itself.
-        if m.primary.get(&rcu).is_some() {
-            if let Some(s) = m.standby.get(&rcu) {
-                if skb.dev_is(s) {
-                    return RxResult::Exact;
-                }
+        // While we transmit through the primary, frames still arriving on the standby (the
+        // hypervisor's copies of broadcasts, say) are only for listeners bound to the standby
+        // itself. The C driver does this whenever a primary is present, which also drops the
+        // replies that come back through the standby while the primary is down; here rx
+        // follows the tx path.
+        let primary = m.primary.get(&rcu);
+        if let Some(s) = m.standby.get(&rcu) {
+            if skb.dev_is(s)
+                && policy::tx_path(
+                    m.state_of(primary, Role::Primary),
+                    m.state_of(Some(s), Role::Standby),
+                ) == TxPath::Primary
+            {
+                return RxResult::Exact;
             }
         }
         skb.set_dev(master);

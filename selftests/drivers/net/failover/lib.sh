@@ -543,7 +543,9 @@ nf_host_path() { echo "$NF_HOST_RESULTS/$1"; }
 nf_peer_log_tail() {
 	host_do peer "tail -n 1 $(printf %q "$(nf_host_path "peer-$1.log")") 2>/dev/null"
 }
-nf_peer_log_has() { nf_peer_log_tail "$1" 2> /dev/null | grep -q "$2"; }
+nf_peer_log_has() {
+	host_do peer "grep -q $(printf %q "$2") $(printf %q "$(nf_host_path "peer-$1.log")")" > /dev/null 2>&1
+}
 
 # prints the receiver's running count of packets (from its progress line)
 nf_stream_received() {
