@@ -999,8 +999,12 @@ impl Drop for NetFailoverModule {
     fn drop(&mut self) {
         // Every master was destroyed (virtio_net holds the module until then); free the list's
         // buffer, which a static would otherwise keep beyond the module's lifetime.
+        // Nothing else runs under RTNL on our behalf any more, so the list cannot be
+        // borrowed; `try_borrow_mut` keeps a panic path out of module unload.
         let rtnl = rtnl::lock();
-        let old = core::mem::take(&mut *MASTERS.borrow_mut(&rtnl));
+        let old = MASTERS
+            .try_borrow_mut(&rtnl)
+            .map(|mut masters| core::mem::take(&mut *masters));
         drop(rtnl);
         drop(old);
     }
