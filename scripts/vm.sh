@@ -4,7 +4,11 @@
 # command in the guest; exit with the command's real exit status.
 #
 #   vm.sh [--flavour debug|bench] [--module rust|c] [--timeout SECONDS]
-#         [--results DIR] -- COMMAND [ARGS...]
+#         [--results DIR] [--ko-dir DIR] -- COMMAND [ARGS...]
+#
+# --module c loads the net_failover.ko of <build>-cref (the C reference), or
+# of --ko-dir DIR (e.g. an out-of-tree build of a modified driver) instead of
+# the one the kernel build installed.
 #
 # Topology (q35, TCG): virtio-net-pci sb0 (failover=on, host_mtu=4000 so
 # that the standby refuses MTUs the primary takes) and e1000e pf0
@@ -18,13 +22,14 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
-flavour=debug module=rust timeout=3600 results=
+flavour=debug module=rust timeout=3600 results= kodir=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--flavour) flavour=$2; shift 2 ;;
 	--module) module=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--results) results=$2; shift 2 ;;
+	--ko-dir) kodir=$2; shift 2 ;;
 	--) shift; break ;;
 	*) break ;;
 	esac
@@ -33,7 +38,7 @@ done
 
 B=$(build_dir "$flavour")
 [ -f "$B/arch/x86/boot/bzImage" ] || die "no kernel in $B (run scripts/build-kernel.sh $flavour)"
-CREF=$B-cref
+CREF=${kodir:-$B-cref}
 [ "$module" = rust ] || [ -f "$CREF/net_failover.ko" ] || die "no C reference module in $CREF"
 
 MAC=52:54:00:12:34:56
