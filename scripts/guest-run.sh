@@ -6,6 +6,7 @@
 RUN=$1
 shift
 export NF_RESULTS=$RUN
+rm -f /tmp/nf-ctl-seq # host_do request counter, per boot
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 KML=/sys/kernel/debug/kmemleak

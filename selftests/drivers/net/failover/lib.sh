@@ -412,9 +412,12 @@ host_do() {
 	fi
 	local ctl=$NF_RESULTS/ctl n end status
 	mkdir -p "$ctl" || return 125
-	n=$(cat "$ctl/seq" 2>/dev/null)
+	# The request counter lives in the guest (/tmp): a file rewritten in the
+	# shared dir may be read back stale through the 9p cache, and a reused N
+	# would pick up an old ack.
+	n=$(cat "${NF_CTL_SEQ:=/tmp/nf-ctl-seq}" 2>/dev/null)
 	n=$(( ${n:-0} + 1 ))
-	echo "$n" > "$ctl/seq.tmp" && mv -f "$ctl/seq.tmp" "$ctl/seq"
+	echo "$n" > "$NF_CTL_SEQ"
 	printf '%s\n' "$*" > "$ctl/req.$n.tmp" && mv -f "$ctl/req.$n.tmp" "$ctl/req.$n" || return 125
 	end=$((SECONDS + NF_HOST_TIMEOUT))
 	while [ ! -e "$ctl/ack.$n" ]; do

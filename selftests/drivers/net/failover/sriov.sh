@@ -121,6 +121,7 @@ vf_enslaved_as_primary()
 	local v s0 ds
 	vf_rebind "$VF0"
 	check_err $? "igbvf did not bind VF0 $VF0"
+	[ "$RET" -ne 0 ] && { log_test; return; }
 	v=$(vf_dev "$VF0")
 	check_eq "VF0 address" "$(nf_mac "$v")" "$(echo "$NF_MAC" | tr 'A-F' 'a-f')"
 	nf_wait "$NF_TIMEOUT" vf_enslaved "$VF0"
@@ -149,6 +150,7 @@ vf_other_mac_not_enslaved()
 	before=$(nf_lowers_str "$NF_M")
 	vf_rebind "$VF1"
 	check_err $? "igbvf did not bind VF1 $VF1"
+	[ "$RET" -ne 0 ] && { log_test; return; }
 	v=$(vf_dev "$VF1")
 	nf_run ip link set dev "$v" up
 	nf_never 5 nf_master_of "$v"
