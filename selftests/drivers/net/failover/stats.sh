@@ -48,30 +48,7 @@ sampler_stop()
 # prints nothing and succeeds when all counters are non-decreasing
 check_monotonic()
 {
-	python3 - "$1" << 'EOF'
-import json, sys
-prev = None
-n = bad = 0
-for i, line in enumerate(open(sys.argv[1])):
-    line = line.strip()
-    if not line:
-        continue
-    try:
-        s = json.loads(line)[0]["stats64"]
-    except Exception:
-        continue
-    n += 1
-    cur = {(d, k): v for d in ("rx", "tx") for k, v in s[d].items()}
-    if prev:
-        for key, v in cur.items():
-            if key in prev and v < prev[key]:
-                bad += 1
-                if bad <= 5:
-                    print("sample %d: %s_%s went %d -> %d" % (n, key[0], key[1], prev[key], v))
-    prev = cur
-print("samples=%d decreases=%d" % (n, bad))
-sys.exit(1 if bad or n < 5 else 0)
-EOF
+	python3 "$lib_dir/stats_monotonic.py" "$1" 5
 }
 
 # monotonic_around ACTION...: traffic + sampler around ACTION

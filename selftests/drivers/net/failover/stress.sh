@@ -139,28 +139,7 @@ counters_monotonic()
 {
 	sampler_stop
 	local res
-	res=$(python3 - "$SAMPLES" << 'EOF'
-import json, sys
-prev = None
-n = bad = 0
-for line in open(sys.argv[1]):
-    try:
-        s = json.loads(line)[0]["stats64"]
-    except Exception:
-        continue
-    n += 1
-    cur = {(d, k): v for d in ("rx", "tx") for k, v in s[d].items()}
-    if prev:
-        for key, v in cur.items():
-            if key in prev and v < prev[key]:
-                bad += 1
-                if bad <= 5:
-                    print("sample %d: %s_%s went %d -> %d" % (n, key[0], key[1], prev[key], v))
-    prev = cur
-print("samples=%d decreases=%d" % (n, bad))
-sys.exit(1 if bad or n < 2 else 0)
-EOF
-)
+	res=$(python3 "$lib_dir/stats_monotonic.py" "$SAMPLES" 2)
 	check_err $? "master counters went backwards"
 	nf_diag "$res"
 	log_test

@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Check that a master's counters never decrease.
+
+  stats_monotonic.py SAMPLES_FILE MIN_SAMPLES
+
+SAMPLES_FILE holds one `ip -s -j link show dev MASTER` output per line.
+Prints "samples=N decreases=M" (and the first decreases); exits 1 if any
+counter went backwards or fewer than MIN_SAMPLES samples were readable.
+"""
+import json
+import sys
+
+prev = None
+n = bad = 0
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line:
+        continue
+    try:
+        s = json.loads(line)[0]["stats64"]
+    except (ValueError, LookupError):
+        continue
+    n += 1
+    cur = {(d, k): v for d in ("rx", "tx") for k, v in s[d].items()}
+    if prev:
+        for key, v in cur.items():
+            if key in prev and v < prev[key]:
+                bad += 1
+                if bad <= 5:
+                    print("sample %d: %s_%s went %d -> %d" % (n, key[0], key[1], prev[key], v))
+    prev = cur
+print("samples=%d decreases=%d" % (n, bad))
+sys.exit(1 if bad or n < int(sys.argv[2]) else 0)
