@@ -415,7 +415,8 @@ host_do() {
 	# The request counter lives in the guest (/tmp): a file rewritten in the
 	# shared dir may be read back stale through the 9p cache, and a reused N
 	# would pick up an old ack.
-	n=$(cat "${NF_CTL_SEQ:=/tmp/nf-ctl-seq}" 2>/dev/null)
+	: "${NF_CTL_SEQ:=/tmp/nf-ctl-seq}"
+	n=$(cat "$NF_CTL_SEQ" 2>/dev/null)
 	n=$(( ${n:-0} + 1 ))
 	echo "$n" > "$NF_CTL_SEQ"
 	printf '%s\n' "$*" > "$ctl/req.$n.tmp" && mv -f "$ctl/req.$n.tmp" "$ctl/req.$n" || return 125
