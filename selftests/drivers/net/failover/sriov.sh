@@ -48,6 +48,9 @@ vf_rebind()
 	if [ -e "/sys/bus/pci/devices/$bdf/driver" ]; then
 		echo "$bdf" > "/sys/bus/pci/devices/$bdf/driver/unbind" || return 1
 	fi
+	# with sriov_drivers_autoprobe off, a VF probes only for its
+	# driver_override (pci_device_can_probe())
+	echo igbvf > "/sys/bus/pci/devices/$bdf/driver_override" || return 1
 	echo "$bdf" > /sys/bus/pci/drivers/igbvf/bind || return 1
 	nf_wait "$NF_TIMEOUT" vf_has_dev "$bdf"
 }
