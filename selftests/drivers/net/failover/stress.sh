@@ -28,9 +28,8 @@ source "$lib_dir/lib.sh"
 
 : "${NF_STRESS_CYCLES:=100}"
 : "${NF_STRESS_RATE:=2000}"
-if [ -z "${NF_STRESS_MODE:-}" ]; then
-	if nf_host_ctl; then NF_STRESS_MODE=mix; else NF_STRESS_MODE=pci; fi
-fi
+# NF_STRESS_MODE defaults to mix, decided in replug_cycles once topology.env
+# (NF_HOST_CTL) has been read.
 
 SAMPLES=
 SAMPLER_PID=
@@ -81,6 +80,7 @@ cycle_once()
 replug_cycles()
 {
 	local i how rc t0=$SECONDS fails=0
+	: "${NF_STRESS_MODE:=mix}"
 	if [ "$NF_STRESS_MODE" != pci ] && ! nf_host_ctl; then
 		NF_STRESS_MODE=pci
 	fi
