@@ -55,4 +55,4 @@ ip link set dev "$old" name vf0 && echo "  $old -> vf0: master is $(basename "$(
 ping -c 10 -i 0.05 -q "$NF_PEER4" | tail -1
 ip link set dev vf0 name "$old"
 step "kernel log of the driver"
-dmesg | grep -iE 'net_failover|failover' | tail -20
+dmesg | grep -E "$NF_M: |net_failover" | grep -v 'command line' | tail -20
