@@ -45,7 +45,7 @@ sampler_stop()
 	SAMPLER_PID=
 }
 
-# prints nothing and succeeds when all counters are non-decreasing
+# succeeds when all counters are non-decreasing (prints the sample count)
 check_monotonic()
 {
 	python3 "$lib_dir/stats_monotonic.py" "$1" 5
