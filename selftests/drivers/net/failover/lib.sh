@@ -658,6 +658,30 @@ nf_tx_quiet() {
 	[ "$d" -lt "$max" ] || { nf_diag "$dev sent $d packets in ${secs}s (want < $max)"; return 1; }
 }
 
+# master counter sampler: appends `ip -s -j link show` of the master to OUT
+# every INTERVAL seconds until nf_sampler_stop; nf_counters_monotonic OUT MIN
+# succeeds when every rx/tx counter is non-decreasing over at least MIN samples
+# (prints the sample count)
+NF_SAMPLER_PID=
+nf_sampler_start() {
+	local out=$1 interval=${2:-0.1}
+	: > "$out"
+	(
+		while :; do
+			ip -s -j link show dev "$NF_M" >> "$out" 2> /dev/null
+			sleep "$interval"
+		done
+	) &
+	NF_SAMPLER_PID=$!
+}
+nf_sampler_stop() {
+	[ -n "$NF_SAMPLER_PID" ] || return 0
+	kill "$NF_SAMPLER_PID" 2> /dev/null
+	wait "$NF_SAMPLER_PID" 2> /dev/null
+	NF_SAMPLER_PID=
+}
+nf_counters_monotonic() { python3 "$NF_LIB_DIR/stats_monotonic.py" "$1" "$2"; }
+
 # ---------------------------------------------------------------------------
 # dmesg
 

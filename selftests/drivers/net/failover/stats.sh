@@ -21,50 +21,21 @@ lib_dir=$(dirname "$(readlink -f "$0")")
 # shellcheck source=lib.sh
 source "$lib_dir/lib.sh"
 
-SAMPLER_PID=
-
-sampler_start()
-{
-	local out=$1
-	: > "$out"
-	(
-		while :; do
-			ip -s -j link show dev "$NF_M" >> "$out" 2> /dev/null
-			sleep 0.1
-		done
-	) &
-	SAMPLER_PID=$!
-	nf_defer sampler_stop
-}
-
-sampler_stop()
-{
-	[ -n "$SAMPLER_PID" ] || return 0
-	kill "$SAMPLER_PID" 2> /dev/null
-	wait "$SAMPLER_PID" 2> /dev/null
-	SAMPLER_PID=
-}
-
-# succeeds when all counters are non-decreasing (prints the sample count)
-check_monotonic()
-{
-	python3 "$lib_dir/stats_monotonic.py" "$1" 5
-}
-
 # monotonic_around ACTION...: traffic + sampler around ACTION
 monotonic_around()
 {
 	local out=$NF_TMP/samples-$NF_CUR_TEST.json res
 	nf_stream_start "$NF_CUR_TEST" 2000
 	check_err $? "cannot start the UDP stream"
-	sampler_start "$out"
+	nf_sampler_start "$out" 0.1
+	nf_defer nf_sampler_stop
 	sleep 1
 	"$@"
 	check_err $? "action '$*' failed"
 	sleep 1
-	sampler_stop
+	nf_sampler_stop
 	nf_stream_stop "$NF_CUR_TEST"
-	res=$(check_monotonic "$out")
+	res=$(nf_counters_monotonic "$out" 5)
 	check_err $? "master counters went backwards"
 	nf_diag "$res"
 }

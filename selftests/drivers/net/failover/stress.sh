@@ -32,27 +32,8 @@ source "$lib_dir/lib.sh"
 # (NF_HOST_CTL) has been read.
 
 SAMPLES=
-SAMPLER_PID=
 STRESS_DONE=0
 STREAM_OK=0
-
-sampler_start()
-{
-	SAMPLES=$NF_TMP/stress-samples.json
-	: > "$SAMPLES"
-	(
-		while :; do
-			ip -s -j link show dev "$NF_M" >> "$SAMPLES" 2> /dev/null
-			sleep 0.5
-		done
-	) &
-	SAMPLER_PID=$!
-}
-sampler_stop()
-{
-	[ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2> /dev/null && wait "$SAMPLER_PID" 2> /dev/null
-	SAMPLER_PID=
-}
 
 cycle_once()
 {
@@ -88,7 +69,8 @@ replug_cycles()
 	nf_stream_start stress "$NF_STRESS_RATE"
 	check_err $? "cannot start the UDP stream"
 	[ "$RET" -eq 0 ] && STREAM_OK=1
-	sampler_start
+	SAMPLES=$NF_TMP/stress-samples.json
+	nf_sampler_start "$SAMPLES" 0.5
 	ping -q -i 0.2 -w $((NF_STRESS_CYCLES * 120 + 60)) "$NF_PEER4" > "$NF_TMP/ping.txt" 2>&1 &
 	PING_PID=$!
 	for ((i = 1; i <= NF_STRESS_CYCLES; i++)); do
@@ -137,9 +119,9 @@ stream_survives()
 
 counters_monotonic()
 {
-	sampler_stop
+	nf_sampler_stop
 	local res
-	res=$(python3 "$lib_dir/stats_monotonic.py" "$SAMPLES" 2)
+	res=$(nf_counters_monotonic "$SAMPLES" 2)
 	check_err $? "master counters went backwards"
 	nf_diag "$res"
 	log_test
@@ -178,7 +160,7 @@ kmemleak_clean()
 
 stress_exit()
 {
-	sampler_stop
+	nf_sampler_stop
 	[ -n "${PING_PID:-}" ] && kill "$PING_PID" 2> /dev/null
 	nf_stream_kill stress
 }
