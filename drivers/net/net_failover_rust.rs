@@ -187,7 +187,10 @@ impl Master {
             Some(d) => SlaveState {
                 present: true,
                 running: d.is_running() && !self.leaving(role).load(Ordering::Relaxed),
-                carrier: d.carrier_ok(),
+                // Carrier alone is not enough: between `netif_carrier_on()` and the link
+                // watcher's `dev_activate()` the slave's queues still drop everything in
+                // `noop_qdisc` (the C driver loses those packets when a VF comes back).
+                carrier: d.carrier_ok() && d.tx_qdisc_active(),
             },
         }
     }

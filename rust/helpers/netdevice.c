@@ -5,6 +5,7 @@
 #include <linux/netdevice.h>
 #include <linux/pci.h>
 #include <linux/rtnetlink.h>
+#include <net/sch_generic.h>
 
 void *rust_helper_netdev_priv(const struct net_device *dev)
 {
@@ -40,6 +41,17 @@ bool rust_helper_netif_running(const struct net_device *dev)
 bool rust_helper_netif_carrier_ok(const struct net_device *dev)
 {
 	return netif_carrier_ok(dev);
+}
+
+/*
+ * dev_activate() and dev_deactivate() switch every tx queue of a device
+ * between its qdisc and noop_qdisc together, so queue 0 stands for all.
+ */
+bool rust_helper_netdev_tx_qdisc_active(const struct net_device *dev)
+{
+	return dev->num_tx_queues &&
+	       rcu_access_pointer(netdev_get_tx_queue(dev, 0)->qdisc) !=
+		       &noop_qdisc;
 }
 
 void rust_helper_netif_tx_wake_all_queues(struct net_device *dev)

@@ -313,6 +313,19 @@ impl Device {
         unsafe { bindings::netif_carrier_ok(self.as_raw()) }
     }
 
+    /// Whether the device's transmit queues are attached to their qdisc.
+    ///
+    /// The core attaches them (`dev_activate()`) only once the carrier is up, from the link
+    /// watcher, some time after `netif_carrier_on()`; until then, and again from
+    /// `dev_deactivate()` on, every packet queued to the device is dropped by `noop_qdisc`. A
+    /// stacked device that hands packets to this one should treat it as ready only when this and
+    /// [`Device::carrier_ok`] both hold.
+    pub fn tx_qdisc_active(&self) -> bool {
+        // SAFETY: the device is valid; the helper only compares the queue's qdisc pointer
+        // (`rcu_access_pointer()`), it does not dereference it.
+        unsafe { bindings::netdev_tx_qdisc_active(self.as_raw()) }
+    }
+
     /// Current MTU.
     pub fn mtu(&self) -> u32 {
         // SAFETY: the device is valid; `mtu` is read with `READ_ONCE` semantics as in C.
