@@ -11,14 +11,22 @@ JOBS=${JOBS:-$(nproc)}
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[%s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
+# Under "set -e" a failing command ends the script; say which one, so that
+# the reason is in the last lines of the output rather than a bare exit 1.
+if [[ $- == *e* ]]; then
+	set -E
+	trap 'nf_st=$?; printf "[%s] ERROR: %s:%s: \"%s\" failed (status %s)\n" "$(date +%H:%M:%S)" "${BASH_SOURCE[0]##*/}" "$LINENO" "$BASH_COMMAND" "$nf_st" >&2' ERR
+fi
 
 # The kernel source: Debian's linux-source-6.12 tarball.
 SRC_TARBALL=/usr/src/linux-source-$KVER_SERIES.tar.xz
+# Prints nothing and fails when the package is not installed yet (a fresh
+# machine before setup.sh): it must not exit, this file is sourced under
+# "set -e" by setup.sh itself.
 src_version() {
-	dpkg-query -W -f='${Version}' "linux-source-$KVER_SERIES" 2>/dev/null ||
-		die "linux-source-$KVER_SERIES is not installed (run scripts/setup.sh)"
+	dpkg-query -W -f='${Version}' "linux-source-$KVER_SERIES" 2>/dev/null
 }
-KTREE=$CACHE/linux-$( (src_version 2>/dev/null || echo unknown) | tr "~+:" "___")
+KTREE=$CACHE/linux-$({ src_version || echo unknown; } | tr "~+:" "___")
 PRISTINE=$KTREE/pristine   # the tarball as shipped, never modified
 SRC=$KTREE/src             # pristine + our overlay + our patch series
 
