@@ -8,11 +8,13 @@
 #   make kernel     build (incrementally) the debug kernel + modules
 #   make module     rebuild only drivers/net/net_failover.ko
 #   make check      rustfmt, clippy and checkpatch on our sources
+#   make bench      benchmarks: Rust vs C vs the bare VF (non-debug kernel)
+#   make clean-runs delete the guest run directories kept in the cache
 
 SHELL := /bin/bash
 S := scripts
 
-.PHONY: all setup kernel module cref demo test test-cref host-test check bench
+.PHONY: all setup kernel module cref demo test test-cref host-test check bench clean-runs
 all: kernel
 
 setup:
@@ -44,3 +46,7 @@ check: setup
 
 bench: setup
 	$(S)/bench.sh
+
+NF_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rust-net-failover
+clean-runs:
+	rm -rf $(NF_CACHE)/runs
