@@ -147,6 +147,14 @@ qemu_opts=(
 	-device igb,netdev=nigb,id=igb0,mac=52:54:00:aa:bb:01,bus=rp3
 	-qmp "unix:$QMP,server=on,wait=off"
 )
+# Extra QEMU options for diagnosis, e.g.
+# NF_QEMU_EXTRA="-trace igb_* -D \$RUN/qemu.log" (RUN is this run's directory).
+if [ -n "${NF_QEMU_EXTRA:-}" ]; then
+	set -f # split on blanks, but no globbing of "igb_*"
+	# shellcheck disable=SC2206
+	qemu_opts+=(${NF_QEMU_EXTRA//\$RUN/$RUN})
+	set +f
+fi
 # The host's root is shared read-only over 9p; cache=loose lets the guest keep
 # binaries in its page cache (without it every exec re-reads them from the
 # host: about 1 s per command under TCG with the debug kernel).

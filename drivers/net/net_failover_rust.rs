@@ -898,7 +898,7 @@ fn create(standby: &Device) -> Result<KBox<Failover>> {
             priv_flags::XMIT_DST_RELEASE | priv_flags::TX_SKB_SHARING,
         )
         .set_lltx(true)
-        .set_netns_local(true)
+        .set_netns_immutable(true)
         .set_features(hw, hw);
     let handle = KBox::write(handle, Failover { reg: b.register()? });
     let master = handle.reg.device();

@@ -7,6 +7,8 @@
 #include <linux/rtnetlink.h>
 #include <net/sch_generic.h>
 
+#include "nf_compat.h"
+
 void *rust_helper_netdev_priv(const struct net_device *dev)
 {
 	return netdev_priv(dev);
@@ -115,9 +117,13 @@ void rust_helper_netdev_set_lltx(struct net_device *dev, bool on)
 	dev->lltx = on;
 }
 
-void rust_helper_netdev_set_netns_local(struct net_device *dev, bool on)
+/*
+ * NF_NETNS_IMMUTABLE names the field: netns_immutable, or netns_local in
+ * 6.12.y releases before the upstream rename was backported.
+ */
+void rust_helper_netdev_set_netns_immutable(struct net_device *dev, bool on)
 {
-	dev->netns_local = on;
+	dev->NF_NETNS_IMMUTABLE = on;
 }
 
 /* Queue selection of @dev for @skb, as the core would do it for @dev. */

@@ -710,11 +710,12 @@ impl<T: Operations> Builder<T> {
         self
     }
 
-    /// Forbids moving the device to another network namespace (`dev->netns_local`).
-    pub fn set_netns_local(&mut self, on: bool) -> &mut Self {
+    /// Forbids moving the device to another network namespace (`dev->netns_immutable`,
+    /// `netns_local` before Linux 6.15 and in early 6.12.y releases).
+    pub fn set_netns_immutable(&mut self, on: bool) -> &mut Self {
         let d = self.raw();
         // SAFETY: `d` is ours and unregistered.
-        unsafe { bindings::netdev_set_netns_local(d, on) };
+        unsafe { bindings::netdev_set_netns_immutable(d, on) };
         self
     }
 
