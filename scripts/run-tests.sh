@@ -33,6 +33,7 @@ grep -E '^test result:' "$CACHE/host-tests.log"
 tests=${NF_TESTS:-topology traffic impostors rename mtu_vlan_rxmode stats bad_input hotplug teardown stress}
 [ "$tests" = all ] && tests=
 [ -z "$tests" ] || log "guest selftests: $tests (not run: sriov.sh unless NF_TESTS=all)"
+mkdir -p "$CACHE/runs"
 RUN=$(mktemp -d "$CACHE/runs/test-$(date +%Y%m%d-%H%M%S)-XXXX")
 set +e
 "$REPO/scripts/vm.sh" --flavour debug --module "$module" --timeout "${NF_TEST_TIMEOUT:-3600}" --results "$RUN" \
