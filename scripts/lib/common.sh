@@ -12,10 +12,11 @@ JOBS=${JOBS:-$(nproc)}
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[%s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
 # Under "set -e" a failing command ends the script; say which one, so that
-# the reason is in the last lines of the output rather than a bare exit 1.
+# the reason is in the last lines of the output rather than a bare exit 1
+# (not in "set +e" stretches, where the script handles the status itself).
 if [[ $- == *e* ]]; then
 	set -E
-	trap 'nf_st=$?; printf "[%s] ERROR: %s:%s: \"%s\" failed (status %s)\n" "$(date +%H:%M:%S)" "${BASH_SOURCE[0]##*/}" "$LINENO" "$BASH_COMMAND" "$nf_st" >&2' ERR
+	trap 'nf_st=$?; [[ $- != *e* ]] || printf "[%s] ERROR: %s:%s: \"%s\" failed (status %s)\n" "$(date +%H:%M:%S)" "${BASH_SOURCE[0]##*/}" "$LINENO" "$BASH_COMMAND" "$nf_st" >&2' ERR
 fi
 
 # The kernel source: Debian's linux-source-6.12 tarball.

@@ -30,8 +30,8 @@ source "$lib_dir/lib.sh"
 
 unplug_qmp() { host_do device_del "$NF_PRIMARY_QDEV" > "$NF_TMP/host.out" 2>&1; }
 replug_qmp() { host_do device_add "$NF_PRIMARY_QDEV" > "$NF_TMP/host.out" 2>&1; }
-unplug_pci() { echo 1 > "/sys/bus/pci/devices/$PRI_BDF/remove"; }
-replug_pci() { echo 1 > /sys/bus/pci/rescan; }
+unplug_pci() { nf_pci_remove "$PRI_BDF"; }
+replug_pci() { nf_pci_rescan_parent; }
 unplug_link() { ip link set dev "$PRI_NAME" down; }
 replug_link() { ip link set dev "$PRI_NAME" up; }
 

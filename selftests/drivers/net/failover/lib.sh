@@ -459,6 +459,24 @@ nf_modules_load() {
 	return 0
 }
 
+# In-guest PCI remove of BDF, remembering the bridge above it, and the
+# rescan of that bridge's bus only (what an admin re-plugging one function
+# does). The whole-hierarchy /sys/bus/pci/rescan is kept for bring-up, where
+# the function may never have been seen.
+NF_PCI_REMOVED_PARENT=
+nf_pci_remove() {
+	local path
+	path=$(readlink -f "/sys/bus/pci/devices/$1") || return 1
+	NF_PCI_REMOVED_PARENT=${path%/*}
+	echo 1 > "$path/remove"
+}
+nf_pci_rescan_parent() {
+	if [ -n "$NF_PCI_REMOVED_PARENT" ] && [ -e "$NF_PCI_REMOVED_PARENT/rescan" ]; then
+		echo 1 > "$NF_PCI_REMOVED_PARENT/rescan"
+	else
+		echo 1 > /sys/bus/pci/rescan
+	fi
+}
 nf_igb_pf_bdf() { nf_pci_find "$NF_PCI_IGB" | head -n1; }
 # drop igb VFs left behind (they would compete for the primary slot)
 nf_sriov_reset() {
