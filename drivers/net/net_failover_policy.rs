@@ -124,7 +124,7 @@ pub(crate) struct SlaveState {
 
 impl SlaveState {
     /// The slave can carry traffic right now.
-    fn ready(self) -> bool {
+    pub(crate) fn ready(self) -> bool {
         self.present && self.running && self.carrier
     }
 }

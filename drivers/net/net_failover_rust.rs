@@ -611,14 +611,18 @@ impl Operations for Master {
         let m = dev.data();
         let rcu = rcu::read_lock();
         let primary = m.primary.get(&rcu);
-        let standby = m.standby.get(&rcu);
-        let target = match policy::tx_path(
-            m.state_of(primary, Role::Primary),
-            m.state_of(standby, Role::Standby),
-        ) {
-            TxPath::Primary => primary,
-            TxPath::Standby => standby,
-            TxPath::Drop => None,
+        let p = m.state_of(primary, Role::Primary);
+        // The common case decides on the primary alone; the standby is looked at (as
+        // `tx_path()` would) only when the primary is not ready.
+        let target = if p.ready() {
+            primary
+        } else {
+            let standby = m.standby.get(&rcu);
+            match policy::tx_path(p, m.state_of(standby, Role::Standby)) {
+                TxPath::Primary => primary,
+                TxPath::Standby => standby,
+                TxPath::Drop => None,
+            }
         };
         match target {
             Some(slave) => {
