@@ -43,8 +43,14 @@ fi
 start=$(date +%s)
 if [ "$mode" = --module-only ] && [ -f "$B/vmlinux" ]; then
 	log "building drivers/net/net_failover.ko ($flavour)"
+	# A single-module target makes kbuild delete modules.order, and without
+	# it vng installs no modules into the guest: keep the full build's copy.
+	cp "$B/modules.order" "$B/modules.order.full" 2>/dev/null || true
 	kmake "$B" drivers/net/net_failover.ko >"$B/build.log" 2>&1 ||
 		{ tail -40 "$B/build.log" >&2; die "module build failed"; }
+	if [ ! -f "$B/modules.order" ] && [ -f "$B/modules.order.full" ]; then
+		mv "$B/modules.order.full" "$B/modules.order"
+	fi
 else
 	log "building kernel and modules ($flavour); a cold build takes ~12-20 min on 2 cores"
 	if ! kmake "$B" bzImage modules >"$B/build.log" 2>&1; then
