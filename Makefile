@@ -47,6 +47,5 @@ check: setup
 bench: setup
 	$(S)/bench.sh
 
-NF_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rust-net-failover
 clean-runs:
-	rm -rf $(NF_CACHE)/runs
+	. $(S)/lib/common.sh && rm -rf "$$CACHE/runs"

@@ -48,7 +48,9 @@ if [ "$mode" = --module-only ] && [ -f "$B/vmlinux" ]; then
 	cp "$B/modules.order" "$B/modules.order.full" 2>/dev/null || true
 	kmake "$B" drivers/net/net_failover.ko >"$B/build.log" 2>&1 ||
 		{ tail -40 "$B/build.log" >&2; die "module build failed"; }
-	if [ ! -f "$B/modules.order" ] && [ -f "$B/modules.order.full" ]; then
+	if [ -f "$B/modules.order" ]; then
+		rm -f "$B/modules.order.full"
+	elif [ -f "$B/modules.order.full" ]; then
 		mv "$B/modules.order.full" "$B/modules.order"
 	fi
 else
