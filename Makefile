@@ -6,7 +6,7 @@
 #   make test       set up, build, run host unit tests and the guest selftests
 #   make test-cref  the same guest selftests against the C reference module
 #   make kernel     build (incrementally) the debug kernel + modules
-#   make module     rebuild only drivers/net/net_failover.ko
+#   make module     rebuild the modules (not bzImage) after a driver edit
 #   make check      rustfmt, clippy and checkpatch on our sources
 #   make bench      benchmarks: Rust vs C vs the bare VF (non-debug kernel)
 #   make clean-runs delete the guest run directories kept in the cache
