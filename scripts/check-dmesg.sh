@@ -3,7 +3,7 @@
 # Fail (exit 1) if a guest run's dmesg or kmemleak report shows a kernel splat
 # or a leak. Usage: check-dmesg.sh RESULTS_DIR
 RUN=$1
-bad='WARNING:|BUG:|KASAN|UBSAN|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|refcount_t:|ref_tracker:|leaked reference|unregister_netdevice: waiting for|Call Trace:|Kernel panic|Oops'
+bad='WARNING:|BUG:|KASAN|UBSAN|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|refcount_t:|ref_tracker:|leaked reference|unregister_netdevice: waiting for|Call Trace:|Kernel panic|Oops|detected stall|NETDEV WATCHDOG'
 fail=0
 if [ ! -s "$RUN/dmesg.txt" ]; then
 	echo "check-dmesg: no dmesg saved" >&2

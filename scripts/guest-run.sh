@@ -9,6 +9,9 @@ export NF_RESULTS=$RUN
 rm -f /tmp/nf-ctl-seq # host_do request counter, per boot
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+# Live copy of the kernel log on the shared results dir: the host's stall
+# watchdog (vm.sh) reads it, and it survives a guest that never finishes.
+cat /dev/kmsg >"$RUN/kmsg.txt" 2>/dev/null &
 KML=/sys/kernel/debug/kmemleak
 if [ -w $KML ]; then
 	echo scan >$KML

@@ -5,6 +5,7 @@
   qmp.py SOCK device_del ID [--wait-event DEVICE_DELETED] [--timeout S]
   qmp.py SOCK device_add DRIVER key=value ...
   qmp.py SOCK raw '{"execute": ...}'
+  qmp.py SOCK hmp 'cpu 1' 'info lapic 1'   (HMP lines, one monitor session)
 Prints the "return" member as JSON; exits 1 on a QMP error or time-out.
 """
 import json
@@ -36,6 +37,8 @@ def main():
             k, v = kv.split("=", 1)
             props[k] = v
         cmd = {"execute": "device_add", "arguments": props}
+    elif verb == "hmp":
+        cmd = None
     else:
         cmd = {"execute": verb}
 
@@ -57,6 +60,21 @@ def main():
     f.flush()
     while "return" not in read_msg():
         pass
+    if verb == "hmp":
+        # "cpu N" selects the CPU for the following lines of this session only
+        for line in rest:
+            f.write(json.dumps({"execute": "human-monitor-command",
+                                "arguments": {"command-line": line}}) + "\n")
+            f.flush()
+            while True:
+                m = read_msg()
+                if "error" in m:
+                    print(json.dumps(m["error"]))
+                    return 1
+                if "return" in m:
+                    print(m["return"], end="")
+                    break
+        return 0
     f.write(json.dumps(cmd) + "\n")
     f.flush()
     result = None
