@@ -12,6 +12,7 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 # Live copy of the kernel log on the shared results dir: the host's stall
 # watchdog (vm.sh) reads it, and it survives a guest that never finishes.
 cat /dev/kmsg >"$RUN/kmsg.txt" 2>/dev/null &
+(while sleep 5; do date +%s >"$RUN/heartbeat"; done) &
 KML=/sys/kernel/debug/kmemleak
 if [ -w $KML ]; then
 	echo scan >$KML
