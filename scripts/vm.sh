@@ -161,6 +161,14 @@ fi
 rootflags=rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose
 kvm=--disable-kvm
 [ "${NF_KVM:-0}" = 1 ] && kvm=
+# Single-threaded TCG (both vCPUs on one host thread). With multi-threaded
+# TCG, guests on this machine lost APIC interrupts: an expired timer that
+# never interrupted, a timer vector left in ISR of a halted vCPU (5 stop/cont
+# kicks did not clear it), a 10-minute freeze. Serial work is ~10% slower.
+# NF_TCG_THREAD=multi restores QEMU's default.
+if [ -n "$kvm" ] && [ "${NF_TCG_THREAD:-single}" = single ]; then
+	qemu_opts+=(-accel tcg,thread=single)
+fi
 guest_cmd=$(printf '%q ' bash "$REPO/scripts/guest-run.sh" "$RUN" "$@")
 # Under TCG a vCPU has been seen (2 of about 40 full test runs) to stop
 # receiving its local APIC timer interrupt for good: the one-shot timer has
