@@ -60,32 +60,30 @@ def main():
     f.flush()
     while "return" not in read_msg():
         pass
+    def execute(command):
+        """Send one command; its "return" value, or None after printing the error."""
+        f.write(json.dumps(command) + "\n")
+        f.flush()
+        while True:
+            m = read_msg()
+            if "error" in m:
+                print(json.dumps(m["error"]))
+                return None
+            if "return" in m:
+                return m["return"]
+
     if verb == "hmp":
         # "cpu N" selects the CPU for the following lines of this session only
         for line in rest:
-            f.write(json.dumps({"execute": "human-monitor-command",
-                                "arguments": {"command-line": line}}) + "\n")
-            f.flush()
-            while True:
-                m = read_msg()
-                if "error" in m:
-                    print(json.dumps(m["error"]))
-                    return 1
-                if "return" in m:
-                    print(m["return"], end="")
-                    break
+            text = execute({"execute": "human-monitor-command",
+                            "arguments": {"command-line": line}})
+            if text is None:
+                return 1
+            print(text, end="")
         return 0
-    f.write(json.dumps(cmd) + "\n")
-    f.flush()
-    result = None
-    while True:
-        m = read_msg()
-        if "error" in m:
-            print(json.dumps(m["error"]))
-            return 1
-        if "return" in m:
-            result = m["return"]
-            break
+    result = execute(cmd)
+    if result is None:
+        return 1
     if wait_event:
         want_id = cmd.get("arguments", {}).get("id")
         while True:

@@ -698,6 +698,9 @@ nf_sampler_stop() {
 	wait "$NF_SAMPLER_PID" 2> /dev/null
 	NF_SAMPLER_PID=
 }
+# one `ip -s -j link` line per sample
+nf_sampler_count() { grep -c . "$1" 2> /dev/null; }
+nf_sampler_has() { [ "$(nf_sampler_count "$1")" -ge "$2" ]; }
 nf_counters_monotonic() { python3 "$NF_LIB_DIR/stats_monotonic.py" "$1" "$2"; }
 
 # ---------------------------------------------------------------------------

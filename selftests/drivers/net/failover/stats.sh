@@ -29,14 +29,15 @@ monotonic_around()
 	check_err $? "cannot start the UDP stream"
 	nf_sampler_start "$out" 0.1
 	nf_defer nf_sampler_stop
-	sleep 1
+	# samples before and after the action, however slow the guest runs
+	nf_wait "$NF_TIMEOUT" nf_sampler_has "$out" 3
 	"$@"
 	check_err $? "action '$*' failed"
-	sleep 1
+	nf_wait "$NF_TIMEOUT" nf_sampler_has "$out" $(($(nf_sampler_count "$out") + 3))
 	nf_sampler_stop
 	nf_stream_stop "$NF_CUR_TEST"
 	res=$(nf_counters_monotonic "$out" 5)
-	check_err $? "master counters went backwards"
+	check_err $? "master counters went backwards or too few samples: $res"
 	nf_diag "$res"
 }
 
