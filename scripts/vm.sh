@@ -161,40 +161,34 @@ fi
 rootflags=rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose
 kvm=--disable-kvm
 [ "${NF_KVM:-0}" = 1 ] && kvm=
-# Single-threaded TCG (both vCPUs on one host thread). With multi-threaded
-# TCG, guests on this machine lost APIC interrupts: an expired timer that
-# never interrupted, a timer vector left in ISR of a halted vCPU (5 stop/cont
-# kicks did not clear it), a 10-minute freeze. Serial work is ~10% slower.
-# NF_TCG_THREAD=multi restores QEMU's default.
+# Host-side stalls under TCG (Documentation: "Toolchain"). Three were seen
+# in otherwise healthy guests with multi-threaded TCG, each with one vCPU's
+# APIC state inconsistent: an expired one-shot timer that never interrupted
+# (RCU: "0 ticks this GP"; sleeps on that CPU hung), a 10-minute freeze of all
+# guest writes that a VM stop/cont ended, and a timer vector left in the ISR
+# of a halted vCPU. Hence: both vCPUs on one host thread (serial work ~10%
+# slower; NF_TCG_THREAD=multi restores QEMU's default), ...
 if [ -n "$kvm" ] && [ "${NF_TCG_THREAD:-single}" = single ]; then
 	qemu_opts+=(-accel tcg,thread=single)
 fi
 guest_cmd=$(printf '%q ' bash "$REPO/scripts/guest-run.sh" "$RUN" "$@")
-# Under TCG a vCPU has been seen (2 of about 40 full test runs) to stop
-# receiving its local APIC timer interrupt for good: the one-shot timer has
-# expired (count 0), nothing is pending in IRR/ISR, and no tick ever re-arms it,
-# so that CPU's timers never fire again and every sleep queued there hangs.
-# A periodic tick (nohz=off highres=off) is re-armed by QEMU itself, so one lost
-# interrupt costs one tick, not the run. NF_TICK=oneshot restores the default.
+# ... a periodic tick, which QEMU re-arms itself, so that a lost timer
+# interrupt costs one tick (NF_TICK=oneshot restores the default), ...
 tick="nohz=off highres=off"
 [ "${NF_TICK:-periodic}" = oneshot ] && tick=
-# Stall watchdog. Two host-side (QEMU TCG) stalls have been seen in guests
-# that were otherwise healthy: a vCPU's APIC timer expired without its
-# interrupt (RCU then reports "0 ticks this GP" and sleeps on that CPU hang),
-# and a 10-minute freeze of all guest I/O over 9p and of the log, each ended by
-# stopping and continuing the VM (a memory dump did it). So: the guest copies
-# its kernel log live to kmsg.txt and writes a heartbeat; on a new RCU stall
-# report, or when nothing the guest writes has changed for 90 s, save each
-# vCPU's local APIC and registers to lapic.txt and "stop"/"cont" the VM
-# (logged in kicks.txt). A guest stuck on its own does not recover that way:
-# after 5 kicks QEMU is stopped and the run fails with the reason.
+# ... and a watchdog: the guest copies its kernel log live to kmsg.txt and
+# writes a heartbeat; on a new RCU stall report, or when nothing the guest
+# writes has changed for 90 s, save each vCPU's local APIC and registers to
+# lapic.txt and "stop"/"cont" the VM (logged in kicks.txt). A guest stuck on
+# its own does not recover that way: after 5 kicks QEMU is stopped and the run
+# fails with the reason.
 stall_watch() {
 	set +e
 	local kicks=0 quiet=0 rcu=0 n sig last= reason i
 	while sleep 10; do
-		sig=$(stat -c '%s %Y' "$RUN/kmsg.txt" "$RUN/output.txt" "$RUN/heartbeat" 2>/dev/null | tr '\n' ' ' || true)
+		sig=$(stat -c '%s %Y' "$RUN/kmsg.txt" "$RUN/output.txt" "$RUN/heartbeat" 2>/dev/null | tr '\n' ' ')
 		if [ "$sig" = "$last" ]; then quiet=$((quiet + 10)); else quiet=0 last=$sig; fi
-		n=$(grep -cE 'rcu: INFO: rcu_(preempt|sched) (self-)?detected stall' "$RUN/kmsg.txt" 2>/dev/null || true)
+		n=$(grep -cE "$RCU_STALL_RE" "$RUN/kmsg.txt" 2>/dev/null)
 		reason=
 		[ "${n:-0}" -gt "$rcu" ] && reason="RCU stall report in the guest"
 		[ "$quiet" -ge 90 ] && reason="nothing written by the guest for ${quiet} s"

@@ -9,6 +9,10 @@ export LIBCLANG_PATH=/usr/lib/llvm-19/lib
 LLVM_SUFFIX=-19
 JOBS=${JOBS:-$(nproc)}
 
+# An RCU CPU-stall report in a guest's kernel log (vm.sh's watchdog,
+# check-dmesg.sh).
+RCU_STALL_RE='rcu: INFO: rcu_(preempt|sched) (self-)?detected stall'
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[%s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
 # Under "set -e" a failing command ends the script; say which one, so that
