@@ -4,7 +4,16 @@
 # command in the guest; exit with the command's real exit status.
 #
 #   vm.sh [--flavour debug|bench] [--module rust|c] [--timeout SECONDS]
-#         [--results DIR] [--ko-dir DIR] -- COMMAND [ARGS...]
+#         [--memory SIZE] [--results DIR] [--ko-dir DIR] [--dry-run]
+#         -- COMMAND [ARGS...]
+#
+# --memory is the guest's memory (vng --memory, default 3G). SR-IOV needs 1G
+# with QEMU 10.0.2: it drops the upper 32 bits of igbvf VF BAR addresses, and
+# with more memory the firmware puts the igb PF's 64-bit window above 4 GiB
+# (run-tests.sh boots sriov.sh apart, with 1G).
+# --dry-run prepares the run directory and topology.env, prints the
+# directory and stops before the network namespace and QEMU
+# (tests/scripts/first-run.sh).
 #
 # --module c loads the net_failover.ko of <build>-cref (the C reference), or
 # of --ko-dir DIR (e.g. an out-of-tree build of a modified driver) instead of
@@ -22,7 +31,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
-flavour=debug module=rust timeout=3600 results= kodir=
+flavour=debug module=rust timeout=3600 results= kodir= memory=3G dry=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--flavour) flavour=$2; shift 2 ;;
@@ -30,6 +39,8 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--results) results=$2; shift 2 ;;
 	--ko-dir) kodir=$2; shift 2 ;;
+	--memory) memory=$2; shift 2 ;;
+	--dry-run) dry=1; shift ;;
 	--) shift; break ;;
 	*) break ;;
 	esac
@@ -43,10 +54,8 @@ CREF=${kodir:-$B-cref}
 
 MAC=52:54:00:12:34:56
 NS=nfvm$$
-mkdir -p "$CACHE/runs"
-# keep the 30 newest runs
-ls -1dt "$CACHE"/runs/*/ 2>/dev/null | tail -n +30 | xargs -r rm -rf
-RUN=${results:-$(mktemp -d "$CACHE/runs/$(date +%Y%m%d-%H%M%S)-XXXX")}
+nf_prune_runs
+RUN=${results:-$(nf_new_run_dir)}
 mkdir -p "$RUN/ctl"
 QMP=$RUN/qmp.sock
 PF_PROPS=(e1000e "netdev=npf" "id=pf0" "mac=$MAC" "failover_pair_id=sb0" "bus=rp2")
@@ -66,7 +75,12 @@ NF_IGB_QDEV=igb0
 NF_HOST_CTL=1
 NF_HOST_RESULTS=$RUN
 NF_PEER_DEV=nfbr0
+NF_GUEST_MEMORY=$memory
 ENV
+if [ "$dry" = 1 ]; then
+	echo "$RUN"
+	exit 0
+fi
 
 ctl_pid= qemu_ok=0
 cleanup() {
@@ -213,7 +227,7 @@ stall_watch() {
 }
 stall_watch &
 stall_pid=$!
-log "booting $flavour kernel ($module module), results in $RUN"
+log "booting $flavour kernel ($module module, $memory), results in $RUN"
 : >"$RUN/output.txt"
 tail -n +1 -F "$RUN/output.txt" 2>/dev/null &
 tail_pid=$!
@@ -221,7 +235,7 @@ set +e
 # shellcheck disable=SC2086
 timeout --foreground -k 10 "$timeout" ip netns exec "$NS" \
 	"$VENV/bin/vng" --run "$B" --disable-microvm $kvm --append "no5lvl $tick $rootflags ${NF_APPEND:-}" \
-	--cpus 2 --memory 3G --rwdir "$RUN" --cwd "$REPO" \
+	--cpus 2 --memory "$memory" --rwdir "$RUN" --cwd "$REPO" \
 	--qemu-opts="${qemu_opts[*]}" --exec "$guest_cmd" \
 	</dev/null >"$RUN/console.log" 2>&1
 vng_rc=$?

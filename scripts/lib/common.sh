@@ -31,9 +31,16 @@ SRC_TARBALL=/usr/src/linux-source-$KVER_SERIES.tar.xz
 src_version() {
 	dpkg-query -W -f='${Version}' "linux-source-$KVER_SERIES" 2>/dev/null
 }
-KTREE=$CACHE/linux-$({ src_version || echo unknown; } | tr "~+:" "___")
-PRISTINE=$KTREE/pristine   # the tarball as shipped, never modified
-SRC=$KTREE/src             # pristine + our overlay + our patch series
+# The kernel tree in the cache, keyed by that version. On a fresh machine
+# this file is sourced before setup.sh has installed the package, and KTREE
+# then ends in "linux-unknown": a script that runs setup.sh itself and uses
+# these paths afterwards calls nf_paths again.
+nf_paths() {
+	KTREE=$CACHE/linux-$({ src_version || echo unknown; } | tr "~+:" "___")
+	PRISTINE=$KTREE/pristine   # the tarball as shipped, never modified
+	SRC=$KTREE/src             # pristine + our overlay + our patch series
+}
+nf_paths
 
 # Build flavours: "debug" (KASAN, lockdep, kmemleak... for tests) and
 # "bench" (no debug options, for benchmarks). Each has its own build dir,
@@ -58,4 +65,32 @@ kmake() {
 	# WERROR turns its lints into errors, and switching CLIPPY on and off
 	# would rebuild every Rust object each time.
 	make -s -C "$SRC" O="$b" LLVM="$LLVM_SUFFIX" CLIPPY=1 -j"$JOBS" "$@"
+}
+
+# Guest run directories, $CACHE/runs/<PREFIX><date>-XXXX. Both functions
+# work on a fresh cache (no runs/ yet, or an empty one): an unmatched glob
+# or an empty listing must not fail a caller running under
+# "set -euo pipefail" (tests/scripts/first-run.sh checks it).
+NF_KEEP_RUNS=${NF_KEEP_RUNS:-30}
+# nf_prune_runs [KEEP]: delete all but the KEEP newest run directories
+# (default NF_KEEP_RUNS - 1, room for the run about to start).
+nf_prune_runs() {
+	local keep=${1:-$((NF_KEEP_RUNS - 1))} d n=0
+	local -a dirs=()
+	for d in "$CACHE"/runs/*/; do
+		if [ -d "$d" ]; then dirs+=("${d%/}"); fi
+	done
+	[ "${#dirs[@]}" -gt "$keep" ] || return 0
+	while IFS= read -r d; do
+		n=$((n + 1))
+		if [ "$n" -gt "$keep" ]; then
+			rm -rf -- "$d"
+		fi
+	done < <(ls -1dt -- "${dirs[@]}") # newest first
+	return 0
+}
+# nf_new_run_dir [PREFIX]: create a new run directory, print its path.
+nf_new_run_dir() {
+	mkdir -p "$CACHE/runs" || return 1
+	mktemp -d "$CACHE/runs/${1:-}$(date +%Y%m%d-%H%M%S)-XXXX"
 }
