@@ -34,6 +34,7 @@ demo: kernel
 
 host-test: setup
 	cd tests/host && cargo test --offline --quiet
+	tests/scripts/first-run.sh
 
 test: setup
 	$(S)/run-tests.sh
