@@ -7,10 +7,14 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 . "$REPO/selftests/drivers/net/failover/lib.sh"
 nf_load_env || { echo "demo: no topology.env (run through scripts/vm.sh)"; exit 1; }
 step() { printf '\n=== %s\n' "$*"; }
+# per-slave counters of the current roles; a device that has gone (the
+# primary after its device_del) is not read
 counters() {
 	local d
+	nf_discover
 	for d in "$NF_M" "$NF_PRI" "$NF_SBY"; do
-		[ -n "$d" ] && printf '  %-8s tx_packets %-8s rx_packets %s\n' "$d" \
+		[ -n "$d" ] && nf_dev_exists "$d" || continue
+		printf '  %-8s tx_packets %-8s rx_packets %s\n' "$d" \
 			"$(nf_stat "$d" tx_packets)" "$(nf_stat "$d" rx_packets)"
 	done
 }
@@ -41,7 +45,8 @@ sleep 1
 host_do device_del "$NF_PRIMARY_QDEV"
 wait
 tail -2 /tmp/demo-ping.txt
-echo "  roles now: $(nf_discover; nf_roles)"
+nf_discover
+echo "  roles now: $(nf_roles)"
 counters
 step "QMP device_add: the primary comes back and is enslaved again"
 host_do device_add "$NF_PRIMARY_QDEV" >/dev/null
