@@ -122,6 +122,14 @@ host_action() {
 		shift
 		ip netns exec "$NS" setsid bash -c "$*" >"$RUN/peer-$name.log" 2>&1 </dev/null &
 		echo $! >"$RUN/ctl/bg-$name.pid" ;;
+	device_add_impostor)
+		# a device with the standby's MAC on the spare root port rp4, no
+		# backend (impostors.sh); removed with "device_del imp0"
+		case "$1" in
+		e1000e) python3 "$REPO/scripts/qmp.py" "$QMP" device_add e1000e id=imp0 "mac=$MAC" bus=rp4 ;;
+		virtio) python3 "$REPO/scripts/qmp.py" "$QMP" device_add virtio-net-pci id=imp0 "mac=$MAC" bus=rp4 ;;
+		*) echo "impostor kinds: e1000e virtio"; return 2 ;;
+		esac ;;
 	peer_kill)
 		[ -f "$RUN/ctl/bg-$1.pid" ] && kill -- -"$(cat "$RUN/ctl/bg-$1.pid")" 2>/dev/null
 		rm -f "$RUN/ctl/bg-$1.pid" ;;
@@ -219,7 +227,9 @@ stall_watch() {
 			python3 "$REPO/scripts/qmp.py" "$QMP" quit >/dev/null 2>&1
 			return
 		fi
-		echo "$(date +%T) $reason: QEMU stop/cont #$kicks" >>"$RUN/kicks.txt"
+		# rcu_reports: stall reports in kmsg.txt so far (check-dmesg.sh
+		# excuses a report only if a kick followed it)
+		echo "$(date +%T) $reason: QEMU stop/cont #$kicks rcu_reports=$rcu" >>"$RUN/kicks.txt"
 		python3 "$REPO/scripts/qmp.py" "$QMP" stop >/dev/null 2>&1
 		sleep 1
 		python3 "$REPO/scripts/qmp.py" "$QMP" cont >/dev/null 2>&1
