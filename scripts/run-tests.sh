@@ -78,8 +78,10 @@ t_guest=$(date +%s)
 [ -z "$sriov_tests" ] || guest_suite test-sriov- 1G "$sriov_tests"
 t_sriov=$(date +%s)
 
-# KUnit: the kernel crate's doctests (rust_doctests_kernel) run at boot.
-kunit=$(grep -E '\] (not )?ok [0-9]+ rust_doctests_kernel' "${runs[0]:-/nonexistent}/dmesg.txt" 2>/dev/null | tail -1 || true)
+# KUnit: the kernel crate's doctests (rust_doctests_kernel) run at boot
+# (looked up in the live kernel log copy first: dmesg.txt may have wrapped).
+kunit=$(grep -hE '(\]|;) *(not )?ok [0-9]+ rust_doctests_kernel' "${runs[0]:-/nonexistent}/kmsg.txt" \
+	"${runs[0]:-/nonexistent}/dmesg.txt" 2>/dev/null | head -1 || true)
 kunit_rc=0
 case "$kunit" in
 *'not ok'*) kunit_rc=1 ;;
@@ -91,18 +93,41 @@ echo
 echo "results: ${runs[*]}"
 echo "timing: setup $((t_setup - t0)) s, build $((t_build - t_setup)) s, guest $((t_guest - t_build)) s, sriov guest $((t_sriov - t_guest)) s"
 echo "KUnit: $kunit"
+# Counted per test case (the scripts' KTAP lines, nested two spaces deep in
+# ktap.txt): a case-level SKIP is a skip, not a pass; a script that skipped as
+# a whole ("1..0 # SKIP") is one skip; a script that failed without a failing
+# case (time-out, crash, missing results) is one failure. A run in which no
+# case passed fails, and so does a full run with fewer cases than the suite
+# had when this was written (NF_MIN_CASES, default 77: every script but
+# sriov.sh, which may skip as a whole, each with its dmesg_clean).
+count_cases() {
+	awk '
+		/^# running / { cf = 0 }
+		/^  ok [0-9]+ / { if ($0 ~ /# SKIP/) s++; else p++ }
+		/^  not ok [0-9]+ / { f++; cf++ }
+		/^  1\.\.0 # SKIP/ { s++ }
+		/^not ok [0-9]+ / { if (!cf) f++ }
+		END { printf "%d %d %d\n", p, f, s }' "$1" 2>/dev/null || echo "0 0 0"
+}
 pass=0 fail=0 skip=0 total_fail=0
 for i in "${!runs[@]}"; do
 	k=${runs[$i]}/ktap.txt
-	p=$(grep -cE '^ok [0-9]+' "$k" 2>/dev/null || true)
-	f=$(grep -cE '^not ok [0-9]+' "$k" 2>/dev/null || true)
-	s=$(grep -cE '^ok [0-9]+ .*# SKIP' "$k" 2>/dev/null || true)
-	p=$((${p:-0} - ${s:-0})) f=${f:-0} s=${s:-0}
-	echo "guest selftests ($module module, ${mems[$i]} guest, top-level scripts): pass $p, fail $f, skip $s; vm exit ${vm_rcs[$i]}"
+	read -r p f s <<<"$(count_cases "$k")"
+	echo "guest selftests ($module module, ${mems[$i]} guest, test cases): pass $p, fail $f, skip $s; vm exit ${vm_rcs[$i]}"
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	total_fail=$((total_fail + f))
 	[ "${vm_rcs[$i]}" = 0 ] || total_fail=$((total_fail + (f == 0)))
 done
 [ "$kunit_rc" = 0 ] || total_fail=$((total_fail + 1))
+if [ "$pass" = 0 ]; then
+	echo "no test case passed"
+	total_fail=$((total_fail + 1))
+fi
+min_cases=1
+[ -n "$not_run" ] || min_cases=${NF_MIN_CASES:-77}
+if [ $((pass + fail + skip)) -lt "$min_cases" ]; then
+	echo "only $((pass + fail + skip)) test cases ran, want at least $min_cases"
+	total_fail=$((total_fail + 1))
+fi
 echo "$pass passed, $total_fail failed, $skip skipped${not_run:+ (not run, NF_TESTS:$not_run)}"
 [ "$total_fail" = 0 ] || die "tests failed: see ${runs[*]} (ktap.txt, dmesg.txt, console.log)"
