@@ -14,6 +14,7 @@ trap 'rm -rf "$T"' EXIT
 TESTS=(
 	common_sh_before_setup
 	paths_after_setup
+	run_tests_paths_after_setup
 	prune_without_runs_dir
 	prune_empty_runs_dir
 	prune_keeps_newest
@@ -56,6 +57,15 @@ paths_after_setup() {
 		nf_paths
 		rm -f "$(dirname "$(command -v dpkg-query)")/version"
 		[ "$PRISTINE" = "$CACHE/linux-6.12.117-1_deb12u1/pristine" ] || { echo "PRISTINE=$PRISTINE"; exit 1; }'
+}
+
+# ... and run-tests.sh does call it between setup.sh and the host tests
+# (before, cargo test got NF_KERNEL_SRC=.../linux-unknown/pristine on a
+# fresh machine).
+run_tests_paths_after_setup() {
+	awk '/scripts\/setup\.sh"/ { s = NR } /^nf_paths$/ && s && !p { p = NR }
+		/NF_KERNEL_SRC=/ { k = NR } END { exit !(s && p && k && s < p && p < k) }' \
+		"$REPO/scripts/run-tests.sh"
 }
 
 prune_without_runs_dir() {
