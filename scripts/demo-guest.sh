@@ -42,7 +42,7 @@ counters
 step "live-migration path: QMP device_del of the primary while pinging"
 ping -i 0.05 -c 200 -q "$NF_PEER4" >/tmp/demo-ping.txt &
 sleep 1
-host_do device_del "$NF_PRIMARY_QDEV"
+host_do device_del "$NF_PRIMARY_QDEV" >/dev/null
 wait
 tail -2 /tmp/demo-ping.txt
 nf_discover
