@@ -4,12 +4,12 @@
 //!
 //! C header: [`include/linux/ethtool.h`](srctree/include/linux/ethtool.h)
 //!
-//! The callbacks themselves are part of [`crate::net::netdev::Operations`].
+//! The callbacks themselves are part of [`crate::net::driver::Operations`].
 
 use crate::{
     bindings,
     error::{to_result, Result},
-    net::{dev::Device, rtnl::Rtnl},
+    net::{device::Device, rtnl::Rtnl},
 };
 
 /// Copies `src` into the C string buffer `dst`, truncating and always NUL-terminating (like

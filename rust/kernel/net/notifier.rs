@@ -5,13 +5,14 @@
 //! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h)
 
 use crate::{
-    alloc::{flags::GFP_KERNEL, KBox},
     bindings,
-    error::{to_result, Result},
-    net::{dev::Device, rtnl::Rtnl},
+    error::{to_result, Error},
+    init::PinInit,
+    net::{device::Device, rtnl::Rtnl},
+    prelude::*,
     types::Opaque,
 };
-use core::{ffi::c_void, pin::Pin};
+use core::{ffi::c_void, marker::PhantomPinned};
 
 /// A network device event (`enum netdev_cmd`), for the events drivers commonly handle.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -87,18 +88,48 @@ pub trait Handler: Send + Sync + 'static {
 /// A registered netdevice notifier. Dropping it unregisters the notifier.
 ///
 /// Registration replays `NETDEV_REGISTER` and `NETDEV_UP` for existing devices, unregistration
-/// `NETDEV_GOING_DOWN`, `NETDEV_DOWN` and `NETDEV_UNREGISTER` (as in C).
+/// `NETDEV_GOING_DOWN`, `NETDEV_DOWN` and `NETDEV_UNREGISTER` (as in C). `NETDEV_POST_INIT`,
+/// sent for a device before its registration has set it up, is not passed on: the handler only
+/// ever sees registered devices ([`Device`]).
 ///
 /// Context: creating and dropping need process context without RTNL held.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::net::{device::Device, notifier::{Event, Handler, Registration}, rtnl::Rtnl};
+/// use kernel::prelude::*;
+/// use core::sync::atomic::{AtomicU32, Ordering};
+///
+/// struct Counter(AtomicU32);
+///
+/// impl Handler for Counter {
+///     fn notify(&self, event: Event, _dev: &Device, _rtnl: &Rtnl) {
+///         if event == Event::Register {
+///             self.0.fetch_add(1, Ordering::Relaxed);
+///         }
+///     }
+/// }
+///
+/// let reg = KBox::pin_init(Registration::new(Counter(AtomicU32::new(0))), GFP_KERNEL)?;
+/// // Registration replayed NETDEV_REGISTER for the devices already there (`lo` at least).
+/// assert!(reg.handler().0.load(Ordering::Relaxed) >= 1);
+/// drop(reg);
+/// # Ok::<(), Error>(())
+/// ```
 ///
 /// # Invariants
 ///
 /// `nb` is registered with `register_netdevice_notifier()` and `nb.notifier_call` is
-/// `Self::call`; the structure is pinned in a box.
-#[repr(C)]
+/// `Self::call` (only during the drop of a value whose registration failed is it unregistered,
+/// with `notifier_call` cleared); the structure is pinned.
+#[pin_data(PinnedDrop)]
 pub struct Registration<H: Handler> {
+    #[pin]
     nb: Opaque<bindings::notifier_block>,
     handler: H,
+    #[pin]
+    _pin: PhantomPinned,
 }
 
 // SAFETY: `H: Send + Sync`; the notifier block is only used by the notifier chain, under its
@@ -108,28 +139,34 @@ unsafe impl<H: Handler> Send for Registration<H> {}
 unsafe impl<H: Handler> Sync for Registration<H> {}
 
 impl<H: Handler> Registration<H> {
-    /// Registers `handler`.
-    pub fn new(handler: H) -> Result<Pin<KBox<Self>>> {
-        let this = KBox::pin(
-            Self {
-                nb: Opaque::uninit(),
-                handler,
-            },
-            GFP_KERNEL,
-        )?;
-        let nb = this.nb.get();
-        // SAFETY: `nb` is valid writable memory owned by the pinned box.
-        unsafe {
-            nb.write(core::mem::zeroed());
-            (*nb).notifier_call = Some(Self::call);
-        }
-        // SAFETY: `nb` is initialised and stays pinned (and registered) until `drop`.
-        to_result(unsafe { bindings::register_netdevice_notifier(nb) }).inspect_err(|_| {
-            // Mark as not registered: `drop` must not unregister it.
-            // SAFETY: `nb` is ours.
-            unsafe { (*nb).notifier_call = None };
-        })?;
-        Ok(this)
+    /// Registers `handler`, in place (`register_netdevice_notifier()`). The handler is fully
+    /// initialised before the block is registered, as registration calls it right away.
+    pub fn new(handler: H) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            // SAFETY: `nb` is valid writable memory for a `notifier_block`: an all-zero block
+            // with our callback is a valid, unregistered one.
+            nb <- Opaque::ffi_init(|nb: *mut bindings::notifier_block| unsafe {
+                nb.write(core::mem::zeroed());
+                (*nb).notifier_call = Some(Self::call);
+            }),
+            handler,
+            _pin: PhantomPinned,
+        }? Error)
+        .pin_chain(|this| {
+            let nb = this.nb.get();
+            // SAFETY: `this` is fully initialised and pinned; the block stays registered until
+            // `drop`, which unregisters it before the memory goes.
+            to_result(unsafe { bindings::register_netdevice_notifier(nb) }).inspect_err(|_| {
+                // Not registered: tell `drop` (which runs on this error) to leave it alone.
+                // SAFETY: the block is ours and not on any chain.
+                unsafe { (*nb).notifier_call = None };
+            })
+        })
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &H {
+        &self.handler
     }
 
     /// # Safety
@@ -140,12 +177,18 @@ impl<H: Handler> Registration<H> {
         event: usize,
         ptr: *mut c_void,
     ) -> core::ffi::c_int {
-        // CAST: `nb` is the first field of the `#[repr(C)]` `Registration<H>`.
-        // SAFETY: registered blocks are embedded in a live `Registration<H>` (invariant).
-        let this = unsafe { &*nb.cast::<Self>() };
+        if event == bindings::netdev_cmd_NETDEV_POST_INIT as usize {
+            // The device's registration has not set it up yet: not a `Device`.
+            return bindings::NOTIFY_DONE as core::ffi::c_int;
+        }
+        // CAST: `nb` points to the `nb` field of a `Registration<H>`.
+        // SAFETY: registered blocks are embedded in a live, pinned `Registration<H>`
+        // (invariant), so going back from the field to the containing struct stays in bounds.
+        let this = unsafe { &*crate::container_of!(Opaque::raw_get(nb.cast()), Self, nb) };
         // CAST: netdevice notifiers receive a `netdev_notifier_info` through the `void *`.
         // SAFETY: netdevice notifiers receive a `netdev_notifier_info`; its device is valid
-        // during the call.
+        // during the call, and registered past `dev_init_scheduler()` for every event but
+        // `NETDEV_POST_INIT` (filtered above).
         let dev = unsafe { Device::from_raw(bindings::netdev_notifier_info_to_dev(ptr.cast())) };
         // SAFETY: the netdevice notifier chain is called with RTNL held.
         let rtnl = unsafe { Rtnl::assume_held() };
@@ -155,10 +198,12 @@ impl<H: Handler> Registration<H> {
     }
 }
 
-impl<H: Handler> Drop for Registration<H> {
-    fn drop(&mut self) {
+#[pinned_drop]
+impl<H: Handler> PinnedDrop for Registration<H> {
+    fn drop(self: Pin<&mut Self>) {
         let nb = self.nb.get();
-        // SAFETY: `nb` is ours; registered iff its callback is set (see `new`).
+        // SAFETY: the block is ours; it is registered iff its callback is set (see `new`, whose
+        // failure path drops a value whose registration failed).
         unsafe {
             if (*nb).notifier_call.is_some() {
                 bindings::unregister_netdevice_notifier(nb);

@@ -129,6 +129,11 @@ impl<T> RtnlLocked<T> {
         self.inner.borrow()
     }
 
+    /// Borrows the data immutably, or returns `None` if an outer caller borrows it mutably.
+    pub fn try_borrow<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<Ref<'a, T>> {
+        self.inner.try_borrow().ok()
+    }
+
     /// Borrows the data mutably. Panics if it is already borrowed by an outer caller.
     pub fn borrow_mut<'a>(&'a self, _rtnl: &'a Rtnl) -> RefMut<'a, T> {
         self.inner.borrow_mut()

@@ -4,47 +4,119 @@
 //! received by a lower device.
 //!
 //! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h)
-//! (`netdev_rx_handler_register()`)
+//! (`netdev_rx_handler_register()`, `rx_handler_result_t`)
 //!
 //! The handler data is a tracked reference to the upper [`NetDev<T>`], so the handler reaches
 //! the upper device's private data without raw pointers; the upper device cannot go away while
-//! a lower device still points to it.
+//! a lower device still points to it. What the handler does with the packet is spelt by the
+//! [`RxSkb`] methods it calls, each of which consumes the packet handle and yields the
+//! [`RxAction`] to return: the handler cannot claim a packet it did not take, nor send the
+//! stack round again without changing the packet's device.
 
 use crate::{
     alloc::{flags::GFP_KERNEL, KBox},
     bindings,
-    error::{to_result, Result},
+    error::{code::EINVAL, to_result, Result},
     net::{
-        dev::{DevRef, Device},
-        netdev::{NetDev, Operations},
+        device::{DevRef, Device},
+        driver::{NetDev, Operations},
         rtnl::Rtnl,
-        skbuff::SkBuff,
+        skbuff::{OwnedSkBuff, SkBuff},
     },
 };
 use core::marker::PhantomData;
 
-/// What the stack does with a packet after the handler ran (`rx_handler_result_t`).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum RxResult {
-    /// The handler consumed the packet (`RX_HANDLER_CONSUMED`).
-    Consumed,
-    /// The handler changed `skb->dev`; process the packet again for that device
-    /// (`RX_HANDLER_ANOTHER`).
-    Another,
-    /// Deliver only to protocol handlers bound exactly to this device (`RX_HANDLER_EXACT`).
-    Exact,
-    /// Process the packet as if there were no handler (`RX_HANDLER_PASS`).
-    Pass,
+/// A packet received on a lower device, handed to an [`RxHandler`] for the duration of the
+/// call.
+///
+/// Consume it with exactly one of [`RxSkb::pass`], [`RxSkb::exact`], [`RxSkb::to_upper`] or
+/// [`RxSkb::take`]; each returns the [`RxAction`] that the handler must return.
+///
+/// # Invariants
+///
+/// `*pskb` is a valid packet that the stack lets the handler process during `'a`; `upper` is the
+/// upper device of the handler, valid during `'a`, and not the device `(*pskb)->dev`.
+pub struct RxSkb<'a> {
+    pskb: *mut *mut bindings::sk_buff,
+    upper: *mut bindings::net_device,
+    _life: PhantomData<fn(&'a ()) -> &'a ()>,
+}
+
+/// What the stack does with a packet after a receive handler ran (`rx_handler_result_t`).
+///
+/// Only obtained by consuming the [`RxSkb`] of the same call (the lifetime ties them), so the
+/// result always describes what was done to that packet.
+#[must_use = "the handler must return the action"]
+pub struct RxAction<'a> {
+    raw: bindings::rx_handler_result_t,
+    _life: PhantomData<fn(&'a ()) -> &'a ()>,
+}
+
+impl<'a> RxAction<'a> {
+    fn new(raw: bindings::rx_handler_result_t) -> Self {
+        Self {
+            raw,
+            _life: PhantomData,
+        }
+    }
+}
+
+impl<'a> RxSkb<'a> {
+    /// Whether the packet was received on `dev`.
+    pub fn arrived_on(&self, dev: &Device) -> bool {
+        (**self).dev_is(dev)
+    }
+
+    /// Processes the packet as if there were no handler (`RX_HANDLER_PASS`).
+    pub fn pass(self) -> RxAction<'a> {
+        RxAction::new(bindings::rx_handler_result_RX_HANDLER_PASS)
+    }
+
+    /// Delivers the packet only to protocol handlers bound exactly to the lower device
+    /// (`RX_HANDLER_EXACT`).
+    pub fn exact(self) -> RxAction<'a> {
+        RxAction::new(bindings::rx_handler_result_RX_HANDLER_EXACT)
+    }
+
+    /// Makes the packet the upper device's and has the stack process it again for that device
+    /// (`skb->dev = upper`, `RX_HANDLER_ANOTHER`).
+    pub fn to_upper(self) -> RxAction<'a> {
+        // SAFETY: the packet is ours to modify during the call and `upper` is valid (invariant);
+        // the upper device is registered and, as the stack processes the packet right away
+        // under the same RCU read-side section, outlives its use of `skb->dev`.
+        unsafe { bindings::skb_set_dev(*self.pskb, self.upper) };
+        // `upper` is not the lower device (invariant), so the stack does not loop on it.
+        RxAction::new(bindings::rx_handler_result_RX_HANDLER_ANOTHER)
+    }
+
+    /// Takes the packet from the stack (`RX_HANDLER_CONSUMED`): the handler now owns it and
+    /// must transmit or free it.
+    pub fn take(self) -> (OwnedSkBuff, RxAction<'a>) {
+        // SAFETY: returning `RX_HANDLER_CONSUMED` transfers the packet to the handler.
+        let skb = unsafe { OwnedSkBuff::from_raw(*self.pskb) };
+        (
+            skb,
+            RxAction::new(bindings::rx_handler_result_RX_HANDLER_CONSUMED),
+        )
+    }
+}
+
+impl core::ops::Deref for RxSkb<'_> {
+    type Target = SkBuff;
+    fn deref(&self) -> &SkBuff {
+        // SAFETY: the packet is valid and ours during the call (invariant).
+        unsafe { SkBuff::from_raw(*self.pskb) }
+    }
 }
 
 /// A receive handler run for the packets of a lower device, on behalf of the upper device whose
 /// private data implements it.
 pub trait RxHandler: Operations {
-    /// Handles a packet received on a lower device (`skb->dev`) of `upper`.
+    /// Handles a packet received on a lower device of `upper`.
     ///
     /// Context: softirq (NAPI) or process context with bottom halves disabled, inside an RCU
     /// read-side critical section; must not sleep.
-    fn handle_frame(upper: &NetDev<Self>, skb: &SkBuff) -> RxResult;
+    fn handle_frame<'a>(upper: &NetDev<Self>, skb: RxSkb<'a>) -> RxAction<'a>;
 }
 
 /// An installed receive handler of `T` on a lower device; the lower device's
@@ -56,7 +128,7 @@ pub trait RxHandler: Operations {
 /// # Invariants
 ///
 /// `lower`'s `rx_handler` is `Adapter<T>::handle_frame` and its `rx_handler_data` is `data`, a
-/// `KBox<DevRef<NetDev<T>>>` turned into a raw pointer.
+/// `KBox<DevRef<NetDev<T>>>` turned into a raw pointer; `lower` is not that upper device.
 #[must_use = "an rx handler must be unregistered"]
 pub struct Registration<T: RxHandler> {
     lower: *mut bindings::net_device,
@@ -77,8 +149,6 @@ impl<T: RxHandler> Adapter<T> {
     unsafe extern "C" fn handle_frame(
         pskb: *mut *mut bindings::sk_buff,
     ) -> bindings::rx_handler_result_t {
-        // SAFETY: the stack passes a valid packet that it lets the handler process.
-        let skb = unsafe { SkBuff::from_raw(*pskb) };
         // CAST: `rx_handler_data` is the `void *` made from our `KBox<DevRef<NetDev<T>>>`.
         // SAFETY: `skb->dev` is the lower device, whose `rx_handler_data` is our `DevRef`
         // (invariant of `Registration`); it is read under RCU as `netdev_rx_handler_unregister`
@@ -88,21 +158,27 @@ impl<T: RxHandler> Adapter<T> {
             let data = core::ptr::read_volatile(core::ptr::addr_of!((*lower).rx_handler_data));
             &**data.cast::<DevRef<NetDev<T>>>()
         };
-        match T::handle_frame(upper, skb) {
-            RxResult::Consumed => bindings::rx_handler_result_RX_HANDLER_CONSUMED,
-            RxResult::Another => bindings::rx_handler_result_RX_HANDLER_ANOTHER,
-            RxResult::Exact => bindings::rx_handler_result_RX_HANDLER_EXACT,
-            RxResult::Pass => bindings::rx_handler_result_RX_HANDLER_PASS,
-        }
+        // INVARIANT: the stack lets us process `*pskb` during this call; the upper device is
+        // kept valid by the `DevRef` and is not the lower device (`register` checked).
+        let skb = RxSkb {
+            pskb,
+            upper: upper.as_raw(),
+            _life: PhantomData,
+        };
+        T::handle_frame(upper, skb).raw
     }
 }
 
 impl<T: RxHandler> Registration<T> {
     /// Installs `T`'s handler on `lower` for the upper device `upper`
-    /// (`netdev_rx_handler_register()`). Fails with `EBUSY` if `lower` already has a handler.
+    /// (`netdev_rx_handler_register()`). Fails with `EBUSY` if `lower` already has a handler,
+    /// with `EINVAL` if `lower` is `upper`.
     ///
     /// Context: process context, RTNL held.
     pub fn register(lower: &Device, upper: &NetDev<T>, _rtnl: &Rtnl) -> Result<Self> {
+        if core::ptr::eq(lower.as_raw(), upper.as_raw()) {
+            return Err(EINVAL);
+        }
         let data = KBox::into_raw(KBox::new(DevRef::new(upper), GFP_KERNEL)?);
         // CAST: the handler data is passed as `void *`; `handle_frame` casts it back.
         // SAFETY: `lower` is valid, RTNL is held; `data` stays valid until `unregister`.
@@ -118,7 +194,7 @@ impl<T: RxHandler> Registration<T> {
             drop(unsafe { KBox::from_raw(data) });
             return Err(e);
         }
-        // INVARIANT: installed with `data` just now.
+        // INVARIANT: installed with `data` just now, on a device that is not `upper`.
         Ok(Self {
             lower: lower.as_raw(),
             data,
@@ -133,7 +209,8 @@ impl<T: RxHandler> Registration<T> {
     /// Removes the handler (`netdev_rx_handler_unregister()`, which waits for running handlers)
     /// and puts the reference to the upper device.
     ///
-    /// Context: process context, RTNL held; `lower` must be the device it was registered on.
+    /// Context: process context, RTNL held; `lower` must be the device it was registered on
+    /// (otherwise the handler is left installed, and reported).
     pub fn unregister(self, lower: &Device, _rtnl: &Rtnl) {
         if !self.is_on(lower) {
             crate::pr_warn!("rx_handler: unregister on the wrong device\n");

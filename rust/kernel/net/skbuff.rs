@@ -6,10 +6,18 @@
 //! [`include/net/sch_generic.h`](srctree/include/net/sch_generic.h)
 //!
 //! [`SkBuff`] is a borrowed packet (what `ndo_select_queue` and rx handlers see); [`OwnedSkBuff`]
-//! is a packet the holder is responsible for. Ownership must end in exactly one of: handing it to
-//! another device ([`OwnedSkBuff::queue_xmit`]) or freeing it ([`OwnedSkBuff::free`], or drop).
+//! is a packet the holder is responsible for. Ownership ends in exactly one of: handing it to
+//! another device ([`OwnedSkBuff::xmit_via`]) or freeing it ([`OwnedSkBuff::free`], or drop).
+//! Which device a packet belongs to (`skb->dev`) is only changed together with handing it over
+//! (here, or [`RxSkb::to_upper`](crate::net::rx_handler::RxSkb::to_upper) on receive), never by
+//! a bare setter: the stack trusts `skb->dev` to be a live device for as long as the packet
+//! sits in that device's queues.
 
-use crate::{bindings, net::dev::Device, types::Opaque};
+use crate::{
+    bindings,
+    net::{device::Device, driver::TxStatus},
+    types::Opaque,
+};
 use core::ptr::NonNull;
 
 /// A packet borrowed from the network stack.
@@ -56,15 +64,6 @@ impl SkBuff {
         core::ptr::eq(d, dev.as_raw())
     }
 
-    /// Sets the device the packet belongs to (`skb->dev`).
-    ///
-    /// The skb does not hold a reference on `dev`: the caller must make sure `dev` outlives the
-    /// packet's use of it, as the stack does (RCU protects devices until after unregistration).
-    pub fn set_dev(&self, dev: &Device) {
-        // SAFETY: valid skb that we may modify (type invariant).
-        unsafe { bindings::skb_set_dev(self.as_raw(), dev.as_raw()) };
-    }
-
     /// Transmit queue index (`skb->queue_mapping`).
     pub fn queue_mapping(&self) -> u16 {
         // SAFETY: valid skb.
@@ -108,7 +107,7 @@ impl SkBuff {
 /// A packet owned by the holder.
 ///
 /// Dropping it frees the packet (`dev_kfree_skb_any()`, counted as a drop); to pass it on use
-/// [`OwnedSkBuff::queue_xmit`].
+/// [`OwnedSkBuff::xmit_via`].
 ///
 /// # Invariants
 ///
@@ -130,16 +129,26 @@ impl OwnedSkBuff {
         Self(unsafe { NonNull::new_unchecked(ptr) })
     }
 
-    /// Queues the packet for transmission on `skb->dev` (`dev_queue_xmit()`).
+    /// Hands the packet to `dev` for transmission: `skb->dev = dev`, then `dev_queue_xmit()`.
     ///
-    /// Returns the `NET_XMIT_*` code; the packet is consumed either way.
+    /// Returns what `dev_queue_xmit()` returned (`NET_XMIT_SUCCESS`, `NET_XMIT_DROP`,
+    /// `NET_XMIT_CN` or a negative errno), for a stacked device's `ndo_start_xmit` to pass on
+    /// as C drivers do; the packet is consumed either way.
+    ///
+    /// A [`Device`] is registered, so its queues have a qdisc (`noop_qdisc` once it is
+    /// unregistered, which drops); the core keeps it alive while packets sit in its queues.
     ///
     /// Context: any context where `dev_queue_xmit()` may be called (not hard IRQ).
-    pub fn queue_xmit(self) -> i32 {
+    pub fn xmit_via(self, dev: &Device) -> TxStatus {
         let p = self.0.as_ptr();
         core::mem::forget(self);
-        // SAFETY: we own the skb and hand it over.
-        unsafe { bindings::dev_queue_xmit(p) }
+        // SAFETY: we own the skb and hand it over, after pointing it at a registered device
+        // (type invariant of `Device`).
+        let ret = unsafe {
+            bindings::skb_set_dev(p, dev.as_raw());
+            bindings::dev_queue_xmit(p)
+        };
+        TxStatus::from_xmit(ret)
     }
 
     /// Frees the packet (`dev_kfree_skb_any()`).

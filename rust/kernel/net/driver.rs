@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Network device drivers: allocation, operations, registration.
+//! Network device drivers: the device a driver owns, its operations, its registration.
 //!
 //! C headers: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h),
 //! [`include/linux/etherdevice.h`](srctree/include/linux/etherdevice.h)
@@ -9,14 +9,52 @@
 //! [`Builder`] (Ethernet, N queues, private data initialised in place), configures it and
 //! registers it, which yields a [`Registration`]; dropping that (or
 //! [`Registration::unregister`]) unregisters and frees the device. The driver's callbacks get a
-//! [`NetDev<T>`], a device known to carry `T` as private data.
+//! [`NetDev<T>`], a registered device known to carry `T` as private data. Before registration
+//! the device is only reachable through the [`Builder`], whose setters are the only things
+//! valid on it then.
+//!
+//! # Examples
+//!
+//! A driver whose device drops everything it is given:
+//!
+//! ```
+//! use kernel::net::{
+//!     device::Features,
+//!     driver::{Builder, NetDev, Operations, TxStatus},
+//!     skbuff::OwnedSkBuff,
+//! };
+//! use kernel::prelude::*;
+//!
+//! struct BlackHole {
+//!     label: u32,
+//! }
+//!
+//! #[vtable]
+//! impl Operations for BlackHole {
+//!     fn start_xmit(dev: &NetDev<Self>, skb: OwnedSkBuff) -> TxStatus {
+//!         let _ = dev.data().label;
+//!         dev.count_tx_dropped();
+//!         skb.free();
+//!         TxStatus::OK
+//!     }
+//! }
+//!
+//! let mut b = Builder::<BlackHole>::new(1, 1, BlackHole { label: 7 })?;
+//! b.set_mtu_range(68, 1500).set_mtu(1500).set_no_queue(true).set_lltx(true);
+//! b.set_features(Features::SG, Features::SG)?;
+//! // Features that would make the core call callbacks this driver lacks are refused.
+//! assert_eq!(b.set_features(Features::ALL_FOR_ALL, Features::EMPTY).err(), Some(EINVAL));
+//! // Never registered: dropping the builder drops the private data and frees the device.
+//! drop(b);
+//! # Ok::<(), Error>(())
+//! ```
 
 use crate::{
     bindings,
     error::{code::*, from_result, Error, Result},
     init::PinInit,
     net::{
-        dev::{AddrLocked, Device, Features, NetDevice},
+        device::{AddrLocked, Allocated, Device, Features, NetDevice, PrivFlags},
         ethtool::{DrvInfo, LinkKsettings},
         rtnl::{Rtnl, RtnlGuard},
         skbuff::{OwnedSkBuff, SkBuff},
@@ -39,6 +77,59 @@ pub fn num_possible_cpus() -> u32 {
 
 /// Alignment of the private area of a `net_device` (`NETDEV_ALIGN`).
 const NETDEV_ALIGN: usize = 32;
+
+/// Proof that the current code runs in a device's transmit path (`ndo_select_queue`): bottom
+/// halves are disabled and the RCU read lock is held, as lower devices' `ndo_select_queue`
+/// implementations expect when an upper device asks them
+/// ([`Device::pick_tx_queue`](crate::net::device::Device::pick_tx_queue)).
+///
+/// Only the [`Operations`] adapter creates it, for the duration of one callback; it is neither
+/// `Send` nor `Sync`.
+pub struct TxContext<'a> {
+    _p: PhantomData<(&'a (), *mut ())>,
+}
+
+impl TxContext<'_> {
+    /// # Safety
+    ///
+    /// The caller must be in a transmit path (bottom halves disabled, RCU read lock held) for
+    /// the lifetime of the returned value.
+    unsafe fn assume() -> Self {
+        Self { _p: PhantomData }
+    }
+}
+
+/// What `ndo_start_xmit` returns to the core for a packet the driver consumed.
+///
+/// # Invariants
+///
+/// Never `NETDEV_TX_BUSY` (which tells the core that the packet was *not* consumed and is to be
+/// requeued): the value is `NETDEV_TX_OK`, a `NET_XMIT_*` code or a negative errno, all of which
+/// the core treats as "consumed" (`dev_xmit_complete()`).
+#[must_use = "return the status from `start_xmit`"]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct TxStatus(c_int);
+
+impl TxStatus {
+    /// The packet was sent or dropped (`NETDEV_TX_OK`).
+    pub const OK: Self = Self(bindings::netdev_tx_NETDEV_TX_OK as c_int);
+
+    /// The status of a `dev_queue_xmit()` call, passed on.
+    pub(crate) fn from_xmit(ret: c_int) -> Self {
+        // INVARIANT: `dev_queue_xmit()` returns `NET_XMIT_*` codes or negative errnos; should it
+        // ever return `NETDEV_TX_BUSY`, the packet is consumed anyway, so report a drop.
+        if ret == bindings::netdev_tx_NETDEV_TX_BUSY as c_int {
+            Self(bindings::NET_XMIT_DROP as c_int)
+        } else {
+            Self(ret)
+        }
+    }
+
+    /// Whether the packet was accepted by the next device (`NET_XMIT_SUCCESS`/`NETDEV_TX_OK`).
+    pub fn is_ok(self) -> bool {
+        self.0 == 0
+    }
+}
 
 /// Callbacks of a network device driver (`struct net_device_ops` and `struct ethtool_ops`),
 /// implemented on the type of the device's private data.
@@ -71,12 +162,18 @@ pub trait Operations: Sized + Send + Sync + 'static {
 
     /// `ndo_start_xmit`: transmit `skb`, which the driver now owns. Bottom halves disabled,
     /// RCU-bh read lock held; must not sleep. The driver must be lockless (`lltx`) or rely on
-    /// the core's tx lock; the packet is always consumed (`NETDEV_TX_OK`).
-    fn start_xmit(dev: &NetDev<Self>, skb: OwnedSkBuff);
+    /// the core's tx lock. The packet is always consumed; the status says how it went
+    /// ([`TxStatus::OK`], or what a lower device's transmit returned).
+    fn start_xmit(dev: &NetDev<Self>, skb: OwnedSkBuff) -> TxStatus;
 
     /// `ndo_select_queue`: pick the tx queue for `skb`. Bottom halves disabled, RCU read lock
-    /// held. The adapter folds the result into `0..real_num_tx_queues`.
-    fn select_queue(_dev: &NetDev<Self>, _skb: &SkBuff, _sb_dev: Option<&Device>) -> u16 {
+    /// held (proved by `ctx`). The adapter folds the result into `0..real_num_tx_queues`.
+    fn select_queue(
+        _dev: &NetDev<Self>,
+        _skb: &SkBuff,
+        _sb_dev: Option<&Device>,
+        _ctx: &TxContext<'_>,
+    ) -> u16 {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -142,9 +239,10 @@ pub trait Operations: Sized + Send + Sync + 'static {
 ///
 /// # Invariants
 ///
-/// The device was allocated by [`Builder::<T>::new`]: its private area holds an initialised `T`,
-/// which is dropped only after the device was unregistered and its last reference put (see
-/// [`Registration`]); hence a `&NetDev<T>` that is valid as a `&Device` has valid data.
+/// The device was allocated by [`Builder::<T>::new`] and registered by [`Builder::register`]
+/// (so it is a [`Device`]): its private area holds an initialised `T`, which is dropped only
+/// after the device was unregistered and its last reference put (see [`Registration`]); hence a
+/// `&NetDev<T>` that is valid as a `&Device` has valid data.
 #[repr(transparent)]
 pub struct NetDev<T: Operations>(Device, PhantomData<T>);
 
@@ -180,7 +278,8 @@ impl<T: Operations> NetDev<T> {
     ///
     /// # Safety
     ///
-    /// `ptr` must be valid for `'a` and have been allocated by [`Builder::<T>::new`].
+    /// `ptr` must be valid for `'a`, have been allocated by [`Builder::<T>::new`] and registered
+    /// by [`Builder::register`].
     unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
         // CAST: `NetDev<T>` is a transparent wrapper of `Device`, itself of `net_device`.
         // SAFETY: guaranteed by the caller.
@@ -254,16 +353,16 @@ impl<T: Operations> NetDev<T> {
         let d = self.as_raw();
         // SAFETY: valid device; RTNL serialises writers of these fields.
         unsafe {
-            ptr::write_volatile(ptr::addr_of_mut!((*d).vlan_features), vlan_features.0);
-            ptr::write_volatile(ptr::addr_of_mut!((*d).hw_enc_features), hw_enc_features.0);
+            ptr::write_volatile(ptr::addr_of_mut!((*d).vlan_features), vlan_features.bits());
+            ptr::write_volatile(ptr::addr_of_mut!((*d).hw_enc_features), hw_enc_features.bits());
             ptr::write_volatile(ptr::addr_of_mut!((*d).hard_header_len), hard_header_len);
         }
-        let f = crate::net::dev::priv_flags::XMIT_DST_RELEASE;
-        if dst_release {
-            self.update_priv_flags(f, 0, rtnl);
-        } else {
-            self.update_priv_flags(0, f, rtnl);
-        }
+        let f = PrivFlags::XMIT_DST_RELEASE.bits();
+        let (set, clear) = if dst_release { (f, 0) } else { (0, f) };
+        let _ = rtnl;
+        // SAFETY: RTNL is held; `IFF_XMIT_DST_RELEASE` only lets the core drop a packet's
+        // route before `ndo_start_xmit`, which hands packets on without looking at it.
+        unsafe { self.update_priv_flags_raw(set, clear) };
         // SAFETY: valid, registered device, RTNL held.
         unsafe { bindings::netdev_change_features(d) };
     }
@@ -312,8 +411,8 @@ impl<T: Operations> Adapter<T> {
         let dev = unsafe { NetDev::<T>::from_raw(dev) };
         // SAFETY: `ndo_start_xmit` transfers ownership of the skb.
         let skb = unsafe { OwnedSkBuff::from_raw(skb) };
-        T::start_xmit(dev, skb);
-        bindings::netdev_tx_NETDEV_TX_OK
+        // The status is never `NETDEV_TX_BUSY` (invariant of `TxStatus`): the skb was consumed.
+        T::start_xmit(dev, skb).0 as bindings::netdev_tx_t
     }
 
     /// # Safety
@@ -328,9 +427,13 @@ impl<T: Operations> Adapter<T> {
         let dev = unsafe { NetDev::<T>::from_raw(dev) };
         // SAFETY: the core gives exclusive access to the skb during queue selection.
         let skb = unsafe { SkBuff::from_raw(skb) };
-        // SAFETY: `sb_dev`, when non-null, is a valid device for the call.
+        // SAFETY: `sb_dev`, when non-null, is a registered device (a macvlan offload or the
+        // device itself) valid for the call.
         let sb = (!sb_dev.is_null()).then(|| unsafe { Device::from_raw(sb_dev) });
-        let q = u32::from(T::select_queue(dev, skb, sb));
+        // SAFETY: `ndo_select_queue` runs with bottom halves disabled and the RCU read lock held
+        // (`__dev_queue_xmit()`), for the whole call.
+        let ctx = unsafe { TxContext::assume() };
+        let q = u32::from(T::select_queue(dev, skb, sb, &ctx));
         let n = dev.real_num_tx_queues().max(1);
         // `n` fits in u16 (the core limits queue counts), so does `q % n`.
         (q % n) as u16
@@ -634,36 +737,37 @@ impl<T: Operations> Builder<T> {
         })
     }
 
-    /// The device.
-    pub fn device(&self) -> &NetDev<T> {
-        // SAFETY: by the invariant, built by `Builder<T>` and valid while `self` lives.
-        unsafe { NetDev::from_raw(self.dev.as_ptr()) }
-    }
-
     fn raw(&mut self) -> *mut bindings::net_device {
         self.dev.as_ptr()
     }
 
     /// Gives the device the same parent device as `other` (`SET_NETDEV_DEV()`), so that sysfs
     /// shows it below that device and `device/driver` names that device's driver.
-    pub fn set_parent_as(&mut self, other: &Device) -> &mut Self {
+    ///
+    /// The parent must outlive the device: the driver of `other`'s parent must destroy this
+    /// device before it releases its own (as `virtio_net` does with `net_failover_destroy()`).
+    pub fn set_parent_as(&mut self, other: &Allocated) -> &mut Self {
         let d = self.raw();
-        // SAFETY: `other` is valid; `d` is ours and unregistered.
+        // SAFETY: `other` is valid; `d` is ours and unregistered. `SET_NETDEV_DEV()` takes no
+        // reference either: registration (`device_add()`) takes one on the parent.
         unsafe { (*d).dev.parent = (*other.as_raw()).dev.parent };
         self
     }
 
     /// Puts the device in the network namespace of `other` (`dev_net_set()`).
-    pub fn set_net_as(&mut self, other: &Device) -> &mut Self {
+    pub fn set_net_as(&mut self, other: &Allocated) -> &mut Self {
         let d = self.raw();
-        // SAFETY: `other` is valid, so is its namespace, which `dev_net_set` takes a reference
-        // on; `d` is ours and unregistered.
+        // SAFETY: `other` is valid and so is its namespace; `d` is ours and unregistered. In 6.12
+        // `dev_net_set()` stores the pointer without taking a reference on the namespace, as for
+        // every device: until registration nothing dereferences it, and once registered the
+        // device is tied to the namespace like any other of its devices (a dying namespace
+        // moves or unregisters its devices before it is freed).
         unsafe { bindings::dev_net_set(d, bindings::dev_net(other.as_raw())) };
         self
     }
 
     /// Sets the hardware address, and the permanent address to the same value.
-    pub fn set_mac(&mut self, addr: &[u8; crate::net::dev::ETH_ALEN]) -> &mut Self {
+    pub fn set_mac(&mut self, addr: &[u8; crate::net::device::ETH_ALEN]) -> &mut Self {
         let d = self.raw();
         // SAFETY: `d` is ours and unregistered; `addr` has `addr_len` (ETH_ALEN) bytes, and
         // `perm_addr` has `MAX_ADDR_LEN` (more).
@@ -693,12 +797,55 @@ impl<T: Operations> Builder<T> {
         self
     }
 
-    /// Sets and clears private flags (see [`crate::net::dev::priv_flags`]).
-    pub fn update_priv_flags(&mut self, set: u64, clear: u64) -> &mut Self {
+    fn update_priv_flags(&mut self, set: PrivFlags, clear: PrivFlags) -> &mut Self {
         let d = self.raw();
-        // SAFETY: `d` is ours and unregistered.
-        unsafe { bindings::netdev_update_priv_flags(d, set as _, clear as _) };
+        // SAFETY: `d` is ours and unregistered. Callers only pass flags whose meaning this
+        // driver-owned device backs (see each method).
+        unsafe { bindings::netdev_update_priv_flags(d, set.bits() as _, clear.bits() as _) };
         self
+    }
+
+    /// Marks the device as a failover master (`IFF_FAILOVER`): the C failover core then leaves
+    /// its events alone, and [`LowerLink`](crate::net::lower::LowerLink) marks the devices
+    /// linked below it as failover lower devices.
+    pub fn set_failover_master(&mut self) -> &mut Self {
+        self.update_priv_flags(PrivFlags::FAILOVER, PrivFlags::from_raw(0))
+    }
+
+    /// Whether the device filters unicast addresses itself (`IFF_UNICAST_FLT`); without it the
+    /// core turns on promiscuous mode when secondary unicast addresses are added.
+    pub fn set_unicast_filtering(&mut self, on: bool) -> &mut Self {
+        self.set_or_clear(PrivFlags::UNICAST_FLT, on)
+    }
+
+    /// Whether the device has no qdisc (`IFF_NO_QUEUE`), as stacked devices that hand packets
+    /// to a lower device's queue usually do.
+    pub fn set_no_queue(&mut self, on: bool) -> &mut Self {
+        self.set_or_clear(PrivFlags::NO_QUEUE, on)
+    }
+
+    /// Whether the core may drop a packet's route before `start_xmit`
+    /// (`IFF_XMIT_DST_RELEASE`).
+    pub fn set_dst_release(&mut self, on: bool) -> &mut Self {
+        self.set_or_clear(PrivFlags::XMIT_DST_RELEASE, on)
+    }
+
+    /// Refuses packets shared with their sender (clears `IFF_TX_SKB_SHARING`, which Ethernet
+    /// devices start with). A driver that queues or modifies the packets it transmits needs
+    /// this: pktgen would otherwise send one packet several times while it sits in a queue.
+    /// There is no way back: claiming the flag is only safe for drivers that never keep a
+    /// packet, which this abstraction cannot check.
+    pub fn clear_tx_skb_sharing(&mut self) -> &mut Self {
+        self.update_priv_flags(PrivFlags::from_raw(0), PrivFlags::TX_SKB_SHARING)
+    }
+
+    fn set_or_clear(&mut self, f: PrivFlags, on: bool) -> &mut Self {
+        let none = PrivFlags::from_raw(0);
+        if on {
+            self.update_priv_flags(f, none)
+        } else {
+            self.update_priv_flags(none, f)
+        }
     }
 
     /// Declares the driver lockless on transmit (`dev->lltx`): the core does not take the tx
@@ -719,15 +866,19 @@ impl<T: Operations> Builder<T> {
         self
     }
 
-    /// Sets the user-changeable features and the active features.
-    pub fn set_features(&mut self, hw_features: Features, features: Features) -> &mut Self {
-        let d = self.raw();
-        // SAFETY: `d` is ours and unregistered.
-        unsafe {
-            (*d).hw_features = hw_features.0;
-            (*d).features = features.0;
+    /// Sets the user-changeable features and the active features. Fails with `EINVAL`, changing
+    /// nothing, if either holds a feature outside [`Features::DRIVER_SETTABLE`].
+    pub fn set_features(&mut self, hw_features: Features, features: Features) -> Result<&mut Self> {
+        if !Features::DRIVER_SETTABLE.contains(hw_features | features) {
+            return Err(EINVAL);
         }
-        self
+        let d = self.raw();
+        // SAFETY: `d` is ours and unregistered; the features need no callbacks (checked above).
+        unsafe {
+            (*d).hw_features = hw_features.bits();
+            (*d).features = features.bits();
+        }
+        Ok(self)
     }
 
     /// Starts the device without carrier (`netif_carrier_off()` before registration), so that

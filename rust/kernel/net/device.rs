@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Network devices (`struct net_device`) seen from outside their driver.
+//!
+//! C headers: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h),
+//! [`include/linux/etherdevice.h`](srctree/include/linux/etherdevice.h),
+//! [`include/linux/if_vlan.h`](srctree/include/linux/if_vlan.h).
+//!
+//! Two views of a `struct net_device`:
+//!
+//! - [`Allocated`]: allocated and set up by its driver, maybe not registered yet (what
+//!   `net_failover_create()` receives from `virtio_net`). Only the fields a driver fills in
+//!   before registration can be read; nothing can be done *to* it.
+//! - [`Device`]: a device that has been registered (its queues have a qdisc, its notifiers and
+//!   sysfs exist), possibly unregistered since. Its accessors are safe in any context; the
+//!   operations that change it (open, MTU, VLAN filters, ...) demand proof of RTNL ([`Rtnl`]).
+//!
+//! References: [`ARef<Device>`] holds an untracked reference (`dev_hold`), [`DevRef`] a tracked
+//! one (`netdev_hold` with a `netdevice_tracker`, visible to `NET_DEV_REFCNT_TRACKER`), and
+//! [`DeviceSlot`] publishes an optional device to RCU readers. Upper devices link lower ones
+//! with [`LowerLink`](crate::net::lower::LowerLink).
+
+use crate::{
+    alloc::{flags::GFP_KERNEL, KVec},
+    bindings,
+    error::{to_result, Result},
+    net::driver::TxContext,
+    net::rtnl::Rtnl,
+    net::skbuff::SkBuff,
+    net::stats::Stats64,
+    str::CStr,
+    types::{ARef, AlwaysRefCounted, Opaque},
+};
+use core::ptr::{self, NonNull};
+
+mod addr;
+mod features;
+mod print;
+mod refs;
+
+pub use addr::{AddrLockGuard, AddrLocked};
+pub use features::{flags, Features, PrivFlags};
+#[doc(hidden)]
+pub use print::{printk, Level};
+pub use refs::{DevRef, DeviceSlot, NetDevice};
+
+/// Length of an Ethernet (MAC-48) address.
+pub const ETH_ALEN: usize = 6;
+
+/// Length of an Ethernet header.
+pub const ETH_HLEN: u16 = bindings::ETH_HLEN as u16;
+
+/// A `struct net_device` allocated and set up by its driver, registered or not.
+///
+/// Only what a driver sets before `register_netdev()` and does not change afterwards can be
+/// read here (addresses, MTU limits, parent device, namespace). A [`Device`] dereferences to
+/// this type.
+///
+/// # Invariants
+///
+/// A `&Allocated` points to a `struct net_device` allocated by `alloc_netdev_mqs()` whose driver
+/// has filled in its addresses, MTU limits, parent and namespace, valid for the reference's
+/// lifetime.
+#[repr(transparent)]
+pub struct Allocated(Opaque<bindings::net_device>);
+
+// SAFETY: the fields read through `&Allocated` are plain words that the core reads without locks
+// as well; the structure can be referenced from any task.
+unsafe impl Send for Allocated {}
+// SAFETY: see `Send`; every method only reads.
+unsafe impl Sync for Allocated {}
+
+impl Allocated {
+    /// Creates a reference to a device allocated and set up by its driver.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a `net_device` allocated by `alloc_netdev_mqs()`, whose driver has set
+    /// its addresses, MTU limits, parent and namespace, and that stays allocated for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+        // CAST: `Allocated` is a transparent wrapper around `net_device`.
+        // SAFETY: guaranteed by the caller.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    /// The raw `struct net_device` pointer.
+    pub fn as_raw(&self) -> *mut bindings::net_device {
+        self.0.get()
+    }
+
+    /// The permanent hardware address (first [`ETH_ALEN`] bytes).
+    ///
+    /// Drivers set it before registration and never change it afterwards.
+    pub fn perm_addr(&self) -> [u8; ETH_ALEN] {
+        let mut a = [0u8; ETH_ALEN];
+        // SAFETY: the device is valid (invariant); `perm_addr` has `MAX_ADDR_LEN >= ETH_ALEN`
+        // bytes.
+        let src = unsafe { &(*self.as_raw()).perm_addr };
+        a.copy_from_slice(&src[..ETH_ALEN]);
+        a
+    }
+
+    /// Whether `addr` equals the permanent address.
+    pub fn perm_addr_is(&self, addr: &[u8; ETH_ALEN]) -> bool {
+        self.perm_addr() == *addr
+    }
+
+    /// The current hardware address (first [`ETH_ALEN`] bytes); zeroes for a device whose
+    /// addresses are shorter than an Ethernet address.
+    pub fn dev_addr(&self) -> [u8; ETH_ALEN] {
+        let mut a = [0u8; ETH_ALEN];
+        // SAFETY: the device is valid; `dev_addr` points to at least `addr_len` bytes, so
+        // reading `ETH_ALEN` bytes is in bounds when `addr_len >= ETH_ALEN`.
+        unsafe {
+            let d = self.as_raw();
+            if (*d).addr_len as usize >= ETH_ALEN && !(*d).dev_addr.is_null() {
+                ptr::copy_nonoverlapping((*d).dev_addr, a.as_mut_ptr(), ETH_ALEN);
+            }
+        }
+        a
+    }
+
+    /// Current MTU.
+    pub fn mtu(&self) -> u32 {
+        // SAFETY: the device is valid; `mtu` is read with `READ_ONCE` semantics as in C.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).mtu)) }
+    }
+
+    /// Smallest MTU the device accepts.
+    pub fn min_mtu(&self) -> u32 {
+        // SAFETY: the device is valid.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).min_mtu)) }
+    }
+
+    /// Largest MTU the device accepts; 0 means no upper limit (`dev_validate_mtu()`).
+    pub fn max_mtu(&self) -> u32 {
+        // SAFETY: the device is valid.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).max_mtu)) }
+    }
+
+    fn parent_raw(&self) -> *mut bindings::device {
+        // SAFETY: the device is valid; the parent is set before registration and constant after.
+        unsafe { (*self.as_raw()).dev.parent }
+    }
+
+    /// Whether both devices have the same, non-null parent device (`dev.parent`).
+    pub fn same_parent(&self, other: &Allocated) -> bool {
+        let p = self.parent_raw();
+        !p.is_null() && p == other.parent_raw()
+    }
+
+    /// Whether the device has a parent and it is a PCI device.
+    pub fn parent_is_pci(&self) -> bool {
+        let p = self.parent_raw();
+        // SAFETY: `p` is a valid device when non-null (the net_device holds a reference on it).
+        !p.is_null() && unsafe { bindings::dev_is_pci(p) }
+    }
+
+    /// Name of the parent device (`dev_name(dev.parent)`), e.g. the bus address.
+    pub fn parent_name(&self) -> Option<&CStr> {
+        // SAFETY: the device is valid.
+        let p = unsafe { bindings::netdev_parent_name(self.as_raw()) };
+        if p.is_null() {
+            None
+        } else {
+            // SAFETY: `dev_name()` is a NUL-terminated string living as long as the parent,
+            // which lives at least as long as this device.
+            Some(unsafe { CStr::from_char_ptr(p) })
+        }
+    }
+
+    /// Whether both devices are in the same network namespace.
+    pub fn same_net(&self, other: &Allocated) -> bool {
+        // SAFETY: both devices are valid; only the namespace pointers are compared.
+        unsafe { bindings::dev_net(self.as_raw()) == bindings::dev_net(other.as_raw()) }
+    }
+}
+
+/// A registered network device.
+///
+/// Context: the accessors may be called in any context; methods that take a [`Rtnl`] need RTNL
+/// (process context, may sleep) unless documented otherwise.
+///
+/// # Invariants
+///
+/// A `&Device` points to a valid `struct net_device` for its whole lifetime, which
+/// `register_netdevice()` has set up at least up to `dev_init_scheduler()` (every tx queue has a
+/// qdisc, `noop_qdisc` at worst; `reg_state` is not `NETREG_UNINITIALIZED`); it may have been
+/// unregistered since. The reference was derived from a counted reference ([`ARef`],
+/// [`DevRef`]), from an RCU-protected publication read inside an RCU read-side critical section,
+/// or from a callback argument that the kernel keeps alive for the duration of the callback.
+#[repr(transparent)]
+pub struct Device(Allocated);
+
+// SAFETY: `net_device` is a kernel object designed to be used from any task; its reference count
+// is atomic and the mutable state is protected by locks (RTNL, addr lock, ...) that the methods of
+// this type take or demand.
+unsafe impl Send for Device {}
+// SAFETY: see `Send`; `&Device` methods are safe to call concurrently.
+unsafe impl Sync for Device {}
+
+// SAFETY: `dev_hold`/`dev_put` keep the device allocated while the count is non-zero.
+unsafe impl AlwaysRefCounted for Device {
+    fn inc_ref(&self) {
+        // SAFETY: by the type invariant, the device is valid.
+        unsafe { bindings::dev_hold(self.as_raw()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // CAST: `Device` is a transparent wrapper of `net_device`.
+        // SAFETY: the caller owns a reference obtained from `inc_ref`.
+        unsafe { bindings::dev_put(obj.cast().as_ptr()) };
+    }
+}
+
+impl core::ops::Deref for Device {
+    type Target = Allocated;
+    fn deref(&self) -> &Allocated {
+        &self.0
+    }
+}
+
+impl Device {
+    /// Creates a reference to a registered `struct net_device` owned by someone else.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a valid `net_device` that stays valid for `'a` and whose registration
+    /// got past `dev_init_scheduler()` (`reg_state != NETREG_UNINITIALIZED`).
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+        // CAST: `Device` is a transparent wrapper around `net_device`.
+        // SAFETY: guaranteed by the caller.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    /// The interface name.
+    ///
+    /// The name may change under RTNL (`dev_change_name`), hence the proof.
+    pub fn name<'a>(&'a self, _rtnl: &'a Rtnl) -> &'a CStr {
+        // SAFETY: the name is a NUL-terminated array inside the valid device, and RTNL keeps it
+        // from being rewritten while borrowed.
+        unsafe { CStr::from_char_ptr((*self.as_raw()).name.as_ptr()) }
+    }
+
+    /// The interface index.
+    pub fn ifindex(&self) -> i32 {
+        // SAFETY: the device is valid (type invariant); `ifindex` is set at registration.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).ifindex)) }
+    }
+
+    /// The link-layer type (`ARPHRD_*`).
+    pub fn type_(&self) -> u16 {
+        // SAFETY: the device is valid; `type` is constant after registration.
+        unsafe { (*self.as_raw()).type_ }
+    }
+
+    /// Whether this is an Ethernet device (`ARPHRD_ETHER`).
+    pub fn is_ethernet(&self) -> bool {
+        u32::from(self.type_()) == bindings::ARPHRD_ETHER
+    }
+
+    /// Interface flags (`IFF_*`, see [`flags`]).
+    pub fn flags(&self) -> u32 {
+        // SAFETY: the device is valid; a racy read of a word is what the C code does as well.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).flags)) }
+    }
+
+    /// Private flags (`IFF_*` of `enum netdev_priv_flags`), to test with [`PrivFlags`].
+    pub fn priv_flags(&self) -> PrivFlags {
+        // SAFETY: the device is valid.
+        PrivFlags::from_raw(unsafe { bindings::netdev_priv_flags(self.as_raw()) } as u64)
+    }
+
+    /// Whether the device is a failover master (`netif_is_failover()`).
+    pub fn is_failover_master(&self) -> bool {
+        self.priv_flags().contains(PrivFlags::FAILOVER)
+    }
+
+    /// Whether the device is a failover lower device (`netif_is_failover_slave()`).
+    pub fn is_failover_lower(&self) -> bool {
+        self.priv_flags().contains(PrivFlags::FAILOVER_SLAVE)
+    }
+
+    /// Whether the device is an upper device of some kind (bond, team, bridge, OVS, failover).
+    pub fn is_upper_kind(&self) -> bool {
+        self.flags() & flags::MASTER != 0
+            || self.priv_flags().intersects(
+                PrivFlags::FAILOVER | PrivFlags::TEAM | PrivFlags::EBRIDGE | PrivFlags::OPENVSWITCH,
+            )
+    }
+
+    /// Whether the device is administratively up (`netif_running()`).
+    pub fn is_running(&self) -> bool {
+        // SAFETY: the device is valid.
+        unsafe { bindings::netif_running(self.as_raw()) }
+    }
+
+    /// Whether the device has carrier (`netif_carrier_ok()`).
+    pub fn carrier_ok(&self) -> bool {
+        // SAFETY: the device is valid.
+        unsafe { bindings::netif_carrier_ok(self.as_raw()) }
+    }
+
+    /// Whether the device's transmit queues are attached to their qdisc.
+    ///
+    /// The core attaches them (`dev_activate()`) only once the carrier is up, from the link
+    /// watcher, some time after `netif_carrier_on()`; until then, and again from
+    /// `dev_deactivate()` on, every packet queued to the device is dropped by `noop_qdisc`. A
+    /// stacked device that hands packets to this one should treat it as ready only when this and
+    /// [`Device::carrier_ok`] both hold.
+    pub fn tx_qdisc_active(&self) -> bool {
+        // SAFETY: the device is valid; the helper only compares the queue's qdisc pointer
+        // (`rcu_access_pointer()`), it does not dereference it.
+        unsafe { bindings::netdev_tx_qdisc_active(self.as_raw()) }
+    }
+
+    /// Active features.
+    pub fn features(&self) -> Features {
+        // SAFETY: the device is valid.
+        Features::from_raw(unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).features)) })
+    }
+
+    /// Features inherited by VLAN devices stacked on this one.
+    pub fn vlan_features(&self) -> Features {
+        // SAFETY: the device is valid.
+        Features::from_raw(unsafe {
+            ptr::read_volatile(ptr::addr_of!((*self.as_raw()).vlan_features))
+        })
+    }
+
+    /// Features usable for encapsulated packets.
+    pub fn hw_enc_features(&self) -> Features {
+        // SAFETY: the device is valid.
+        Features::from_raw(unsafe {
+            ptr::read_volatile(ptr::addr_of!((*self.as_raw()).hw_enc_features))
+        })
+    }
+
+    /// Hardware header length.
+    pub fn hard_header_len(&self) -> u16 {
+        // SAFETY: the device is valid.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).hard_header_len)) }
+    }
+
+    /// Number of tx queues in use.
+    pub fn real_num_tx_queues(&self) -> u32 {
+        // SAFETY: the device is valid.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).real_num_tx_queues)) }
+    }
+
+    /// Whether the device cannot handle VLAN packets (`NETIF_F_VLAN_CHALLENGED`).
+    pub fn is_vlan_challenged(&self) -> bool {
+        self.features().contains(Features::VLAN_CHALLENGED)
+    }
+
+    /// Whether VLAN devices are stacked on this device (`vlan_uses_dev()`).
+    pub fn uses_vlans(&self, _rtnl: &Rtnl) -> bool {
+        // SAFETY: the device is valid and RTNL is held, as `vlan_uses_dev()` requires.
+        unsafe { bindings::vlan_uses_dev(self.as_raw()) }
+    }
+
+    /// Counted references to all devices in this device's network namespace (itself included),
+    /// in list order (`for_each_netdev()`).
+    pub fn devices_in_same_net(&self, _rtnl: &Rtnl) -> Result<KVec<ARef<Device>>> {
+        let mut v = KVec::new();
+        let mut cur: *mut bindings::net_device = ptr::null_mut();
+        loop {
+            // SAFETY: RTNL is held, so the namespace's device list is stable; `cur` is null or a
+            // device of that list.
+            cur = unsafe { bindings::netdev_next_in_net_of(self.as_raw(), cur) };
+            if cur.is_null() {
+                return Ok(v);
+            }
+            // SAFETY: a listed device is registered (`list_netdevice()` runs after
+            // `dev_init_scheduler()`) and valid while RTNL is held.
+            let d = unsafe { Device::from_raw(cur) };
+            v.push(ARef::from(d), GFP_KERNEL)?;
+        }
+    }
+
+    /// Takes a tracked reference (see [`DevRef`]).
+    pub fn tracked_ref(&self) -> DevRef {
+        DevRef::new(self)
+    }
+
+    /// Reads the statistics (`dev_get_stats()`).
+    ///
+    /// Context: any; calls the driver's `ndo_get_stats64`.
+    pub fn stats(&self) -> Stats64 {
+        let mut s = Stats64::default();
+        // SAFETY: the device is valid and `s` is a valid `rtnl_link_stats64`.
+        unsafe { bindings::dev_get_stats(self.as_raw(), s.as_raw_mut()) };
+        s
+    }
+
+    /// Opens the device (`dev_open()`).
+    pub fn open(&self, _rtnl: &Rtnl) -> Result {
+        // SAFETY: the device is valid and RTNL is held.
+        to_result(unsafe { bindings::dev_open(self.as_raw(), ptr::null_mut()) })
+    }
+
+    /// Closes the device (`dev_close()`).
+    pub fn close(&self, _rtnl: &Rtnl) {
+        // SAFETY: the device is valid and RTNL is held.
+        unsafe { bindings::dev_close(self.as_raw()) }
+    }
+
+    /// Changes the MTU (`dev_set_mtu()`).
+    pub fn set_mtu(&self, mtu: u32, _rtnl: &Rtnl) -> Result {
+        let mtu = i32::try_from(mtu).map_err(|_| crate::error::code::EINVAL)?;
+        // SAFETY: the device is valid and RTNL is held.
+        to_result(unsafe { bindings::dev_set_mtu(self.as_raw(), mtu) })
+    }
+
+    /// Changes the promiscuity count by `inc` (`dev_set_promiscuity()`).
+    pub fn set_promiscuity(&self, inc: i32, _rtnl: &Rtnl) -> Result {
+        // SAFETY: the device is valid and RTNL is held.
+        to_result(unsafe { bindings::dev_set_promiscuity(self.as_raw(), inc) })
+    }
+
+    /// Changes the all-multicast count by `inc` (`dev_set_allmulti()`).
+    pub fn set_allmulti(&self, inc: i32, _rtnl: &Rtnl) -> Result {
+        // SAFETY: the device is valid and RTNL is held.
+        to_result(unsafe { bindings::dev_set_allmulti(self.as_raw(), inc) })
+    }
+
+    /// Sends `NETDEV_JOIN` for this device (`call_netdevice_notifiers()`).
+    pub fn notify_join(&self, _rtnl: &Rtnl) {
+        // SAFETY: the device is valid and RTNL is held.
+        unsafe {
+            bindings::call_netdevice_notifiers(bindings::netdev_cmd_NETDEV_JOIN as _, self.as_raw())
+        };
+    }
+
+    /// Tells the network's peers where this device's addresses now are
+    /// (`__netdev_notify_peers()`: gratuitous ARP, unsolicited neighbour advertisements and
+    /// IGMP/MLD reports), so that switches relearn the MAC after a path change.
+    pub fn notify_peers(&self, _rtnl: &Rtnl) {
+        // SAFETY: the device is valid and RTNL is held, as `__netdev_notify_peers()` requires.
+        unsafe { bindings::__netdev_notify_peers(self.as_raw()) };
+    }
+
+    /// Adds to this device every VLAN id configured on `by` (`vlan_vids_add_by_dev()`).
+    pub fn vlan_vids_add_by_dev(&self, by: &Device, _rtnl: &Rtnl) -> Result {
+        // SAFETY: both devices are valid and RTNL is held.
+        to_result(unsafe { bindings::vlan_vids_add_by_dev(self.as_raw(), by.as_raw()) })
+    }
+
+    /// Removes from this device every VLAN id configured on `by` (`vlan_vids_del_by_dev()`).
+    pub fn vlan_vids_del_by_dev(&self, by: &Device, _rtnl: &Rtnl) {
+        // SAFETY: both devices are valid and RTNL is held.
+        unsafe { bindings::vlan_vids_del_by_dev(self.as_raw(), by.as_raw()) }
+    }
+
+    /// Adds a VLAN id filter (`vlan_vid_add()`); `proto` is the big-endian ethertype.
+    pub fn vlan_vid_add(&self, proto: u16, vid: u16, _rtnl: &Rtnl) -> Result {
+        // SAFETY: the device is valid and RTNL is held.
+        to_result(unsafe { bindings::vlan_vid_add(self.as_raw(), proto, vid) })
+    }
+
+    /// Removes a VLAN id filter (`vlan_vid_del()`); `proto` is the big-endian ethertype.
+    pub fn vlan_vid_del(&self, proto: u16, vid: u16, _rtnl: &Rtnl) {
+        // SAFETY: the device is valid and RTNL is held.
+        unsafe { bindings::vlan_vid_del(self.as_raw(), proto, vid) }
+    }
+
+    /// Removes from this device the unicast and multicast addresses synced from `from`
+    /// (`dev_uc_unsync()`, `dev_mc_unsync()`); takes the address locks itself.
+    ///
+    /// Context: process or softirq context, not with `from`'s address lock held.
+    pub fn unsync_addrs_from(&self, from: &Device) {
+        // SAFETY: both devices are valid; the functions take both address locks.
+        unsafe {
+            bindings::dev_uc_unsync(self.as_raw(), from.as_raw());
+            bindings::dev_mc_unsync(self.as_raw(), from.as_raw());
+        }
+    }
+
+    /// Locks the address lists of this device (`netif_addr_lock_bh()`).
+    pub fn lock_addrs(&self) -> AddrLockGuard<'_> {
+        // SAFETY: the device is valid; unlocked by the guard's `Drop`.
+        unsafe { bindings::netif_addr_lock_bh(self.as_raw()) };
+        // SAFETY: the lock was just taken, and the guard releases it.
+        unsafe { AddrLockGuard::new(self) }
+    }
+
+    /// Selects a tx queue of this device for `skb`, the way the core would for this device
+    /// (its `ndo_select_queue`, or `netdev_pick_tx()`).
+    ///
+    /// Only a stacked device's own transmit path may ask, as the lower device's
+    /// `ndo_select_queue` expects the context of one (bottom halves disabled, RCU read lock
+    /// held): `ctx` proves it. The returned index is meant for this device.
+    pub fn pick_tx_queue(
+        &self,
+        skb: &SkBuff,
+        sb_dev: Option<&Device>,
+        _ctx: &TxContext<'_>,
+    ) -> u16 {
+        let sb = sb_dev.map_or(ptr::null_mut(), |d| d.as_raw());
+        // SAFETY: the device and skb are valid; `_ctx` proves the transmit-path context that
+        // `ndo_select_queue` implementations rely on.
+        unsafe { bindings::netdev_select_queue_of(self.as_raw(), skb.as_raw(), sb) }
+    }
+
+    /// Transmits nothing but counts a dropped tx packet in the core stats of the device.
+    pub(crate) fn count_tx_dropped(&self) {
+        // SAFETY: the device is valid; the counter is per-cpu and any context may increment it.
+        unsafe { bindings::dev_core_stats_tx_dropped_inc(self.as_raw()) }
+    }
+
+    /// Sets and clears private flags of the device (`dev->priv_flags`).
+    ///
+    /// # Safety
+    ///
+    /// RTNL must be held (the core changes `priv_flags` under it), and the resulting flags must
+    /// describe the device truthfully: C code reinterprets `netdev_priv()` or
+    /// `rx_handler_data` according to some of them (`IFF_EBRIDGE`, `IFF_BRIDGE_PORT`,
+    /// `IFF_802_1Q_VLAN`, `IFF_BONDING`, `IFF_FAILOVER_SLAVE`, ...).
+    pub(crate) unsafe fn update_priv_flags_raw(&self, set: u64, clear: u64) {
+        // SAFETY: the device is valid; RTNL and the flags' meaning are the caller's guarantee.
+        unsafe {
+            bindings::netdev_update_priv_flags(self.as_raw(), set as _, clear as _);
+        }
+    }
+}
+
+impl Device {
+    /// Looks up a device of the initial network namespace by name (`__dev_get_by_name()`).
+    pub fn lookup_init_net(name: &CStr, _rtnl: &Rtnl) -> Option<ARef<Device>> {
+        // SAFETY: `init_net` is a static namespace that lives forever; RTNL is held, which
+        // keeps the name hash stable; `name` is NUL-terminated.
+        let p = unsafe {
+            bindings::__dev_get_by_name(ptr::addr_of_mut!(bindings::init_net), name.as_char_ptr())
+        };
+        // SAFETY: a device found in the name hash is registered (`list_netdevice()` runs after
+        // `dev_init_scheduler()`) and valid while RTNL is held; we take our own reference.
+        (!p.is_null()).then(|| ARef::from(unsafe { Device::from_raw(p) }))
+    }
+}
