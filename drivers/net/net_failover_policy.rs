@@ -11,13 +11,34 @@
 //! Items are `pub(crate)` rather than `pub`: the module is private in both crates, and the
 //! kernel builds with `-Wunreachable_pub`.
 
-/// Role a new slave takes under a failover master.
+/// Role a new lower device takes under a failover master.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Role {
     /// The paravirtual device (virtio-net) sharing the master's parent device.
     Standby,
     /// The passthrough device (a PCI VF) preferred for transmission.
     Primary,
+}
+
+impl Role {
+    /// Both roles, in index order.
+    pub(crate) const ALL: [Role; 2] = [Role::Primary, Role::Standby];
+
+    /// Index of the role in per-role arrays (`[primary, standby]`).
+    pub(crate) const fn index(self) -> usize {
+        match self {
+            Role::Primary => 0,
+            Role::Standby => 1,
+        }
+    }
+
+    /// The role's name in log lines and user-visible text.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Standby => "standby",
+        }
+    }
 }
 
 /// Why a device whose permanent MAC matches a master is not enslaved.
@@ -223,7 +244,7 @@ pub(crate) fn fold(total: &mut Counters, last: &mut Counters, now: &Counters) {
 pub(crate) struct MtuRange {
     /// Smallest accepted MTU.
     pub(crate) min: u32,
-    /// Largest accepted MTU.
+    /// Largest accepted MTU; 0 means no upper limit, as in the core (`dev_validate_mtu()`).
     pub(crate) max: u32,
 }
 
@@ -237,9 +258,9 @@ pub(crate) fn mtu_range(
     primary.or(standby).unwrap_or(fallback)
 }
 
-/// Whether `mtu` lies within `r`, both ends included.
+/// Whether `mtu` lies within `r`, both ends included; a `max` of 0 sets no upper limit.
 pub(crate) fn mtu_ok(mtu: u32, r: MtuRange) -> bool {
-    r.min <= mtu && mtu <= r.max
+    r.min <= mtu && (r.max == 0 || mtu <= r.max)
 }
 
 /// Fewest tx queues the master gets: the fixed count of the C driver.

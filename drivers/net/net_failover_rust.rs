@@ -11,20 +11,20 @@
 //! prefers the primary and falls back to the standby, so traffic survives the VF being unplugged
 //! for live migration. The decisions themselves live in [`policy`], shared with host tests.
 
-use core::{
-    ffi::c_void,
-    sync::atomic::{AtomicBool, AtomicU64, Ordering},
-};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{
     alloc::{flags::GFP_KERNEL, KBox, KVec},
     error::code::{EBUSY, EINVAL},
     net::{
-        dev::{flags, priv_flags, AddrLocked, DevRef, Device, DeviceSlot, Features, ETH_HLEN},
+        device::ETH_HLEN,
+        device::{flags, AddrLocked, Allocated, DevRef, Device, DeviceSlot, Features, PrivFlags},
+        driver::{self, Builder, NetDev, Operations, Registration, TxContext, TxStatus},
         ethtool::{DrvInfo, LinkKsettings},
-        netdev::{self, Builder, NetDev, Operations, Registration},
+        failover::NetFailover,
+        lower::LowerLink,
         notifier::{self, Event},
         rtnl::{self, Rtnl, RtnlLocked},
-        rx_handler::{self, RxHandler, RxResult},
+        rx_handler::{RxAction, RxHandler, RxSkb},
         skbuff::{OwnedSkBuff, SkBuff},
         stats::Stats64,
     },
@@ -46,10 +46,12 @@ module! {
     license: "GPL v2",
 }
 
+kernel::net_failover_entry_points!(Failover);
+
 const DRV_NAME: &str = "net_failover";
 const DRV_VERSION: &str = "0.1";
 
-/// Features the master can offer to VLANs stacked on it, if both slaves can.
+/// Features the master can offer to VLANs stacked on it, if both lower devices can.
 fn vlan_features_mask() -> Features {
     Features::HW_CSUM
         | Features::SG
@@ -59,67 +61,57 @@ fn vlan_features_mask() -> Features {
         | Features::LRO
 }
 
-/// Features the master can offer for encapsulated traffic, if both slaves can.
+/// Features the master can offer for encapsulated traffic, if both lower devices can.
 fn enc_features_mask() -> Features {
     Features::HW_CSUM | Features::SG | Features::RXCSUM | Features::ALL_TSO
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Primary => "primary",
-        Role::Standby => "standby",
+fn mtu_range_of(d: &Device) -> MtuRange {
+    MtuRange {
+        min: d.min_mtu(),
+        max: d.max_mtu(),
     }
 }
 
-/// RTNL-protected bookkeeping of one enslaved device.
-struct SlaveCtl {
-    /// Our rx handler on the slave.
-    rx: rx_handler::Registration<Master>,
-    /// The slave's first `dev_open()` returned `EBUSY`; retry on rename or up.
+/// RTNL-protected bookkeeping of one lower device.
+struct LowerCtl {
+    /// The link below the master (rx handler, upper link, failover flags).
+    link: LowerLink<Master>,
+    /// The device's first `dev_open()` returned `EBUSY`; retry on rename or up.
     reopen: bool,
 }
 
 /// RTNL-protected state of a master.
 #[derive(Default)]
 struct Control {
-    primary: Option<SlaveCtl>,
-    standby: Option<SlaveCtl>,
+    /// Per role (`Role::index()`).
+    lowers: [Option<LowerCtl>; 2],
     /// Last logged transmit path, `None` while the master is down.
     path: Option<TxPath>,
 }
 
-impl Control {
-    fn slave(&mut self, role: Role) -> &mut Option<SlaveCtl> {
-        match role {
-            Role::Primary => &mut self.primary,
-            Role::Standby => &mut self.standby,
-        }
-    }
-}
-
-/// Counters of the master: running totals and each slave's last snapshot.
+/// Counters of the master: running totals and each lower device's last snapshot.
 #[derive(Default)]
 struct StatsState {
     total: Counters,
-    primary: Counters,
-    standby: Counters,
+    /// Per role (`Role::index()`).
+    last: [Counters; 2],
 }
 
 /// Private data of a failover master.
 #[pin_data]
 struct Master {
-    /// The primary (passthrough VF), for RCU readers (tx, rx) and RTNL writers.
-    primary: DeviceSlot,
-    /// The standby (virtio-net).
-    standby: DeviceSlot,
-    /// The primary announced `NETDEV_GOING_DOWN`: stop sending through it right away.
-    primary_leaving: AtomicBool,
-    /// The standby announced `NETDEV_GOING_DOWN`.
-    standby_leaving: AtomicBool,
+    /// The lower devices, per role (`Role::index()`: primary, standby), for RCU readers (tx,
+    /// rx) and RTNL writers.
+    lowers: [DeviceSlot; 2],
+    /// The lower device announced `NETDEV_GOING_DOWN`: stop sending through it right away.
+    leaving: [AtomicBool; 2],
+    /// `destroy` detached the master: no more carrier, queue or peer changes on it.
+    dying: AtomicBool,
     /// Statistics; `get_stats64` may run concurrently from any context.
     #[pin]
     stats: SpinLock<StatsState>,
-    /// Slave bookkeeping.
+    /// Lower-device bookkeeping.
     ctl: RtnlLocked<Control>,
     /// MTU range the master was created with (the standby's).
     base_mtu: MtuRange,
@@ -130,21 +122,20 @@ struct Master {
 /// Counters in [`Master::events`], in `ETHTOOL_STATS` order after the three live values.
 const EVENT_STATS: usize = 4;
 const EV_PATH_SWITCHES: usize = 0;
-const EV_ENSLAVED: usize = 1;
+const EV_LINKED: usize = 1;
 const EV_RELEASED: usize = 2;
 const EV_REFUSED: usize = 3;
 
 impl Master {
-    fn new(standby: &Device) -> impl PinInit<Self, Error> {
+    fn new(standby: &Allocated) -> impl PinInit<Self, Error> {
         let base_mtu = MtuRange {
             min: standby.min_mtu(),
             max: standby.max_mtu(),
         };
         try_pin_init!(Self {
-            primary: DeviceSlot::new(),
-            standby: DeviceSlot::new(),
-            primary_leaving: AtomicBool::new(false),
-            standby_leaving: AtomicBool::new(false),
+            lowers: [DeviceSlot::new(), DeviceSlot::new()],
+            leaving: [const { AtomicBool::new(false) }; 2],
+            dying: AtomicBool::new(false),
             stats <- new_spinlock!(StatsState::default(), "net_failover::stats"),
             ctl: RtnlLocked::new(Control::default()),
             base_mtu,
@@ -157,28 +148,18 @@ impl Master {
     }
 
     fn slot(&self, role: Role) -> &DeviceSlot {
-        match role {
-            Role::Primary => &self.primary,
-            Role::Standby => &self.standby,
-        }
+        &self.lowers[role.index()]
     }
 
     fn leaving(&self, role: Role) -> &AtomicBool {
-        match role {
-            Role::Primary => &self.primary_leaving,
-            Role::Standby => &self.standby_leaving,
-        }
+        &self.leaving[role.index()]
     }
 
-    /// Role of `dev` if it is one of our slaves.
+    /// Role of `dev` if it is one of our lower devices.
     fn role_of(&self, dev: &Device, rtnl: &Rtnl) -> Option<Role> {
-        if self.primary.holds(dev, rtnl) {
-            Some(Role::Primary)
-        } else if self.standby.holds(dev, rtnl) {
-            Some(Role::Standby)
-        } else {
-            None
-        }
+        Role::ALL
+            .into_iter()
+            .find(|&r| self.slot(r).holds(dev, rtnl))
     }
 
     fn state_of(&self, dev: Option<&Device>, role: Role) -> SlaveState {
@@ -188,34 +169,40 @@ impl Master {
                 present: true,
                 running: d.is_running() && !self.leaving(role).load(Ordering::Relaxed),
                 // Carrier alone is not enough: between `netif_carrier_on()` and the link
-                // watcher's `dev_activate()` the slave's queues still drop everything in
+                // watcher's `dev_activate()` the device's queues still drop everything in
                 // `noop_qdisc` (the C driver loses those packets when a VF comes back).
                 carrier: d.carrier_ok() && d.tx_qdisc_active(),
             },
         }
     }
 
-    /// Slave states as the datapath sees them now (RTNL side).
+    /// Lower-device states as the datapath sees them now (RTNL side).
     fn states(&self, rtnl: &Rtnl) -> (SlaveState, SlaveState) {
-        (
-            self.state_of(self.primary.get_rtnl(rtnl), Role::Primary),
-            self.state_of(self.standby.get_rtnl(rtnl), Role::Standby),
-        )
+        let st = |r: Role| self.state_of(self.slot(r).get_rtnl(rtnl).as_deref(), r);
+        (st(Role::Primary), st(Role::Standby))
     }
 
-    /// Recomputes carrier and queue state after a slave or master change, logging a new
-    /// transmit path and telling LAG listeners about the slaves' state (`notify`).
+    /// Recomputes carrier and queue state after a lower-device or master change, logging a
+    /// new transmit path and telling LAG listeners about the lower devices' state (`notify`).
     fn update_link(&self, master: &NetDev<Master>, notify: bool, rtnl: &Rtnl) {
+        if self.dying.load(Ordering::Relaxed) {
+            return;
+        }
         let (p, s) = self.states(rtnl);
         if notify {
-            // A slave is enabled for tx when it is running; the standby only while no primary
-            // is running (the C driver's notion). Both are reported, as a primary coming or
-            // going changes the standby's state too.
-            if let Some(d) = self.primary.get_rtnl(rtnl) {
-                d.lower_state_changed(d.carrier_ok(), p.running, rtnl);
-            }
-            if let Some(d) = self.standby.get_rtnl(rtnl) {
-                d.lower_state_changed(d.carrier_ok(), s.running && !p.running, rtnl);
+            // A lower device is enabled for tx when it is running; the standby only while no
+            // primary is running (the C driver's notion). Both are reported, as a primary
+            // coming or going changes the standby's state too.
+            if let Some(ctl) = self.ctl.try_borrow(rtnl) {
+                for role in Role::ALL {
+                    if let Some(c) = &ctl.lowers[role.index()] {
+                        let tx = match role {
+                            Role::Primary => p.running,
+                            Role::Standby => s.running && !p.running,
+                        };
+                        c.link.state_changed(c.link.device().carrier_ok(), tx, rtnl);
+                    }
+                }
             }
         }
         if !master.is_running() {
@@ -242,27 +229,25 @@ impl Master {
         if switched {
             self.count(EV_PATH_SWITCHES);
         }
-        match path {
-            TxPath::Primary => {
-                if let Some(d) = self.primary.get_rtnl(rtnl) {
-                    netdev_info!(master, "tx via {} (primary)", d.name(rtnl));
+        let via = match path {
+            TxPath::Primary => Some(Role::Primary),
+            TxPath::Standby => Some(Role::Standby),
+            TxPath::Drop => None,
+        };
+        match via {
+            Some(role) => {
+                if let Some(d) = self.slot(role).get_rtnl(rtnl) {
+                    netdev_info!(master, "tx via {} ({})", d.name(rtnl), role.name());
                 }
+                // The frames now leave through another port of the hypervisor's switch:
+                // announce the addresses from there so that replies stop going to the old port.
+                master.notify_peers(rtnl);
             }
-            TxPath::Standby => {
-                if let Some(d) = self.standby.get_rtnl(rtnl) {
-                    netdev_info!(master, "tx via {} (standby)", d.name(rtnl));
-                }
-            }
-            TxPath::Drop => netdev_info!(master, "tx dropped: no slave ready"),
-        }
-        if path != TxPath::Drop {
-            // The frames now leave through another port of the hypervisor's switch: announce
-            // the addresses from there so that replies stop going to the old port.
-            master.notify_peers(rtnl);
+            None => netdev_info!(master, "tx dropped: no lower device ready"),
         }
     }
 
-    /// Recomputes the features, header length and dst-release flag from the slaves.
+    /// Recomputes the features, header length and dst-release flag from the lower devices.
     fn compute_features(&self, master: &NetDev<Master>, rtnl: &Rtnl) {
         let vmask = vlan_features_mask();
         let emask = enc_features_mask();
@@ -270,16 +255,16 @@ impl Master {
         let mut enc = emask;
         let mut hard_header_len = ETH_HLEN;
         let mut dst_release = true;
-        for slave in [self.primary.get_rtnl(rtnl), self.standby.get_rtnl(rtnl)]
+        for lower in Role::ALL
             .into_iter()
-            .flatten()
+            .filter_map(|r| self.slot(r).get_rtnl(rtnl))
         {
-            vlan = Features::increment(vlan, slave.vlan_features(), vmask);
-            enc = Features::increment(enc, slave.hw_enc_features(), emask);
-            let pf = slave.priv_flags();
-            dst_release &= pf & priv_flags::XMIT_DST_RELEASE != 0
-                && pf & priv_flags::XMIT_DST_RELEASE_PERM != 0;
-            hard_header_len = hard_header_len.max(slave.hard_header_len());
+            vlan = Features::increment(vlan, lower.vlan_features(), vmask);
+            enc = Features::increment(enc, lower.hw_enc_features(), emask);
+            dst_release &= lower
+                .priv_flags()
+                .contains(PrivFlags::XMIT_DST_RELEASE | PrivFlags::XMIT_DST_RELEASE_PERM);
+            hard_header_len = hard_header_len.max(lower.hard_header_len());
         }
         master.update_stacking(
             vlan,
@@ -290,32 +275,23 @@ impl Master {
         );
     }
 
-    /// Sets the master's MTU range from the slaves.
+    /// Sets the master's MTU range from the lower devices.
     fn update_mtu_range(&self, master: &NetDev<Master>, rtnl: &Rtnl) {
-        let range = |d: Option<&Device>| {
-            d.map(|d| MtuRange {
-                min: d.min_mtu(),
-                max: d.max_mtu(),
-            })
-        };
-        let r = policy::mtu_range(
-            range(self.primary.get_rtnl(rtnl)),
-            range(self.standby.get_rtnl(rtnl)),
-            self.base_mtu,
-        );
+        let range = |r: Role| self.slot(r).get_rtnl(rtnl).map(|d| mtu_range_of(&d));
+        let r = policy::mtu_range(range(Role::Primary), range(Role::Standby), self.base_mtu);
         master.set_mtu_range(r.min, r.max, rtnl);
     }
 
-    /// Enslaves `slave`, whose permanent MAC is the master's.
-    fn enslave(&self, master: &NetDev<Master>, slave: &Device, rtnl: &Rtnl) {
+    /// Links `dev`, whose permanent MAC is the master's, below the master, if it qualifies.
+    fn enslave(&self, master: &NetDev<Master>, dev: &Device, rtnl: &Rtnl) {
         let candidate = policy::Candidate {
-            is_ethernet: slave.is_ethernet(),
-            is_master: slave.is_master_kind(),
-            same_parent_as_master: slave.same_parent(master),
-            parent_is_pci: slave.parent_is_pci(),
-            standby_present: self.standby.get_rtnl(rtnl).is_some(),
-            primary_present: self.primary.get_rtnl(rtnl).is_some(),
-            vlan_challenged: slave.is_vlan_challenged(),
+            is_ethernet: dev.is_ethernet(),
+            is_master: dev.is_upper_kind(),
+            same_parent_as_master: dev.same_parent(master),
+            parent_is_pci: dev.parent_is_pci(),
+            standby_present: self.slot(Role::Standby).is_occupied(rtnl),
+            primary_present: self.slot(Role::Primary).is_occupied(rtnl),
+            vlan_challenged: dev.is_vlan_challenged(),
             master_has_vlans: master.uses_vlans(rtnl),
         };
         let role = match policy::classify(&candidate) {
@@ -325,20 +301,35 @@ impl Master {
                 netdev_err!(
                     master,
                     "refusing to enslave {} to {}: it {}",
-                    slave.name(rtnl),
+                    dev.name(rtnl),
                     master.name(rtnl),
                     refusal.reason()
                 );
                 return;
             }
         };
-        if let Err(e) = self.try_enslave(master, slave, role, rtnl) {
+        // The lower device takes the master's MTU: one that cannot is refused rather than
+        // lowering the MTU the admin (or the standby's host_mtu) set on the master.
+        if !policy::mtu_ok(master.mtu(), mtu_range_of(dev)) {
+            self.count(EV_REFUSED);
+            netdev_err!(
+                master,
+                "refusing to enslave {} as {}: the master's MTU {} is outside its range {}..{}",
+                dev.name(rtnl),
+                role.name(),
+                master.mtu(),
+                dev.min_mtu(),
+                dev.max_mtu()
+            );
+            return;
+        }
+        if let Err(e) = self.try_enslave(master, dev, role, rtnl) {
             self.count(EV_REFUSED);
             netdev_err!(
                 master,
                 "failed to enslave {} as {}: error {}",
-                slave.name(rtnl),
-                role_name(role),
+                dev.name(rtnl),
+                role.name(),
                 e.to_errno()
             );
         }
@@ -347,156 +338,132 @@ impl Master {
     fn try_enslave(
         &self,
         master: &NetDev<Master>,
-        slave: &Device,
+        dev: &Device,
         role: Role,
         rtnl: &Rtnl,
     ) -> Result {
-        let rx = rx_handler::Registration::register(slave, master, rtnl)?;
-        if let Err(e) = slave.link_master_active_backup(master, rtnl) {
-            rx.unregister(slave, rtnl);
-            return Err(e);
-        }
-        let slave_flags = priv_flags::FAILOVER_SLAVE | priv_flags::NO_ADDRCONF;
-        slave.update_priv_flags(slave_flags, 0, rtnl);
-        let undo_link = |rx: rx_handler::Registration<Master>| {
-            slave.update_priv_flags(0, slave_flags, rtnl);
-            slave.unlink_upper(master, rtnl);
-            rx.unregister(slave, rtnl);
-        };
+        let link = LowerLink::link(dev, master, rtnl)?;
 
-        // Align the slave's MTU with the master's.
-        let orig_mtu = slave.mtu();
-        if let Err(e) = slave.set_mtu(master.mtu(), rtnl) {
-            undo_link(rx);
+        // Align the lower device's MTU with the master's.
+        let orig_mtu = dev.mtu();
+        if let Err(e) = dev.set_mtu(master.mtu(), rtnl) {
+            link.unlink(master, rtnl);
             return Err(e);
         }
 
         let mut reopen = false;
         if master.is_running() {
-            match slave.open(rtnl) {
+            match dev.open(rtnl) {
                 Ok(()) => {}
                 // Someone (e.g. udev renaming it) holds the device busy: retry on
                 // NETDEV_CHANGENAME / NETDEV_UP.
                 Err(e) if e == EBUSY => reopen = true,
                 Err(e) => {
-                    let _ = slave.set_mtu(orig_mtu, rtnl);
-                    undo_link(rx);
+                    let _ = dev.set_mtu(orig_mtu, rtnl);
+                    link.unlink(master, rtnl);
                     return Err(e);
                 }
             }
         }
 
-        master.lock_addrs().sync_to(slave);
-        if let Err(e) = slave.vlan_vids_add_by_dev(master, rtnl) {
-            slave.unsync_addrs_from(master);
-            slave.close(rtnl);
-            let _ = slave.set_mtu(orig_mtu, rtnl);
-            undo_link(rx);
+        master.lock_addrs().sync_to(dev);
+        if let Err(e) = dev.vlan_vids_add_by_dev(master, rtnl) {
+            dev.unsync_addrs_from(master);
+            dev.close(rtnl);
+            let _ = dev.set_mtu(orig_mtu, rtnl);
+            link.unlink(master, rtnl);
             return Err(e);
         }
         let mflags = master.flags();
         if mflags & flags::PROMISC != 0 {
-            let _ = slave.set_promiscuity(1, rtnl);
+            let _ = dev.set_promiscuity(1, rtnl);
         }
         if mflags & flags::ALLMULTI != 0 {
-            let _ = slave.set_allmulti(1, rtnl);
+            let _ = dev.set_allmulti(1, rtnl);
         }
 
-        // Count only what the slave carries from now on.
+        // Count only what the device carries from now on.
         {
-            let now = Counters(slave.stats().to_array());
-            let mut st = self.stats.lock();
-            match role {
-                Role::Primary => st.primary = now,
-                Role::Standby => st.standby = now,
-            }
+            let now = Counters(dev.stats().to_array());
+            self.stats.lock().last[role.index()] = now;
         }
         self.leaving(role).store(false, Ordering::Relaxed);
-        if let Err(e) = self.slot(role).set(slave, rtnl) {
+        if let Err(e) = self.slot(role).set(dev, rtnl) {
             // Cannot happen: the policy checked the slot under RTNL.
-            slave.vlan_vids_del_by_dev(master, rtnl);
-            slave.unsync_addrs_from(master);
-            undo_link(rx);
+            dev.vlan_vids_del_by_dev(master, rtnl);
+            dev.unsync_addrs_from(master);
+            link.unlink(master, rtnl);
             return Err(e);
         }
-        {
-            let mut ctl = self.ctl.borrow_mut(rtnl);
-            *ctl.slave(role) = Some(SlaveCtl { rx, reopen });
+        if let Some(mut ctl) = self.ctl.try_borrow_mut(rtnl) {
+            ctl.lowers[role.index()] = Some(LowerCtl { link, reopen });
+        } else {
+            // Only a re-entrant call could hold the borrow; none runs under enslave.
+            let _ = self.slot(role).take(rtnl);
+            dev.vlan_vids_del_by_dev(master, rtnl);
+            dev.unsync_addrs_from(master);
+            link.unlink(master, rtnl);
+            return Err(EBUSY);
         }
 
         self.update_mtu_range(master, rtnl);
         self.compute_features(master, rtnl);
-        self.count(EV_ENSLAVED);
-        netdev_info!(
-            master,
-            "enslaved {} as {}",
-            slave.name(rtnl),
-            role_name(role)
-        );
+        self.count(EV_LINKED);
+        netdev_info!(master, "enslaved {} as {}", dev.name(rtnl), role.name());
         self.update_link(master, true, rtnl);
-        slave.notify_join(rtnl);
+        dev.notify_join(rtnl);
         Ok(())
     }
 
-    /// Releases the slave in `role`, if any, undoing everything `enslave` did.
+    /// Releases the lower device in `role`, if any, undoing everything `enslave` did.
+    ///
+    /// The device stops being used first (unpublished: tx and rx no longer see it once the
+    /// grace period is over), its counters are folded while they still hold the last interval
+    /// (some drivers reset them on close), and only then is it reconfigured and closed.
     fn release(&self, master: &NetDev<Master>, role: Role, rtnl: &Rtnl) {
-        let Some(slave) = self.slot(role).get_rtnl(rtnl).map(DevRef::new) else {
+        let Some(dev) = self.slot(role).take(rtnl) else {
             return;
         };
-        let ctl = self.ctl.borrow_mut(rtnl).slave(role).take();
-
-        if let Some(ctl) = ctl {
-            ctl.rx.unregister(&slave, rtnl);
-        }
-        slave.unlink_upper(master, rtnl);
-        slave.update_priv_flags(
-            0,
-            priv_flags::FAILOVER_SLAVE | priv_flags::NO_ADDRCONF,
-            rtnl,
-        );
-
-        slave.vlan_vids_del_by_dev(master, rtnl);
-        slave.unsync_addrs_from(master);
-        let mflags = master.flags();
-        if mflags & flags::PROMISC != 0 {
-            let _ = slave.set_promiscuity(-1, rtnl);
-        }
-        if mflags & flags::ALLMULTI != 0 {
-            let _ = slave.set_allmulti(-1, rtnl);
-        }
-        slave.close(rtnl);
-
-        // Stop publishing it (waits for tx/rx readers), then fold its last counters in.
-        let _old = self.slot(role).take(rtnl);
         {
-            let now = Counters(slave.stats().to_array());
+            let now = Counters(dev.stats().to_array());
             let mut st = self.stats.lock();
-            let StatsState {
-                total,
-                primary,
-                standby,
-            } = &mut *st;
-            let last = match role {
-                Role::Primary => primary,
-                Role::Standby => standby,
-            };
+            let StatsState { total, last } = &mut *st;
+            let last = &mut last[role.index()];
             policy::fold(total, last, &now);
             *last = Counters::default();
         }
         self.leaving(role).store(false, Ordering::Relaxed);
+        let ctl = self
+            .ctl
+            .try_borrow_mut(rtnl)
+            .and_then(|mut c| c.lowers[role.index()].take());
+
+        dev.vlan_vids_del_by_dev(master, rtnl);
+        dev.unsync_addrs_from(master);
+        let mflags = master.flags();
+        if mflags & flags::PROMISC != 0 {
+            let _ = dev.set_promiscuity(-1, rtnl);
+        }
+        if mflags & flags::ALLMULTI != 0 {
+            let _ = dev.set_allmulti(-1, rtnl);
+        }
+        dev.close(rtnl);
+        if let Some(ctl) = ctl {
+            ctl.link.unlink(master, rtnl);
+        }
 
         self.update_mtu_range(master, rtnl);
         self.compute_features(master, rtnl);
         self.count(EV_RELEASED);
-        netdev_info!(master, "released {} {}", role_name(role), slave.name(rtnl));
+        netdev_info!(master, "released {} {}", role.name(), dev.name(rtnl));
         self.update_link(master, true, rtnl);
     }
 
-    /// Handles a notifier event of one of our slaves.
-    fn slave_event(
+    /// Handles a notifier event of one of our lower devices.
+    fn lower_event(
         &self,
         master: &NetDev<Master>,
-        slave: &Device,
+        dev: &Device,
         role: Role,
         event: Event,
         rtnl: &Rtnl,
@@ -504,7 +471,7 @@ impl Master {
         match event {
             Event::Unregister => self.release(master, role, rtnl),
             Event::GoingDown => {
-                // Switch away before the slave stops: nothing is queued to a closing device.
+                // Switch away before the device stops: nothing is queued to a closing device.
                 self.leaving(role).store(true, Ordering::Relaxed);
                 self.update_link(master, true, rtnl);
             }
@@ -512,7 +479,7 @@ impl Master {
                 self.leaving(role).store(false, Ordering::Relaxed);
                 if event == Event::Up {
                     if let Some(mut ctl) = self.ctl.try_borrow_mut(rtnl) {
-                        if let Some(c) = ctl.slave(role).as_mut() {
+                        if let Some(c) = ctl.lowers[role.index()].as_mut() {
                             c.reopen = false;
                         }
                     }
@@ -524,23 +491,23 @@ impl Master {
                     .ctl
                     .try_borrow_mut(rtnl)
                     .and_then(|mut c| {
-                        c.slave(role)
+                        c.lowers[role.index()]
                             .as_mut()
-                            .map(|s| core::mem::take(&mut s.reopen))
+                            .map(|l| core::mem::take(&mut l.reopen))
                     })
                     .unwrap_or(false);
                 netdev_info!(
                     master,
-                    "{} slave renamed to {}",
-                    role_name(role),
-                    slave.name(rtnl)
+                    "{} lower device renamed to {}",
+                    role.name(),
+                    dev.name(rtnl)
                 );
-                if (reopen || !slave.is_running()) && master.is_running() {
-                    if let Err(e) = slave.open(rtnl) {
+                if (reopen || !dev.is_running()) && master.is_running() {
+                    if let Err(e) = dev.open(rtnl) {
                         netdev_warn!(
                             master,
                             "could not open {} after rename: error {}",
-                            slave.name(rtnl),
+                            dev.name(rtnl),
                             e.to_errno()
                         );
                     }
@@ -561,15 +528,15 @@ impl Operations for Master {
         "standby_present",
         "tx_path",
         "path_switches",
-        "slaves_enslaved",
-        "slaves_released",
-        "slaves_refused",
+        "lowers_linked",
+        "lowers_released",
+        "candidates_refused",
     ];
 
     fn open(dev: &NetDev<Self>, rtnl: &Rtnl) -> Result {
         let m = dev.data();
-        let primary = m.primary.get_rtnl(rtnl).map(DevRef::new);
-        let standby = m.standby.get_rtnl(rtnl).map(DevRef::new);
+        let primary = m.slot(Role::Primary).get_rtnl(rtnl);
+        let standby = m.slot(Role::Standby).get_rtnl(rtnl);
         if let Some(p) = &primary {
             if let Err(e) = p.open(rtnl) {
                 dev.tx_disable();
@@ -592,14 +559,11 @@ impl Operations for Master {
     fn stop(dev: &NetDev<Self>, rtnl: &Rtnl) -> Result {
         let m = dev.data();
         dev.tx_disable();
-        for slave in [
-            m.primary.get_rtnl(rtnl).map(DevRef::new),
-            m.standby.get_rtnl(rtnl).map(DevRef::new),
-        ]
-        .into_iter()
-        .flatten()
+        for lower in Role::ALL
+            .into_iter()
+            .filter_map(|r| m.slot(r).get_rtnl(rtnl))
         {
-            slave.close(rtnl);
+            lower.close(rtnl);
         }
         if let Some(mut ctl) = m.ctl.try_borrow_mut(rtnl) {
             ctl.path = None;
@@ -607,17 +571,17 @@ impl Operations for Master {
         Ok(())
     }
 
-    fn start_xmit(dev: &NetDev<Self>, skb: OwnedSkBuff) {
+    fn start_xmit(dev: &NetDev<Self>, skb: OwnedSkBuff) -> TxStatus {
         let m = dev.data();
         let rcu = rcu::read_lock();
-        let primary = m.primary.get(&rcu);
+        let primary = m.slot(Role::Primary).get(&rcu);
         let p = m.state_of(primary, Role::Primary);
         // The common case decides on the primary alone; the standby is looked at (as
         // `tx_path()` would) only when the primary is not ready.
         let target = if p.ready() {
             primary
         } else {
-            let standby = m.standby.get(&rcu);
+            let standby = m.slot(Role::Standby).get(&rcu);
             match policy::tx_path(p, m.state_of(standby, Role::Standby)) {
                 TxPath::Primary => primary,
                 TxPath::Standby => standby,
@@ -625,26 +589,31 @@ impl Operations for Master {
             }
         };
         match target {
-            Some(slave) => {
-                skb.set_dev(slave);
+            Some(lower) => {
                 skb.set_queue_mapping(skb.slave_queue_mapping());
-                let _ = skb.queue_xmit();
+                skb.xmit_via(lower)
             }
             None => {
                 dev.count_tx_dropped();
                 skb.free();
+                TxStatus::OK
             }
         }
     }
 
-    fn select_queue(dev: &NetDev<Self>, skb: &SkBuff, sb_dev: Option<&Device>) -> u16 {
+    fn select_queue(
+        dev: &NetDev<Self>,
+        skb: &SkBuff,
+        sb_dev: Option<&Device>,
+        ctx: &TxContext<'_>,
+    ) -> u16 {
         let m = dev.data();
         let rcu = rcu::read_lock();
-        let txq = match m.primary.get(&rcu) {
-            Some(p) => p.pick_tx_queue(skb, sb_dev),
+        let txq = match m.slot(Role::Primary).get(&rcu) {
+            Some(p) => p.pick_tx_queue(skb, sb_dev, ctx),
             None => skb.rx_queue().unwrap_or(0),
         };
-        // Saved to be restored before the packet is handed to the slave.
+        // Saved to be restored before the packet is handed to the lower device.
         skb.set_slave_queue_mapping(skb.queue_mapping());
         txq
     }
@@ -653,33 +622,28 @@ impl Operations for Master {
         let m = dev.data();
         let mut st = m.stats.lock();
         let rcu = rcu::read_lock();
-        let StatsState {
-            total,
-            primary,
-            standby,
-        } = &mut *st;
-        if let Some(p) = m.primary.get(&rcu) {
-            policy::fold(total, primary, &Counters(p.stats().to_array()));
-        }
-        if let Some(s) = m.standby.get(&rcu) {
-            policy::fold(total, standby, &Counters(s.stats().to_array()));
+        let StatsState { total, last } = &mut *st;
+        for role in Role::ALL {
+            if let Some(d) = m.slot(role).get(&rcu) {
+                policy::fold(
+                    total,
+                    &mut last[role.index()],
+                    &Counters(d.stats().to_array()),
+                );
+            }
         }
         stats.set_from_array(&total.0);
     }
 
     fn change_mtu(dev: &NetDev<Self>, new_mtu: u32, rtnl: &Rtnl) -> Result {
         let m = dev.data();
-        let primary = m.primary.get_rtnl(rtnl).map(DevRef::new);
-        let standby = m.standby.get_rtnl(rtnl).map(DevRef::new);
+        let primary = m.slot(Role::Primary).get_rtnl(rtnl);
+        let standby = m.slot(Role::Standby).get_rtnl(rtnl);
         let old = dev.mtu();
-        // The core checked the master's range; the slaves' own ranges may be narrower (a
-        // primary with a smaller maximum than the standby): refuse before touching either.
-        let range = |d: &Device| MtuRange {
-            min: d.min_mtu(),
-            max: d.max_mtu(),
-        };
-        for slave in [&primary, &standby].into_iter().flatten() {
-            if !policy::mtu_ok(new_mtu, range(slave)) {
+        // The core checked the master's range; the lower devices' own ranges may be narrower
+        // (a primary with a smaller maximum than the standby): refuse before touching either.
+        for lower in [&primary, &standby].into_iter().flatten() {
+            if !policy::mtu_ok(new_mtu, mtu_range_of(lower)) {
                 return Err(EINVAL);
             }
         }
@@ -700,11 +664,8 @@ impl Operations for Master {
     fn set_rx_mode(dev: &NetDev<Self>, addrs: &AddrLocked<'_>) {
         let m = dev.data();
         let rcu = rcu::read_lock();
-        for slave in [m.primary.get(&rcu), m.standby.get(&rcu)]
-            .into_iter()
-            .flatten()
-        {
-            addrs.sync_to(slave);
+        for lower in Role::ALL.into_iter().filter_map(|r| m.slot(r).get(&rcu)) {
+            addrs.sync_to(lower);
         }
     }
 
@@ -712,28 +673,28 @@ impl Operations for Master {
         let m = dev.data();
         let mflags = dev.flags();
         let inc = |f: u32| if mflags & f != 0 { 1 } else { -1 };
-        for slave in [m.primary.get_rtnl(rtnl), m.standby.get_rtnl(rtnl)]
+        for lower in Role::ALL
             .into_iter()
-            .flatten()
+            .filter_map(|r| m.slot(r).get_rtnl(rtnl))
         {
             if change & flags::PROMISC != 0 {
-                let _ = slave.set_promiscuity(inc(flags::PROMISC), rtnl);
+                let _ = lower.set_promiscuity(inc(flags::PROMISC), rtnl);
             }
             if change & flags::ALLMULTI != 0 {
-                let _ = slave.set_allmulti(inc(flags::ALLMULTI), rtnl);
+                let _ = lower.set_allmulti(inc(flags::ALLMULTI), rtnl);
             }
         }
     }
 
     fn vlan_rx_add_vid(dev: &NetDev<Self>, proto: u16, vid: u16, rtnl: &Rtnl) -> Result {
         let m = dev.data();
-        let primary = m.primary.get_rtnl(rtnl);
-        if let Some(p) = primary {
+        let primary = m.slot(Role::Primary).get_rtnl(rtnl);
+        if let Some(p) = &primary {
             p.vlan_vid_add(proto, vid, rtnl)?;
         }
-        if let Some(s) = m.standby.get_rtnl(rtnl) {
+        if let Some(s) = m.slot(Role::Standby).get_rtnl(rtnl) {
             if let Err(e) = s.vlan_vid_add(proto, vid, rtnl) {
-                if let Some(p) = primary {
+                if let Some(p) = &primary {
                     p.vlan_vid_del(proto, vid, rtnl);
                 }
                 return Err(e);
@@ -744,11 +705,11 @@ impl Operations for Master {
 
     fn vlan_rx_kill_vid(dev: &NetDev<Self>, proto: u16, vid: u16, rtnl: &Rtnl) -> Result {
         let m = dev.data();
-        for slave in [m.primary.get_rtnl(rtnl), m.standby.get_rtnl(rtnl)]
+        for lower in Role::ALL
             .into_iter()
-            .flatten()
+            .filter_map(|r| m.slot(r).get_rtnl(rtnl))
         {
-            slave.vlan_vid_del(proto, vid, rtnl);
+            lower.vlan_vid_del(proto, vid, rtnl);
         }
         Ok(())
     }
@@ -764,8 +725,8 @@ impl Operations for Master {
     fn get_ethtool_stats(dev: &NetDev<Self>, data: &mut [u64]) {
         let m = dev.data();
         let rcu = rcu::read_lock();
-        let primary = m.primary.get(&rcu);
-        let standby = m.standby.get(&rcu);
+        let primary = m.slot(Role::Primary).get(&rcu);
+        let standby = m.slot(Role::Standby).get(&rcu);
         // `tx_path`: 2 = primary, 1 = standby, 0 = dropping.
         let path = match policy::tx_path(
             m.state_of(primary, Role::Primary),
@@ -793,12 +754,12 @@ impl Operations for Master {
         let m = dev.data();
         let (p, s) = m.states(rtnl);
         let active = match policy::tx_path(p, s) {
-            TxPath::Primary => m.primary.get_rtnl(rtnl),
-            TxPath::Standby => m.standby.get_rtnl(rtnl),
+            TxPath::Primary => m.slot(Role::Primary).get_rtnl(rtnl),
+            TxPath::Standby => m.slot(Role::Standby).get_rtnl(rtnl),
             TxPath::Drop => None,
         };
         match active {
-            Some(slave) => ks.fill_from(slave, rtnl),
+            Some(lower) => ks.fill_from(&lower, rtnl),
             None => {
                 ks.set_unknown();
                 Ok(())
@@ -808,7 +769,7 @@ impl Operations for Master {
 }
 
 impl RxHandler for Master {
-    fn handle_frame(master: &NetDev<Self>, skb: &SkBuff) -> RxResult {
+    fn handle_frame<'a>(master: &NetDev<Self>, skb: RxSkb<'a>) -> RxAction<'a> {
         let m = master.data();
         let rcu = rcu::read_lock();
         // While we transmit through the primary, frames still arriving on the standby (the
@@ -816,19 +777,18 @@ impl RxHandler for Master {
         // itself. The C driver does this whenever a primary is present, which also drops the
         // replies that come back through the standby while the primary is down; here rx
         // follows the tx path.
-        let primary = m.primary.get(&rcu);
-        if let Some(s) = m.standby.get(&rcu) {
-            if skb.dev_is(s)
+        let primary = m.slot(Role::Primary).get(&rcu);
+        if let Some(s) = m.slot(Role::Standby).get(&rcu) {
+            if skb.arrived_on(s)
                 && policy::tx_path(
                     m.state_of(primary, Role::Primary),
                     m.state_of(Some(s), Role::Standby),
                 ) == TxPath::Primary
             {
-                return RxResult::Exact;
+                return skb.exact();
             }
         }
-        skb.set_dev(master);
-        RxResult::Another
+        skb.to_upper()
     }
 }
 
@@ -846,15 +806,15 @@ fn master_by_mac(dev: &Device, rtnl: &Rtnl) -> Option<DevRef<NetDev<Master>>> {
         .cloned()
 }
 
-/// The master of which `dev` is a slave, with its role.
-fn master_of_slave(dev: &Device, rtnl: &Rtnl) -> Option<(DevRef<NetDev<Master>>, Role)> {
+/// The master of which `dev` is a lower device, with its role.
+fn master_of_lower(dev: &Device, rtnl: &Rtnl) -> Option<(DevRef<NetDev<Master>>, Role)> {
     let list = MASTERS.borrow(rtnl);
     list.iter()
         .flatten()
         .find_map(|m| m.data().role_of(dev, rtnl).map(|role| (m.clone(), role)))
 }
 
-/// Watches all network devices for slaves of our masters.
+/// Watches all network devices for lower devices of our masters.
 struct Events;
 
 impl notifier::Handler for Events {
@@ -868,134 +828,99 @@ impl notifier::Handler for Events {
             }
             return;
         }
-        if !dev.is_failover_slave() {
+        if !dev.is_failover_lower() {
             return;
         }
-        if let Some((master, role)) = master_of_slave(dev, rtnl) {
-            master.data().slave_event(&master, dev, role, event, rtnl);
+        if let Some((master, role)) = master_of_lower(dev, rtnl) {
+            master.data().lower_event(&master, dev, role, event, rtnl);
         }
     }
 }
 
-/// What `net_failover_create` hands to the paravirtual driver.
+/// The failover instance `net_failover_create` hands to the paravirtual driver.
 struct Failover {
     reg: Registration<Master>,
 }
 
-fn create(standby: &Device) -> Result<KBox<Failover>> {
-    // Allocated first: once the master is registered and listed, nothing may fail any more.
-    let handle = KBox::<Failover>::new_uninit(GFP_KERNEL)?;
-    let queues = policy::master_tx_queues(netdev::num_possible_cpus());
-    let mut b = Builder::<Master>::new(queues, queues, Master::new(standby))?;
-    let hw = vlan_features_mask()
-        | Features::HW_VLAN_CTAG_TX
-        | Features::HW_VLAN_CTAG_RX
-        | Features::HW_VLAN_CTAG_FILTER
-        | Features::GSO_ENCAP_ALL;
-    b.set_net_as(standby)
-        .set_parent_as(standby)
-        .set_carrier_off()
-        .set_mac(&standby.dev_addr())
-        .set_mtu_range(standby.min_mtu(), standby.max_mtu())
-        .update_priv_flags(
-            priv_flags::FAILOVER | priv_flags::UNICAST_FLT | priv_flags::NO_QUEUE,
-            priv_flags::XMIT_DST_RELEASE | priv_flags::TX_SKB_SHARING,
-        )
-        .set_lltx(true)
-        .set_netns_immutable(true)
-        .set_features(hw, hw);
-    let handle = KBox::write(handle, Failover { reg: b.register()? });
-    let master = handle.reg.device();
+impl NetFailover for Failover {
+    fn create(standby: &Allocated) -> Result<Self> {
+        let queues = policy::master_tx_queues(driver::num_possible_cpus());
+        let mut b = Builder::<Master>::new(queues, queues, Master::new(standby))?;
+        let hw = vlan_features_mask()
+            | Features::HW_VLAN_CTAG_TX
+            | Features::HW_VLAN_CTAG_RX
+            | Features::HW_VLAN_CTAG_FILTER
+            | Features::GSO_ENCAP_ALL;
+        b.set_net_as(standby)
+            .set_parent_as(standby)
+            .set_carrier_off()
+            .set_mac(&standby.dev_addr())
+            // The standby's MTU, not Ethernet's default: with a host MTU below 1500 the
+            // standby could not take the master's MTU otherwise (the C driver's bug).
+            .set_mtu_range(standby.min_mtu(), standby.max_mtu())
+            .set_mtu(standby.mtu())
+            .set_failover_master()
+            .set_unicast_filtering(true)
+            .set_no_queue(true)
+            .set_dst_release(false)
+            .clear_tx_skb_sharing()
+            .set_lltx(true)
+            .set_netns_immutable(true)
+            .set_features(hw, hw)?;
+        let f = Failover { reg: b.register()? };
+        let master = f.reg.device();
 
-    let rtnl = rtnl::lock();
-    {
-        let mut list = MASTERS.borrow_mut(&rtnl);
-        let entry = Some(DevRef::new(master));
-        match list.iter_mut().find(|e| e.is_none()) {
-            Some(free) => *free = entry,
-            None => {
-                if let Err(e) = list.push(entry, GFP_KERNEL) {
-                    drop(list);
-                    KBox::into_inner(handle).reg.unregister(rtnl);
-                    return Err(e.into());
+        let rtnl = rtnl::lock();
+        {
+            let mut list = MASTERS.borrow_mut(&rtnl);
+            let entry = Some(DevRef::new(master));
+            match list.iter_mut().find(|e| e.is_none()) {
+                Some(free) => *free = entry,
+                None => {
+                    if let Err(e) = list.push(entry, GFP_KERNEL) {
+                        drop(list);
+                        f.reg.unregister(rtnl);
+                        return Err(e.into());
+                    }
                 }
             }
         }
-    }
-    netdev_info!(master, "failover master {} created", master.name(&rtnl));
+        netdev_info!(master, "failover master {} created", master.name(&rtnl));
 
-    // Devices registered before the master: pick up the standby and a primary now.
-    let mac = master.perm_addr();
-    if let Ok(devs) = master.devices_in_same_net(&rtnl) {
-        for d in devs.iter() {
-            if !d.is_failover_master() && !d.is_failover_slave() && d.perm_addr_is(&mac) {
-                master.data().enslave(master, d, &rtnl);
+        // Devices registered before the master: pick up the standby and a primary now.
+        let mac = master.perm_addr();
+        if let Ok(devs) = master.devices_in_same_net(&rtnl) {
+            for d in devs.iter() {
+                if !d.is_failover_master() && !d.is_failover_lower() && d.perm_addr_is(&mac) {
+                    master.data().enslave(master, d, &rtnl);
+                }
             }
         }
+        drop(rtnl);
+        Ok(f)
     }
-    drop(rtnl);
 
-    Ok(handle)
-}
-
-fn destroy(f: Failover) {
-    let master = f.reg.device();
-    master.detach();
-    let rtnl = rtnl::lock();
-    master.data().release(master, Role::Primary, &rtnl);
-    master.data().release(master, Role::Standby, &rtnl);
-    {
-        let mut list = MASTERS.borrow_mut(&rtnl);
-        if let Some(e) = list
-            .iter_mut()
-            .find(|e| e.as_ref().is_some_and(|m| DevRef::ptr_eq(m, master)))
+    fn destroy(self) {
+        let master = self.reg.device();
+        let m = master.data();
+        // From here on no carrier, queue wake-up or peer notification on the master.
+        m.dying.store(true, Ordering::Relaxed);
+        master.detach();
+        let rtnl = rtnl::lock();
+        m.release(master, Role::Primary, &rtnl);
+        m.release(master, Role::Standby, &rtnl);
         {
-            *e = None;
+            let mut list = MASTERS.borrow_mut(&rtnl);
+            if let Some(e) = list
+                .iter_mut()
+                .find(|e| e.as_ref().is_some_and(|m| DevRef::ptr_eq(m, master)))
+            {
+                *e = None;
+            }
         }
+        netdev_info!(master, "failover master {} destroyed", master.name(&rtnl));
+        self.reg.unregister(rtnl);
     }
-    netdev_info!(master, "failover master {} destroyed", master.name(&rtnl));
-    f.reg.unregister(rtnl);
-}
-
-/// Creates a failover master for the standby netdev `standby` (`include/net/net_failover.h`).
-///
-/// Returns an opaque handle for [`net_failover_destroy`], or an `ERR_PTR`.
-///
-/// # Safety
-///
-/// `standby` must be null or point to a valid, allocated `net_device` (registered or not) that
-/// the caller keeps alive during the call; the caller must not hold RTNL.
-#[no_mangle]
-pub unsafe extern "C" fn net_failover_create(
-    standby: *mut kernel::bindings::net_device,
-) -> *mut c_void {
-    if standby.is_null() {
-        return EINVAL.to_ptr();
-    }
-    // SAFETY: non-null, so by the function's safety contract a valid netdev that outlives the
-    // call.
-    let standby = unsafe { Device::from_raw(standby) };
-    match create(standby) {
-        Ok(f) => KBox::into_raw(f).cast(),
-        Err(e) => e.to_ptr(),
-    }
-}
-
-/// Destroys a failover master created by [`net_failover_create`]; `NULL` is ignored.
-///
-/// # Safety
-///
-/// `failover` must be null or a handle returned by [`net_failover_create`] that was not
-/// destroyed yet; the caller must not hold RTNL.
-#[no_mangle]
-pub unsafe extern "C" fn net_failover_destroy(failover: *mut c_void) {
-    if failover.is_null() {
-        return;
-    }
-    // SAFETY: non-null, so by the function's safety contract a handle from
-    // `net_failover_create()` (a `KBox<Failover>` turned into a raw pointer) destroyed only now.
-    let f = unsafe { KBox::from_raw(failover.cast::<Failover>()) };
-    destroy(KBox::into_inner(f));
 }
 
 struct NetFailoverModule {
@@ -1020,7 +945,7 @@ impl Drop for NetFailoverModule {
 impl kernel::Module for NetFailoverModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         Ok(Self {
-            _events: notifier::Registration::new(Events)?,
+            _events: KBox::pin_init(notifier::Registration::new(Events), GFP_KERNEL)?,
         })
     }
 }

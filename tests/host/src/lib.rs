@@ -644,6 +644,19 @@ mod tests {
             max: 1500,
         };
         assert!((0..=2000).all(|m| !mtu_ok(m, empty)));
+        // `max_mtu == 0` is "no upper limit" in the core (`dev_validate_mtu()`).
+        let unbounded = MtuRange { min: 68, max: 0 };
+        assert!(mtu_ok(68, unbounded) && mtu_ok(65535, unbounded) && mtu_ok(u32::MAX, unbounded));
+        assert!(!mtu_ok(67, unbounded));
+    }
+
+    #[test]
+    fn roles_index_per_role_arrays() {
+        assert_eq!(Role::ALL.len(), 2);
+        for (i, r) in Role::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i);
+        }
+        assert_ne!(Role::Primary.name(), Role::Standby.name());
     }
 
     // ---------------------------------------------------------------- tx queues
