@@ -112,6 +112,12 @@ host_action() {
 	case "$verb" in
 	device_del)
 		python3 "$REPO/scripts/qmp.py" "$QMP" device_del "$1" --wait-event DEVICE_DELETED --timeout 60 ;;
+	device_add_standby)
+		# a second failover standby with no primary and no backend, on the
+		# spare root port: device_add_standby ID MAC HOST_MTU
+		[ $# = 3 ] || { echo "usage: device_add_standby ID MAC HOST_MTU"; return 2; }
+		python3 "$REPO/scripts/qmp.py" "$QMP" device_add virtio-net-pci "id=$1" "mac=$2" \
+			failover=on "host_mtu=$3" bus=rp4 ;;
 	device_add)
 		[ "$1" = pf0 ] || { echo "only pf0 can be re-added"; return 2; }
 		python3 "$REPO/scripts/qmp.py" "$QMP" device_add "${PF_PROPS[@]}" ;;
