@@ -10,6 +10,9 @@
 # unplug/replug stress so that CI stays well inside its time limit.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
+# The whole script is one block, which bash reads before running any of it:
+# an edit of this file while it runs (a long guest run) cannot derail it.
+{
 
 module=rust
 [ "${1:-}" = --module ] && module=$2
@@ -131,3 +134,5 @@ if [ $((pass + fail + skip)) -lt "$min_cases" ]; then
 fi
 echo "$pass passed, $total_fail failed, $skip skipped${not_run:+ (not run, NF_TESTS:$not_run)}"
 [ "$total_fail" = 0 ] || die "tests failed: see ${runs[*]} (ktap.txt, dmesg.txt, console.log)"
+exit
+}

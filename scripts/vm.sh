@@ -30,6 +30,9 @@
 # files in the shared results dir: ctl/req.N -> ctl/ack.N.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
+# The whole script is one block, which bash reads before running any of it:
+# an edit of this file while it runs (a long guest run) cannot derail it.
+{
 
 flavour=debug module=rust timeout=3600 results= kodir= memory=3G dry=0
 while [ $# -gt 0 ]; do
@@ -277,3 +280,4 @@ if "$REPO/scripts/check-dmesg.sh" "$RUN"; then :; else
 fi
 log "guest command exit status $rc (results: $RUN)"
 exit "$rc"
+}
