@@ -6,6 +6,7 @@
 # in vm.sh on a cache without runs/, an "ls runs/*/" under pipefail). No root,
 # no build, no QEMU; a few seconds. KTAP on stdout, exit 1 on any failure.
 # Run by scripts/run-tests.sh (make test) and make host-test.
+# shellcheck disable=SC2016 # the in_script snippets expand in their own shell
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d)
