@@ -216,12 +216,12 @@ pktgen_run() {
 	bench_rec pktgen path="$path" dev="$dev" size="$size" pkt_size="$psize" rep="$rep" \
 		mode="$NF_BENCH_PKTGEN_MODE" paced_pps="$paced" count="$count" sent="$sent" \
 		usec="$usec" pps="$pps" mbps="$mbps" errors="$errs" rc="$rc" \
-		cpu_ticks="$((c1 - c0))" hz="$HZ" vf_tx="$((v1 - v0))" sby_tx="$((s1 - s0))" \
+		cpu_ticks="$((c1 - c0))" hz="$HZ" vf_tx="$(nf_num_diff "$v0" "$v1")" sby_tx="$(nf_num_diff "$s0" "$s1")" \
 		${cyc:+cycles="$cyc"} ${ins:+instructions="$ins"}
 	local what="${size}B"
 	[ "$paced" -gt 0 ] && what+=" paced at $paced pps"
 	say "pktgen $path ($dev) $what rep $rep: $pps pps, errors $errs, cpu $((c1 - c0)) ticks," \
-		"VF tx +$((v1 - v0)), standby tx +$((s1 - s0))${cyc:+, cycles $cyc, instructions $ins}"
+		"VF tx +$(nf_num_diff "$v0" "$v1"), standby tx +$(nf_num_diff "$s0" "$s1")${cyc:+, cycles $cyc, instructions $ins}"
 }
 
 bench_pktgen() {
@@ -276,12 +276,12 @@ iperf_run() {
 	mbps=$(sed -n '/"sum_sent"/,/}/s/.*"bits_per_second":[[:space:]]*\([0-9.e+]*\).*/\1/p' \
 		"$NF_RESULTS/$f" | head -n1)
 	bench_rec iperf3 path="$path" dev="$dev" rep="$rep" seconds="$NF_BENCH_IPERF_SECONDS" \
-		rc="$rc" file="$f" vf="$vf" vf_tx="$((v1 - v0))"
+		rc="$rc" file="$f" vf="$vf" vf_tx="$(nf_num_diff "$v0" "$v1")"
 	if [ "$rc" -ne 0 ]; then
 		bench_err "iperf3 $path ($dev) rep $rep failed (rc=$rc): $(grep -m1 '"error"' "$NF_RESULTS/$f")"
 		return 1
 	fi
-	say "iperf3 $path ($dev) rep $rep: ${mbps:-?} bit/s sent, VF $vf tx +$((v1 - v0)) packets"
+	say "iperf3 $path ($dev) rep $rep: ${mbps:-?} bit/s sent, VF $vf tx +$(nf_num_diff "$v0" "$v1") packets"
 }
 
 vf_ready() { nf_carrier_is "$VF" 1 && nf_ping_peer 1; }

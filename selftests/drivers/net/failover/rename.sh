@@ -87,7 +87,7 @@ renamed_primary_carries_tx()
 	s0=$(nf_stat nfsby0 tx_packets)
 	nf_tx_grows nfpri0 20 10
 	check_err $? "the renamed primary does not carry the ping"
-	ds=$(($(nf_stat nfsby0 tx_packets) - s0))
+	ds=$(nf_stat_delta nfsby0 tx_packets "$s0")
 	[ "$ds" -le 2 ]
 	check_err $? "renamed standby sent $ds packets with the primary up"
 	log_test

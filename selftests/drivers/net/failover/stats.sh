@@ -116,7 +116,7 @@ master_counts_stream()
 	check_err $? "stream not reaching the peer"
 	nf_stream_stop count
 	check_err $? "no stream result"
-	dm=$(($(nf_stat "$NF_M" tx_packets) - m0))
+	dm=$(nf_stat_delta "$NF_M" tx_packets "$m0")
 	nf_figure "master tx +$dm, peer received $STREAM_RECEIVED of $STREAM_SENT"
 	[ "$dm" -ge "$STREAM_RECEIVED" ] && [ "$STREAM_RECEIVED" -gt 0 ]
 	check_err $? "master tx_packets +$dm < $STREAM_RECEIVED packets received by the peer"

@@ -65,7 +65,7 @@ replug_cycles()
 	if [ "$NF_STRESS_MODE" != pci ] && ! nf_host_ctl; then
 		NF_STRESS_MODE=pci
 	fi
-	nf_dmesg_mark
+	nf_dmesg_mark STRESS_MARK
 	nf_stream_start stress "$NF_STRESS_RATE"
 	check_err $? "cannot start the UDP stream"
 	[ "$RET" -eq 0 ] && STREAM_OK=1
@@ -104,7 +104,7 @@ stream_survives()
 	nf_stream_advances stress 200 30
 	check_err $? "stream no longer reaches the peer after $STRESS_DONE cycles"
 	# a slave whose tx queue stalled holds the sender's socket buffer
-	[ "$RET" -ne 0 ] && nf_diag "$(nf_dmesg_since_mark | grep -E 'NETDEV WATCHDOG|TX timeout' | head -n 3)"
+	[ "$RET" -ne 0 ] && nf_diag "$(nf_dmesg_since_mark STRESS_MARK | grep -E 'NETDEV WATCHDOG|TX timeout' | head -n 3)"
 	nf_stream_stop stress
 	check_err $? "no stream result"
 	[ "$STREAM_LAST" -ge $((STREAM_SENT - STREAM_SENT / 20 - 1)) ]
@@ -131,10 +131,14 @@ counters_monotonic()
 
 no_leaked_references()
 {
-	local bad
+	local bad log
 	# give pending unregisters time to complete (netdev_wait_allrefs warns after 10 s)
 	sleep 12
-	bad=$(nf_dmesg_since_mark | grep -E 'waiting for .* to become free|unregister_netdevice: waiting|ref_tracker|leaked' | head -n 10)
+	nf_klog_sync
+	if ! log=$(nf_dmesg_since_mark STRESS_MARK); then
+		check_err 1 "stress start marker not found in the kernel log: cannot check"
+	fi
+	bad=$(echo "$log" | grep -E 'waiting for .* to become free|unregister_netdevice: waiting|ref_tracker|leaked' | head -n 10)
 	[ -z "$bad" ]
 	check_err $? "leaked device references"
 	[ -n "$bad" ] && nf_diag "$bad"

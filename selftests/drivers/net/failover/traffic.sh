@@ -83,9 +83,9 @@ tcp_tx_via_primary()
 	m0=$(nf_stat "$NF_M" tx_packets)
 	iperf3 -c "$NF_PEER4" -t "$NF_IPERF_TIME" -J > "$NF_TMP/tcp.json" 2>&1
 	check_err $? "iperf3 TCP to $NF_PEER4 failed: $(head -c 300 "$NF_TMP/tcp.json")"
-	dp=$(($(nf_stat "$NF_PRI" tx_packets) - p0))
-	ds=$(($(nf_stat "$NF_SBY" tx_packets) - s0))
-	dm=$(($(nf_stat "$NF_M" tx_packets) - m0))
+	dp=$(nf_stat_delta "$NF_PRI" tx_packets "$p0")
+	ds=$(nf_stat_delta "$NF_SBY" tx_packets "$s0")
+	dm=$(nf_stat_delta "$NF_M" tx_packets "$m0")
 	sum=$(iperf_sum "$NF_TMP/tcp.json")
 	nf_figure "tcp_tx bytes_sent/bytes_recv/mbps=$sum tx_pkts primary=$dp standby=$ds master=$dm"
 	[ "$dp" -ge 1000 ]
@@ -105,8 +105,8 @@ tcp_rx_on_master()
 	p0=$(nf_stat "$NF_PRI" rx_bytes)
 	iperf3 -c "$NF_PEER4" -R -t "$NF_IPERF_TIME" -J > "$NF_TMP/tcpr.json" 2>&1
 	check_err $? "iperf3 -R from $NF_PEER4 failed: $(head -c 300 "$NF_TMP/tcpr.json")"
-	dm=$(($(nf_stat "$NF_M" rx_bytes) - m0))
-	dp=$(($(nf_stat "$NF_PRI" rx_bytes) - p0))
+	dm=$(nf_stat_delta "$NF_M" rx_bytes "$m0")
+	dp=$(nf_stat_delta "$NF_PRI" rx_bytes "$p0")
 	sum=$(iperf_sum "$NF_TMP/tcpr.json")
 	got=$(echo "$sum" | awk '{print $2}')
 	nf_figure "tcp_rx bytes_sent/bytes_recv/mbps=$sum rx_bytes master=$dm primary=$dp"
@@ -126,7 +126,7 @@ udp_iperf()
 	p0=$(nf_stat "$NF_PRI" tx_packets)
 	iperf3 -c "$NF_PEER4" -u -b 20M -t "$NF_IPERF_TIME" -J > "$NF_TMP/udp.json" 2>&1
 	check_err $? "iperf3 UDP to $NF_PEER4 failed: $(head -c 300 "$NF_TMP/udp.json")"
-	dp=$(($(nf_stat "$NF_PRI" tx_packets) - p0))
+	dp=$(nf_stat_delta "$NF_PRI" tx_packets "$p0")
 	sum=$(iperf_sum "$NF_TMP/udp.json")
 	nf_figure "udp bytes/bytes/mbps/lost/packets/lost%=$sum primary_tx=$dp"
 	[ "$dp" -ge 1000 ]
@@ -148,7 +148,7 @@ udpseq_baseline()
 		sleep 3
 		nf_stream_stop base
 		check_err $? "no stream result"
-		dp=$(($(nf_stat "$NF_PRI" tx_packets) - p0))
+		dp=$(nf_stat_delta "$NF_PRI" tx_packets "$p0")
 		[ "$STREAM_RECEIVED" -gt 0 ] && [ "$STREAM_LAST" -ge $((STREAM_SENT * 9 / 10 - 1)) ]
 		check_err $? "stream tail missing: last_seq $STREAM_LAST of $STREAM_SENT sent"
 		[ "$dp" -ge "$STREAM_RECEIVED" ]
@@ -171,8 +171,8 @@ tx_via_standby_when_primary_down()
 	s0=$(nf_stat "$NF_SBY" tx_packets)
 	ping -c 10 -i 0.2 -W 2 "$NF_PEER4" > "$NF_TMP/ping.txt" 2>&1
 	check_err $? "ping via the standby failed: $(grep 'packet loss' "$NF_TMP/ping.txt")"
-	ds=$(($(nf_stat "$NF_SBY" tx_packets) - s0))
-	dp=$(($(nf_stat "$NF_PRI" tx_packets) - p0))
+	ds=$(nf_stat_delta "$NF_SBY" tx_packets "$s0")
+	dp=$(nf_stat_delta "$NF_PRI" tx_packets "$p0")
 	[ "$ds" -ge 10 ]
 	check_err $? "standby sent only $ds packets with the primary down"
 	[ "$dp" -eq 0 ]
@@ -184,8 +184,8 @@ tx_via_standby_when_primary_down()
 	p0=$(nf_stat "$NF_PRI" tx_packets)
 	ping -c 10 -i 0.2 -W 2 "$NF_PEER4" > /dev/null 2>&1
 	check_err $? "ping after primary up failed"
-	ds=$(($(nf_stat "$NF_SBY" tx_packets) - s0))
-	dp=$(($(nf_stat "$NF_PRI" tx_packets) - p0))
+	ds=$(nf_stat_delta "$NF_SBY" tx_packets "$s0")
+	dp=$(nf_stat_delta "$NF_PRI" tx_packets "$p0")
 	[ "$dp" -ge 10 ] && [ "$ds" -le 2 ]
 	check_err $? "tx not back on the primary (primary +$dp, standby +$ds)"
 	log_test
