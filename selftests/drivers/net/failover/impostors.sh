@@ -1,19 +1,28 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Scenario 6: devices carrying the standby's MAC that are not PCI functions are
-# never enslaved: dummy, veth, macvlan, VLAN on the standby / primary, bond.
-# Each impostor is created, brought up and removed; the master's lower set must
-# not change, the impostor must never get a master, and traffic must go on.
-# Also with the primary slot free (e1000e PCI-removed): impostors must not take
-# it, and the e1000e must get it back after a rescan.
+# Scenario 6: devices carrying the standby's MAC that may not be enslaved.
 #
-# Note: most virtual devices get a *random/set* address, so their permanent
-# address (ethtool -P) is not the standby's; a driver matching by permanent MAC
-# skips them early, one matching by current MAC must refuse them by bus type.
-# Both are accepted; the diagnostics show which addresses each impostor had.
+# Candidates (their *permanent* MAC is the standby's, so the driver looks at
+# them and must refuse them), hot-plugged by the host through QMP on the
+# spare root port:
+#   - second_primary_refused: a second e1000e while the primary is present
+#     ("would be the primary, but a primary is already present");
+#   - virtio_net_impostor_refused: a virtio-net-pci without failover=on, with
+#     the primary slot free (PCI-removed): its parent is a virtio device, not
+#     a PCI function ("is not the standby and its parent is not a PCI
+#     device"), so it must not take the free slot; the e1000e gets it back.
+#   Each must stay without a master, log the driver's refusal line and count
+#   in "ethtool -S <master>" candidates_refused (Rust module only: C has no
+#   ethtool stats, logs a different line for the first and none for the
+#   second; there only "not enslaved" is asserted).
 #
-# No case differs for the C reference.
+# Non-candidates: dummy, veth, macvlan, VLAN on the standby / primary, bond
+# given the standby's MAC get a random or no permanent address, so the driver
+# never even considers them (ethtool -P in the diagnostics). Each is created,
+# brought up and removed; the master's lower set must not change, the
+# impostor must never get a master, and traffic must go on; also with the
+# primary slot free, after which the e1000e must get it back.
 
 ALL_TESTS="
 	dummy_same_mac
@@ -22,6 +31,8 @@ ALL_TESTS="
 	vlan_on_slaves
 	bond_same_mac
 	impostors_with_primary_slot_free
+	second_primary_refused
+	virtio_net_impostor_refused
 "
 
 lib_dir=$(dirname "$(readlink -f "$0")")
@@ -51,7 +62,7 @@ impostors_check()
 		ip link set dev "$d" up 2> /dev/null
 	done
 	for d in "$@"; do
-		nf_never 3 nf_master_of "$d"
+		nf_never 3 nf_master_of "$d" > /dev/null
 		check_err $? "impostor $d got master $(nf_master_of "$d")"
 		[ $(($(nf_flags "$d") & 0x1)) -ne 0 ] || nf_diag "impostor $d is not UP"
 	done
@@ -182,6 +193,116 @@ impostors_with_primary_slot_free()
 		[ -z "$(nf_master_of "$d")" ]
 		check_err $? "impostor $d enslaved after the rescan"
 	done
+	log_test
+}
+
+# --- candidates hot-plugged through QMP ------------------------------------
+
+# (named slaves_refused in builds before the lowers_* rename)
+refused_count() { ethtool -S "$NF_M" 2> /dev/null | awk '$1 == "candidates_refused:" || $1 == "slaves_refused:" { print $2 }'; }
+
+# netdev of the hot-plugged impostor: an e1000e function other than the
+# primary's, or a virtio_net netdev of another virtio device than the master's
+imp_netdev()
+{
+	local b d pb
+	case "$1" in
+	e1000e)
+		pb=$(nf_pci_of "$NF_PRI" 2> /dev/null)
+		for b in $(nf_pci_find "$NF_PCI_E1000E"); do
+			[ "$b" = "$pb" ] && continue
+			nf_pci_netdev "$b" && return 0
+		done ;;
+	virtio)
+		for d in /sys/bus/virtio/drivers/virtio_net/virtio*/net/*; do
+			[ -e "$d" ] || continue
+			case "${d##*/}" in "$NF_M" | "$NF_SBY") continue ;; esac
+			[ "$(readlink -f "$d/device")" = "$(readlink -f "/sys/class/net/$NF_M/device")" ] && continue
+			echo "${d##*/}"
+			return 0
+		done ;;
+	esac
+	return 1
+}
+imp_gone() { ! imp_netdev "$1" > /dev/null; }
+
+# imp_refused KIND REASON BEFORE_LOWERS: hot-plug a KIND impostor with the
+# standby's MAC, assert that the driver refuses it for REASON; sets IMP
+imp_refused()
+{
+	local kind=$1 reason=$2 before=$3 r0 r1 line
+	r0=$(refused_count)
+	nf_dmesg_mark IMP_MARK
+	nf_defer host_do device_del imp0
+	nf_run host_do device_add_impostor "$kind"
+	check_err $? "host could not hot-plug a $kind impostor"
+	IMP=
+	nf_wait "$NF_TIMEOUT" imp_netdev "$kind" > /dev/null
+	check_err $? "no netdev for the hot-plugged $kind"
+	IMP=$(imp_netdev "$kind")
+	[ -n "$IMP" ] || return 1
+	nf_diag "impostor $IMP ($kind): addr $(nf_mac "$IMP") perm $(ethtool -P "$IMP" 2> /dev/null | awk '{print $3}')"
+	check_eq "permanent MAC of the $kind impostor" "$(ethtool -P "$IMP" 2> /dev/null | awk '{print $3}')" "$NF_MAC"
+	ip link set dev "$IMP" up 2> /dev/null
+	nf_never 3 nf_master_of "$IMP" > /dev/null
+	check_err $? "impostor $IMP got master $(nf_master_of "$IMP")"
+	check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$before"
+	if [ "$NF_MODULE" = c ]; then
+		nf_diag "C reference: refusal line and counter not asserted"
+		return 0
+	fi
+	line="refusing to enslave $IMP to $NF_M: it $reason"
+	_imp_logged() { nf_dmesg_since_mark IMP_MARK | grep -qF "$1"; }
+	nf_wait 20 _imp_logged "$line"
+	check_err $? "no '$line' in the kernel log"
+	r1=$(refused_count)
+	[[ "$r0" =~ ^[0-9]+$ ]] && [ "$r1" = $((r0 + 1)) ]
+	check_err $? "ethtool -S $NF_M candidates_refused: $r0 -> $r1 (want +1)"
+}
+
+# unplug the impostor through QMP (the guest acks the hot-unplug)
+imp_unplug()
+{
+	nf_run host_do device_del imp0
+	check_err $? "host could not unplug the impostor"
+	nf_wait "$NF_TIMEOUT" imp_gone "$1"
+	check_err $? "impostor netdev still there after device_del"
+}
+
+second_primary_refused()
+{
+	nf_require_host_ctl || return
+	local before
+	before=$(nf_lowers_str "$NF_M")
+	imp_refused e1000e "would be the primary, but a primary is already present" "$before"
+	nf_ping_peer 3
+	check_err $? "no ping with a second e1000e around"
+	imp_unplug e1000e
+	impostors_gone "$before"
+	log_test
+}
+
+virtio_net_impostor_refused()
+{
+	nf_require_host_ctl || return
+	local bdf
+	bdf=$(nf_pci_of "$NF_PRI")
+	nf_defer sh -c 'echo 1 > /sys/bus/pci/rescan'
+	echo 1 > "/sys/bus/pci/devices/$bdf/remove"
+	check_err $? "PCI remove of the primary failed"
+	nf_wait "$NF_TIMEOUT" nf_no_primary
+	check_err $? "primary still enslaved after PCI remove: $(nf_roles)"
+	imp_refused virtio "is not the standby and its parent is not a PCI device" "$NF_SBY "
+	nf_ping_peer 3
+	check_err $? "no ping through the standby with the impostor around"
+	# the real primary comes back with the impostor still there
+	echo 1 > /sys/bus/pci/rescan
+	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
+	check_err $? "e1000e not enslaved with a virtio-net impostor around: $(nf_roles)"
+	[ -z "$IMP" ] || [ -z "$(nf_master_of "$IMP")" ]
+	check_err $? "impostor $IMP enslaved after the rescan"
+	imp_unplug virtio
+	impostors_gone "$(nf_lowers_str "$NF_M")"
 	log_test
 }
 
