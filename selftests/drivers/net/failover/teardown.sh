@@ -32,7 +32,7 @@ has_ll() { ip -6 addr show dev "$1" scope link 2> /dev/null | grep -q fe80; }
 
 unbind_releases_primary()
 {
-	local vdev pri=$NF_PRI m=$NF_M sby=$NF_SBY
+	local vdev pri=$NF_PRI m=$NF_M sby=$NF_SBY out
 	vdev=$(virtio_dev_of_master)
 	nf_defer rebind "$vdev"
 	nf_defer ip link del nftd-br0
@@ -64,13 +64,13 @@ unbind_releases_primary()
 	ip link set dev "$pri" down
 	# rx_handler released: a bridge can take the device
 	modprobe -q bridge
-	if ip link add nftd-br0 type bridge 2> /dev/null; then
+	if out=$(ip link add nftd-br0 type bridge 2>&1); then
 		nf_run ip link set dev "$pri" master nftd-br0
 		check_err $? "released primary cannot join a bridge (rx_handler/upper left behind?)"
 		ip link set dev "$pri" nomaster
 		ip link del nftd-br0
 	else
-		nf_diag "no bridge support: rx_handler release not checked"
+		nf_skip_part "rx_handler release (cannot create a bridge: $out)"
 	fi
 	rebind "$vdev"
 	check_err $? "cannot bind $vdev again"
@@ -81,7 +81,7 @@ unbind_releases_primary()
 
 rebind_restores_topology()
 {
-	local vdev pri=$NF_PRI
+	local vdev pri=$NF_PRI out
 	vdev=$(virtio_dev_of_master)
 	nf_defer rebind "$vdev"
 	nf_defer ip link del nftd-dum0
@@ -91,7 +91,8 @@ rebind_restores_topology()
 	check_err $? "master still there after unbind"
 	# an impostor exists before the master: the creation-time scan must skip it
 	modprobe -q dummy
-	ip link add nftd-dum0 address "$NF_MAC" type dummy 2> /dev/null && ip link set dev nftd-dum0 up
+	out=$(ip link add nftd-dum0 address "$NF_MAC" type dummy 2>&1) && ip link set dev nftd-dum0 up ||
+		nf_skip_part "same-MAC dummy present at creation (cannot create it: $out)"
 	ip link set dev "$pri" up
 	rebind "$vdev"
 	check_err $? "cannot bind $vdev again"
