@@ -283,13 +283,17 @@ vfs_recreated_under_stream()
 	need_setup || return
 	local v t0
 	v=$(vf_dev "$VF0")
+	nf_wait "$NF_TIMEOUT" nf_carrier_is "$v" 1
+	check_err $? "VF0 $v has no carrier"
 	nf_stream_start sriov "$NF_STREAM_RATE"
 	check_err $? "cannot start the UDP stream"
 	[ "$RET" -ne 0 ] && { log_test; return; }
-	nf_tx_grows "$v" "$NF_STREAM_MIN" 20
-	check_err $? "stream not carried by VF0 $v before the VFs were removed"
-	nf_stream_advances sriov "$NF_STREAM_MIN" 20
+	# the sender (python3 under TCG) can take many seconds to start on a
+	# loaded host: wait for the peer to see the stream first
+	nf_stream_advances sriov "$NF_STREAM_MIN" 60
 	check_err $? "stream not reaching the peer before the VFs were removed"
+	nf_tx_grows "$v" "$NF_STREAM_MIN" 30
+	check_err $? "stream not carried by VF0 $v before the VFs were removed (tx_packets: $v $(nf_stat "$v" tx_packets), standby $(nf_stat "$NF_SBY" tx_packets))"
 
 	# 1. the VFs go away: VF0 is released, the standby takes the stream
 	t0=$SECONDS
