@@ -112,9 +112,10 @@ for t in "$dir"/*.sh; do
 done
 out=$(env -u NF_RESULTS bash "$dir/run_all.sh" 2>&1)
 rc=$?
-if [ $rc -eq 0 ] && echo "$out" | grep -q "^ok 11 stress # SKIP" &&
-   echo "$out" | grep -q "skip:11"; then
-	ok "run_all.sh: 11 scripts, all SKIP, exit 0"
+n=$(sed -n '/^TEST_PROGS/,/^$/p' "$dir/Makefile" | grep -c '\.sh')
+if [ $rc -eq 0 ] && echo "$out" | grep -q "^ok $n [a-z_]* # SKIP" &&
+   echo "$out" | grep -q "pass:0 fail:0 xfail:0 xpass:0 skip:$n "; then
+	ok "run_all.sh: $n scripts, all SKIP, exit 0"
 else
 	bad "run_all.sh without NF_RESULTS: rc=$rc"
 	echo "$out" | tail -5
@@ -146,8 +147,25 @@ out=$(ktap_case 'ktap_set_plan 1; RET=0; NF_LOGGED=0; log_test a; log_test a; kt
 echo "$out" | grep -q '^rc=0$' && echo "$out" | grep -q 'second result' &&
 	ok "duplicate result ignored" || bad "duplicate result: $out"
 
+out=$(ktap_case 'ktap_set_plan 2; RET=0; NF_LOGGED=0; NF_SKIP_PART=; nf_skip_part "no bridge"; log_test a;
+	RET=0; NF_LOGGED=0; NF_SKIP_PART=; nf_skip_part "no bond"; check_err 1 boom; log_test b; ktap_finished')
+echo "$out" | grep -q '^ok 1 a # SKIP not all checks ran: no bridge$' && echo "$out" | grep -q '^not ok 2 b$' &&
+	ok "a check that could not run makes the case SKIP, a failure still fails" || bad "nf_skip_part: $out"
+out=$(ktap_case 'v=$(nf_stat nft-no-such-dev tx_packets); echo "st=$? v=[$v]";
+	d=$(nf_stat_delta nft-no-such-dev tx_packets 5); echo "dst=$? d=[$d]"; nf_stat lo tx_packets > /dev/null; echo "lo=$?"')
+echo "$out" | grep -q '^st=1 v=\[\]$' && echo "$out" | grep -q '^dst=1 d=\[\]$' && echo "$out" | grep -q '^lo=0$' &&
+	ok "nf_stat/nf_stat_delta print nothing and fail for a vanished device" || bad "nf_stat: $out"
+printf '%s\n' '6,1,10,-;early WARNING: before the mark' '12,2,20,-;nf_selftest: mark x 1 42' ' SUBSYSTEM=x' \
+	'4,3,30,-;WARNING: after the mark' > "$R/kmsg.txt"
+out=$(ktap_case "NF_RESULTS='$R'; NF_DMESG_MARK='nf_selftest: mark x 1 42'; nf_dmesg_since_mark; echo st=\$?;
+	NF_DMESG_MARK='nf_selftest: mark gone'; nf_dmesg_since_mark; echo gone=\$?")
+[ "$(echo "$out" | grep -c WARNING)" = 1 ] && echo "$out" | grep -q '^WARNING: after the mark$' &&
+	echo "$out" | grep -q '^st=0$' && echo "$out" | grep -q '^gone=1$' &&
+	ok "kernel log after a marker, from kmsg.txt; a lost marker fails" || bad "nf_dmesg_since_mark: $out"
+rm -f "$R/kmsg.txt"
+
 # 3. host_do and the stream helpers, from inside the "guest" netns
-out=$(ip netns exec "$G" env NF_RESULTS="$R" bash -c '
+out=$(ip netns exec "$G" env NF_RESULTS="$R" NF_CTL_SEQ="$R/ctl-seq" bash -c '
 	source "'"$dir"'/lib.sh"
 	nf_load_env || { echo "env load failed"; exit 1; }
 	NF_TMP=$(mktemp -d)
