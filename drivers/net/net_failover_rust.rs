@@ -14,10 +14,14 @@
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{
     alloc::{flags::GFP_KERNEL, KBox, KVec},
+    c_str,
     error::code::{EBUSY, EINVAL},
     net::{
         device::ETH_HLEN,
-        device::{flags, AddrLocked, Allocated, DevRef, Device, DeviceSlot, Features, PrivFlags},
+        device::{
+            flags, AddrLocked, Allocated, DevRef, Device, DeviceSlot, Features, PrivFlags,
+            RateLimit,
+        },
         driver::{self, Builder, NetDev, Operations, Registration, TxContext, TxStatus},
         ethtool::{DrvInfo, LinkKsettings},
         failover::NetFailover,
@@ -117,7 +121,17 @@ struct Master {
     base_mtu: MtuRange,
     /// Control-path event counters for `ethtool -S`, see [`EVENT_STATS`].
     events: [AtomicU64; EVENT_STATS],
+    /// Path-switch log lines: a lower device flapping must not flood the log.
+    #[pin]
+    switch_log: RateLimit,
+    /// Peer notifications after a path switch: nor the wire.
+    #[pin]
+    switch_notify: RateLimit,
 }
+
+/// Path switches logged, and peers notified of, per [`SWITCH_WINDOW_MS`] at most.
+const SWITCH_BURST: u32 = 10;
+const SWITCH_WINDOW_MS: u32 = 5000;
 
 /// Counters in [`Master::events`], in `ETHTOOL_STATS` order after the three live values.
 const EVENT_STATS: usize = 4;
@@ -140,6 +154,8 @@ impl Master {
             ctl: RtnlLocked::new(Control::default()),
             base_mtu,
             events: [const { AtomicU64::new(0) }; EVENT_STATS],
+            switch_log <- RateLimit::new(c_str!("net_failover path switch log"), SWITCH_WINDOW_MS, SWITCH_BURST),
+            switch_notify <- RateLimit::new(c_str!("net_failover peer notify"), SWITCH_WINDOW_MS, SWITCH_BURST),
         }? Error)
     }
 
@@ -234,16 +250,27 @@ impl Master {
             TxPath::Standby => Some(Role::Standby),
             TxPath::Drop => None,
         };
+        // Both are rate-limited: a flapping lower device would otherwise flood the log and the
+        // wire. A notification skipped that way costs little: the hypervisor's switch relearns
+        // the MAC from the next frame the master sends anyway.
+        let log = self.switch_log.allow();
         match via {
             Some(role) => {
-                if let Some(d) = self.slot(role).get_rtnl(rtnl) {
-                    netdev_info!(master, "tx via {} ({})", d.name(rtnl), role.name());
+                if log {
+                    if let Some(d) = self.slot(role).get_rtnl(rtnl) {
+                        netdev_info!(master, "tx via {} ({})", d.name(rtnl), role.name());
+                    }
                 }
                 // The frames now leave through another port of the hypervisor's switch:
                 // announce the addresses from there so that replies stop going to the old port.
-                master.notify_peers(rtnl);
+                if self.switch_notify.allow() {
+                    master.notify_peers(rtnl);
+                }
             }
-            None => netdev_info!(master, "tx dropped: no lower device ready"),
+            // Only a path that stops is news: a master opened before its lower devices are
+            // ready (the usual bring-up) says nothing until one is.
+            None if log && switched => netdev_info!(master, "tx dropped: no lower device ready"),
+            None => {}
         }
     }
 
@@ -308,20 +335,40 @@ impl Master {
                 return;
             }
         };
-        // The lower device takes the master's MTU: one that cannot is refused rather than
-        // lowering the MTU the admin (or the standby's host_mtu) set on the master.
-        if !policy::mtu_ok(master.mtu(), mtu_range_of(dev)) {
-            self.count(EV_REFUSED);
-            netdev_err!(
-                master,
-                "refusing to enslave {} as {}: the master's MTU {} is outside its range {}..{}",
-                dev.name(rtnl),
-                role.name(),
-                master.mtu(),
-                dev.min_mtu(),
-                dev.max_mtu()
-            );
-            return;
+        // The lower device takes the master's MTU. The master starts at the standby's MTU
+        // (host_mtu); a primary whose maximum is below it (a VF limited to 1500 behind a
+        // 9000-byte virtio network, say) lowers the master to that maximum, with a warning:
+        // refusing it would leave the guest without its fast path until the VF is re-plugged.
+        // A device that cannot go as low as the master's MTU is refused.
+        let range = mtu_range_of(dev);
+        let mtu = master.mtu();
+        if !policy::mtu_ok(mtu, range) {
+            let lowered = role == Role::Primary
+                && range.max != 0
+                && range.max < mtu
+                && policy::mtu_ok(range.max, mtu_range_of(master))
+                && master.set_mtu(range.max, rtnl).is_ok();
+            if lowered {
+                netdev_warn!(
+                    master,
+                    "MTU lowered from {} to {}, the maximum of the primary {}",
+                    mtu,
+                    range.max,
+                    dev.name(rtnl)
+                );
+            } else {
+                self.count(EV_REFUSED);
+                netdev_err!(
+                    master,
+                    "refusing to enslave {} as {}: the master's MTU {} is outside its range {}..{}",
+                    dev.name(rtnl),
+                    role.name(),
+                    mtu,
+                    range.min,
+                    range.max
+                );
+                return;
+            }
         }
         if let Err(e) = self.try_enslave(master, dev, role, rtnl) {
             self.count(EV_REFUSED);

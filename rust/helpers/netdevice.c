@@ -201,3 +201,9 @@ struct net_device *rust_helper_netdev_next_in_net_of(const struct net_device *re
 		return NULL;
 	return list_entry(pos, struct net_device, dev_list);
 }
+
+void rust_helper_ratelimit_state_init(struct ratelimit_state *rs, int interval,
+				      int burst)
+{
+	ratelimit_state_init(rs, interval, burst);
+}

@@ -40,6 +40,7 @@ mod refs;
 
 pub use addr::{AddrLockGuard, AddrLocked};
 pub use features::{flags, Features, PrivFlags};
+pub use print::RateLimit;
 #[doc(hidden)]
 pub use print::{printk, Level};
 pub use refs::{DevRef, DeviceSlot, NetDevice};
