@@ -35,6 +35,12 @@ def main():
         props = {"driver": rest[0]}
         for kv in rest[1:]:
             k, v = kv.split("=", 1)
+            # QMP is typed: integer and boolean properties (host_mtu,
+            # failover) are refused as strings.
+            if v.isdigit():
+                v = int(v)
+            elif v in ("on", "off"):
+                v = v == "on"
             props[k] = v
         cmd = {"execute": "device_add", "arguments": props}
     elif verb == "hmp":
