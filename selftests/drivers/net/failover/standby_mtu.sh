@@ -50,6 +50,8 @@ sb2_standby() {
 	return 1
 }
 sb2_gone() { [ -z "$(sb2_devs)" ]; }
+sb2_has_master() { sb2_master > /dev/null; }
+sb2_has_standby() { sb2_standby > /dev/null; }
 
 standby_host_mtu()
 {
@@ -58,10 +60,10 @@ standby_host_mtu()
 	host_do device_add_standby "$SB2_ID" "$SB2_MAC" "$mtu" > "$NF_TMP/host.out" 2>&1
 	check_err $? "QMP device_add of a standby with host_mtu=$mtu failed: $(cat "$NF_TMP/host.out")"
 	nf_defer host_do device_del "$SB2_ID"
-	nf_wait "$NF_TIMEOUT" sb2_master
+	nf_wait "$NF_TIMEOUT" sb2_has_master
 	check_err $? "no failover master for the hot-plugged standby ($SB2_MAC)"
 	m=$(sb2_master)
-	nf_wait 20 sb2_standby
+	nf_wait 20 sb2_has_standby
 	check_err $? "the standby with host_mtu=$mtu is not enslaved to ${m:-the master}: $(sb2_devs | tr '\n' ' ')"
 	s=$(sb2_standby)
 	if [ -n "$m" ]; then
