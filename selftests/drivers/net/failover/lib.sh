@@ -223,9 +223,12 @@ nf_read() {
 # nf_uevent FILE KEY: value of KEY= in a sysfs uevent file
 nf_uevent() {
 	local k v
-	while IFS='=' read -r k v; do
-		[ "$k" = "$2" ] && { echo "$v"; return 0; }
-	done < "$1" 2>/dev/null
+	# (stderr redirected around the loop: a missing FILE is not an error)
+	{
+		while IFS='=' read -r k v; do
+			[ "$k" = "$2" ] && { echo "$v"; return 0; }
+		done < "$1"
+	} 2> /dev/null
 	return 1
 }
 nf_dev_exists() { [ -e "/sys/class/net/$1" ]; }
