@@ -354,7 +354,10 @@ impl<T: Operations> NetDev<T> {
         // SAFETY: valid device; RTNL serialises writers of these fields.
         unsafe {
             ptr::write_volatile(ptr::addr_of_mut!((*d).vlan_features), vlan_features.bits());
-            ptr::write_volatile(ptr::addr_of_mut!((*d).hw_enc_features), hw_enc_features.bits());
+            ptr::write_volatile(
+                ptr::addr_of_mut!((*d).hw_enc_features),
+                hw_enc_features.bits(),
+            );
             ptr::write_volatile(ptr::addr_of_mut!((*d).hard_header_len), hard_header_len);
         }
         let f = PrivFlags::XMIT_DST_RELEASE.bits();

@@ -6,13 +6,7 @@
 //! (`netdev_hold()`, `netdev_put()`, `synchronize_net()`)
 
 use super::Device;
-use crate::{
-    bindings,
-    error::Result,
-    net::rtnl::Rtnl,
-    sync::rcu,
-    types::ARef,
-};
+use crate::{bindings, error::Result, net::rtnl::Rtnl, sync::rcu, types::ARef};
 use core::{
     cell::UnsafeCell,
     ptr::{self, NonNull},
