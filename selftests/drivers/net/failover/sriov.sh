@@ -188,10 +188,10 @@ vf_enslaved_as_primary()
 	check_err $? "ping through VF0 lost packets"
 	wait "$waiter"
 	check_err $? "VF0 $v did not carry the tx"
-	ds=$(($(nf_stat "$NF_SBY" tx_packets) - s0))
+	ds=$(nf_stat_delta "$NF_SBY" tx_packets "$s0")
 	[ "$ds" -le 2 ]
 	check_err $? "standby sent $ds packets while VF0 was primary"
-	nf_figure "VF0 $v tx_packets +$(($(nf_stat "$v" tx_packets) - c0)), standby +$ds over 20 pings"
+	nf_figure "VF0 $v tx_packets +$(nf_stat_delta "$v" tx_packets "$c0"), standby +$ds over 20 pings"
 	log_test
 }
 
