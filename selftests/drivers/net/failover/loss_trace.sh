@@ -36,12 +36,16 @@ trace_on() {
 	echo 8192 > "$TRACE/buffer_size_kb"
 	# IPv4 packets only (protocol is in host order in the event)
 	echo 'protocol == 2048' > "$TRACE/events/skb/kfree_skb/filter"
+	# with the kernel stack of each drop: "location" alone names a helper
+	# (dev_kfree_skb_any_reason) shared by the drivers involved
+	echo 1 > "$TRACE/options/stacktrace"
 	echo 1 > "$TRACE/events/skb/kfree_skb/enable"
 	echo 1 > "$TRACE/tracing_on"
 }
 trace_off() {
 	echo 0 > "$TRACE/tracing_on"
 	echo 0 > "$TRACE/events/skb/kfree_skb/enable"
+	echo 0 > "$TRACE/options/stacktrace"
 }
 
 primary_gone() { nf_discover && [ -z "$NF_PRI" ]; }
@@ -88,7 +92,12 @@ loss_trace()
 		nf_stream_stop "c$i" > /dev/null
 		grep -o 'location=[^ ]* .*' "$NF_TMP/trace.$i" | sed 's/skbaddr=[^ ]* //' | sort | uniq -c > "$NF_TMP/drops.$i"
 		nf_diag "cycle $i: lost $STREAM_LOST of $STREAM_SENT, max gap ${STREAM_MAXGAP} ms, rate ${STREAM_RATE} pps; guest IPv4 drops during the unplug:"
-		[ -s "$NF_TMP/drops.$i" ] && nf_diag "$(cat "$NF_TMP/drops.$i")"
+		if [ -s "$NF_TMP/drops.$i" ]; then
+			nf_diag "$(cat "$NF_TMP/drops.$i")"
+			# the stack of the first drop of the cycle
+			nf_diag "$(awk '/kfree_skb:/ { n++ } n == 1 && /=>/ { print } n > 1 { exit }' "$NF_TMP/trace.$i" | head -n 14)"
+			awk '/kfree_skb:/ { n++ } n >= 1 && /=>/ { c++; if (c <= 14) print } /kfree_skb:/ && n > 1 { c = 0 }' "$NF_TMP/trace.$i" | sed -n '2,6p' >> "$NF_TMP/callers.all"
+		fi
 		grep -o 'location=[^ ]*.*' "$NF_TMP/trace.$i" >> "$NF_TMP/drops.all"
 		total_lost=$((total_lost + STREAM_LOST)) total_sent=$((total_sent + STREAM_SENT))
 		[ "$STREAM_LOST" -gt 0 ] && lost_cycles=$((lost_cycles + 1))
@@ -98,6 +107,8 @@ loss_trace()
 	nf_figure "mode=$NF_LOSS_MODE module=$NF_MODULE cycles=$NF_LOSS_CYCLES lost_cycles=$lost_cycles lost=$total_lost sent=$total_sent"
 	nf_figure "per-cycle lost:$losses"
 	nf_figure "per-cycle max gap ms:$gaps"
+	[ -s "$NF_TMP/callers.all" ] && nf_diag "callers of the drops (first frames after the location), all cycles:" &&
+		nf_diag "$(sort "$NF_TMP/callers.all" | uniq -c | sort -rn | head -n 12)"
 	nf_diag "guest IPv4 drops by location over all cycles:"
 	nf_diag "$(sed 's/ reason: / /' "$NF_TMP/drops.all" | awk '{print $1, $NF}' | sort | uniq -c | sort -rn)"
 	[ "$lost_cycles" = 0 ]
