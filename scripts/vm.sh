@@ -50,7 +50,8 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || die "usage: vm.sh [options] -- COMMAND..."
 
-B=$(build_dir "$flavour")
+# NF_BUILD_DIR: boot another build directory (a developer's scratch build).
+B=${NF_BUILD_DIR:-$(build_dir "$flavour")}
 [ -f "$B/arch/x86/boot/bzImage" ] || die "no kernel in $B (run scripts/build-kernel.sh $flavour)"
 CREF=${kodir:-$B-cref}
 [ "$module" = rust ] || [ -f "$CREF/net_failover.ko" ] || die "no C reference module in $CREF"

@@ -15,12 +15,13 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{
     alloc::{flags::GFP_KERNEL, KBox, KVec},
     c_str,
+    device::Device as BusDevice,
     error::code::{EBUSY, EINVAL},
     net::{
         device::ETH_HLEN,
         device::{
-            flags, AddrLocked, Allocated, DevRef, Device, DeviceSlot, Features, PrivFlags,
-            RateLimit,
+            flags, AddrLocked, Allocated, DevRef, Device, DeviceSlot, Features, PciUnbindNotifier,
+            PrivFlags, RateLimit, UnbindHandler,
         },
         driver::{self, Builder, NetDev, Operations, Registration, TxContext, TxStatus},
         ethtool::{DrvInfo, LinkKsettings},
@@ -110,6 +111,10 @@ struct Master {
     lowers: [DeviceSlot; 2],
     /// The lower device announced `NETDEV_GOING_DOWN`: stop sending through it right away.
     leaving: [AtomicBool; 2],
+    /// The lower device's PCI parent is being unbound from its driver, whose `remove()` may
+    /// drop what it is given before the netdev is unregistered (e1000e does): stop sending
+    /// through it. Cleared only when the device is released or enslaved.
+    unbinding: [AtomicBool; 2],
     /// `destroy` detached the master: no more carrier, queue or peer changes on it.
     dying: AtomicBool,
     /// Statistics; `get_stats64` may run concurrently from any context.
@@ -149,6 +154,7 @@ impl Master {
         try_pin_init!(Self {
             lowers: [DeviceSlot::new(), DeviceSlot::new()],
             leaving: [const { AtomicBool::new(false) }; 2],
+            unbinding: [const { AtomicBool::new(false) }; 2],
             dying: AtomicBool::new(false),
             stats <- new_spinlock!(StatsState::default(), "net_failover::stats"),
             ctl: RtnlLocked::new(Control::default()),
@@ -183,7 +189,9 @@ impl Master {
             None => SlaveState::default(),
             Some(d) => SlaveState {
                 present: true,
-                running: d.is_running() && !self.leaving(role).load(Ordering::Relaxed),
+                running: d.is_running()
+                    && !self.leaving(role).load(Ordering::Relaxed)
+                    && !self.unbinding[role.index()].load(Ordering::Relaxed),
                 // Carrier alone is not enough: between `netif_carrier_on()` and the link
                 // watcher's `dev_activate()` the device's queues still drop everything in
                 // `noop_qdisc` (the C driver loses those packets when a VF comes back).
@@ -435,6 +443,7 @@ impl Master {
             self.stats.lock().last[role.index()] = now;
         }
         self.leaving(role).store(false, Ordering::Relaxed);
+        self.unbinding[role.index()].store(false, Ordering::Relaxed);
         if let Err(e) = self.slot(role).set(dev, rtnl) {
             // Cannot happen: the policy checked the slot under RTNL.
             dev.vlan_vids_del_by_dev(master, rtnl);
@@ -480,6 +489,7 @@ impl Master {
             *last = Counters::default();
         }
         self.leaving(role).store(false, Ordering::Relaxed);
+        self.unbinding[role.index()].store(false, Ordering::Relaxed);
         let ctl = self
             .ctl
             .try_borrow_mut(rtnl)
@@ -504,6 +514,23 @@ impl Master {
         self.count(EV_RELEASED);
         netdev_info!(master, "released {} {}", role.name(), dev.name(rtnl));
         self.update_link(master, true, rtnl);
+    }
+
+    /// `parent`, a PCI device, is about to lose its driver: if it is the parent of a lower
+    /// device, stop transmitting through that device now, before the driver's `remove()` runs.
+    fn parent_unbinding(&self, master: &NetDev<Master>, parent: &BusDevice, rtnl: &Rtnl) {
+        for role in Role::ALL {
+            let Some(dev) = self.slot(role).get_rtnl(rtnl) else {
+                continue;
+            };
+            if dev.parent_is(parent) {
+                self.unbinding[role.index()].store(true, Ordering::Relaxed);
+                self.update_link(master, true, rtnl);
+                // A transmit that read the flag before it was set may still be handing a
+                // packet to the device: let it finish before `remove()` starts dropping.
+                rcu::synchronize_rcu();
+            }
+        }
     }
 
     /// Handles a notifier event of one of our lower devices.
@@ -884,6 +911,22 @@ impl notifier::Handler for Events {
     }
 }
 
+/// Watches PCI devices losing their driver, for lower devices about to be removed.
+struct Unbinds;
+
+impl UnbindHandler for Unbinds {
+    fn unbinding(&self, dev: &BusDevice) {
+        // Device lock held, RTNL not: the drivers' `remove()` takes RTNL after this anyway.
+        let rtnl = rtnl::lock();
+        let Some(list) = MASTERS.try_borrow(&rtnl) else {
+            return;
+        };
+        for m in list.iter().flatten() {
+            m.data().parent_unbinding(m, dev, &rtnl);
+        }
+    }
+}
+
 /// The failover instance `net_failover_create` hands to the paravirtual driver.
 struct Failover {
     reg: Registration<Master>,
@@ -972,6 +1015,7 @@ impl NetFailover for Failover {
 
 struct NetFailoverModule {
     _events: Pin<KBox<notifier::Registration<Events>>>,
+    _unbinds: Pin<KBox<PciUnbindNotifier<Unbinds>>>,
 }
 
 impl Drop for NetFailoverModule {
@@ -993,6 +1037,7 @@ impl kernel::Module for NetFailoverModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         Ok(Self {
             _events: KBox::pin_init(notifier::Registration::new(Events), GFP_KERNEL)?,
+            _unbinds: KBox::pin_init(PciUnbindNotifier::new(Unbinds), GFP_KERNEL)?,
         })
     }
 }

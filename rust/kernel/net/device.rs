@@ -37,6 +37,7 @@ mod addr;
 mod features;
 mod print;
 mod refs;
+mod unbind;
 
 pub use addr::{AddrLockGuard, AddrLocked};
 pub use features::{flags, Features, PrivFlags};
@@ -44,6 +45,7 @@ pub use print::RateLimit;
 #[doc(hidden)]
 pub use print::{printk, Level};
 pub use refs::{DevRef, DeviceSlot, NetDevice};
+pub use unbind::{PciUnbindNotifier, UnbindHandler};
 
 /// Length of an Ethernet (MAC-48) address.
 pub const ETH_ALEN: usize = 6;
@@ -148,6 +150,11 @@ impl Allocated {
     pub fn same_parent(&self, other: &Allocated) -> bool {
         let p = self.parent_raw();
         !p.is_null() && p == other.parent_raw()
+    }
+
+    /// Whether `dev` is this device's parent (`dev.parent`).
+    pub fn parent_is(&self, dev: &crate::device::Device) -> bool {
+        ptr::eq(self.parent_raw(), dev.as_raw())
     }
 
     /// Whether the device has a parent and it is a PCI device.
