@@ -3,21 +3,22 @@
 #
 # Diagnosis, not part of the suite: where do the packets of a guest -> peer UDP
 # stream die across planned removals of the primary?
-#   loss_trace   NF_LOSS_CYCLES (default 20) cycles of NF_LOSS_MODE (qmp:
-#                QMP device_del/device_add, pci: PCI remove/rescan, link: ip
-#                link set down/up) under a NF_STREAM_RATE pps stream (default
-#                the highest the sender sustains, 0); per cycle it prints the
+#   loss_trace_MODE  for each MODE in NF_LOSS_MODE (default "qmp"; any of
+#                qmp: QMP device_del/device_add, pci: PCI remove/rescan, link:
+#                ip link set down/up), NF_LOSS_CYCLES (default 20) cycles
+#                under a NF_STREAM_RATE pps stream (default 4000: more than
+#                the debug guest sustains under TCG); per cycle it prints the
 #                loss, the longest gap, and every IPv4 skb the guest kernel
 #                dropped (tracefs skb:kfree_skb: location and reason), and at
-#                the end the drop locations summed over all cycles.
+#                the end min/median/max of the loss and of the longest gap,
+#                and the drop locations summed over all cycles.
 # Run it through the runner:
 #   scripts/vm.sh [--module c] -- bash selftests/drivers/net/failover/loss_trace.sh
 # The case fails when any cycle lost a packet, so that "0 lost in N of N" is
 # what a pass means.
 
-ALL_TESTS="
-	loss_trace
-"
+: "${NF_LOSS_MODE:=qmp}"
+ALL_TESTS=$(for m in $NF_LOSS_MODE; do echo "loss_trace_$m"; done)
 NF_BRINGUP_EACH=1
 
 lib_dir=$(dirname "$(readlink -f "$0")")
@@ -25,7 +26,6 @@ lib_dir=$(dirname "$(readlink -f "$0")")
 source "$lib_dir/lib.sh"
 
 : "${NF_LOSS_CYCLES:=20}"
-: "${NF_LOSS_MODE:=qmp}"
 : "${NF_STREAM_RATE:=4000}"
 TRACE=/sys/kernel/tracing
 
@@ -51,9 +51,22 @@ trace_off() {
 primary_gone() { nf_discover && [ -z "$NF_PRI" ]; }
 primary_down() { ! nf_is_up "$PRI_NAME"; }
 
+# min/median/max of the numbers in $*
+nf_spread() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "none"; exit }
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "min %s median %s max %s\n", v[1], m, v[NR] }'
+}
+
+loss_trace_qmp() { loss_trace qmp; }
+loss_trace_pci() { loss_trace pci; }
+loss_trace_link() { loss_trace link; }
+
 loss_trace()
 {
-	[ -d /sys/kernel/tracing ] || [ -d /sys/kernel/debug/tracing ] || { log_test_skip loss_trace "no tracefs"; return; }
+	local NF_LOSS_MODE=$1
+	[ -d /sys/kernel/tracing ] || [ -d /sys/kernel/debug/tracing ] || { log_test_skip "$NF_CUR_TEST" "no tracefs"; return; }
 	local i lost_cycles=0 total_lost=0 total_sent=0 gaps= losses= unplug replug gone
 	case $NF_LOSS_MODE in
 	qmp)
@@ -107,6 +120,8 @@ loss_trace()
 	nf_figure "mode=$NF_LOSS_MODE module=$NF_MODULE cycles=$NF_LOSS_CYCLES lost_cycles=$lost_cycles lost=$total_lost sent=$total_sent"
 	nf_figure "per-cycle lost:$losses"
 	nf_figure "per-cycle max gap ms:$gaps"
+	# shellcheck disable=SC2086 # word splitting wanted
+	nf_figure "mode=$NF_LOSS_MODE module=$NF_MODULE lost per cycle: $(nf_spread $losses); longest gap ms: $(nf_spread $gaps)"
 	[ -s "$NF_TMP/callers.all" ] && nf_diag "callers of the drops (first frames after the location), all cycles:" &&
 		nf_diag "$(sort "$NF_TMP/callers.all" | uniq -c | sort -rn | head -n 12)"
 	nf_diag "guest IPv4 drops by location over all cycles:"
