@@ -59,32 +59,35 @@ def cmd_send(a):
     batch_max = max(1, int(a.rate // 200))  # catch up in bursts of <= 5 ms
     start = clock()
     end = start + a.duration
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    try:
-        while True:
-            now = clock()
-            if now >= end:
+    # A flag, not the Stop exception: an exception raised between a
+    # successful sendto() and "sent += 1" would leave that datagram uncounted
+    # (the receiver then reported one more than was sent).
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
+    while not stopping:
+        now = clock()
+        if now >= end:
+            break
+        due = int((now - start) * a.rate) + 1
+        todo = due - sent - errors
+        if todo <= 0:
+            # ahead of schedule: sleep until the next packet is due
+            time.sleep(min(0.001, (sent + errors + 1) / a.rate - (now - start)))
+            continue
+        for _ in range(min(todo, batch_max)):
+            if stopping:
                 break
-            due = int((now - start) * a.rate) + 1
-            todo = due - sent - errors
-            if todo <= 0:
-                # ahead of schedule: sleep until the next packet is due
-                time.sleep(min(0.001, (sent + errors + 1) / a.rate - (now - start)))
-                continue
-            for _ in range(min(todo, batch_max)):
-                try:
-                    sendto(pack(MAGIC, seq, wall()) + pad, dst)
-                    seq += 1
-                    sent += 1
-                except OSError as e:
-                    if e.errno not in (errno.ENOBUFS, errno.EAGAIN, errno.ENETDOWN,
-                                       errno.ENETUNREACH, errno.EHOSTUNREACH,
-                                       errno.ECONNREFUSED, errno.ENXIO):
-                        raise
-                    errors += 1
-    except Stop:
-        pass
+            try:
+                sendto(pack(MAGIC, seq, wall()) + pad, dst)
+                seq += 1
+                sent += 1
+            except OSError as e:
+                if e.errno not in (errno.ENOBUFS, errno.EAGAIN, errno.ENETDOWN,
+                                   errno.ENETUNREACH, errno.EHOSTUNREACH,
+                                   errno.ECONNREFUSED, errno.ENXIO):
+                    raise
+                errors += 1
     elapsed = max(clock() - start, 1e-9)
     json.dump({"sent": sent, "send_errors": errors, "duration_s": round(elapsed, 3),
                "rate_pps": round(sent / elapsed, 1), "target_pps": a.rate}, sys.stdout)
