@@ -3,16 +3,24 @@
 """Paced, sequenced UDP stream for the net_failover selftests (stdlib only).
 
   udpseq.py send --dst IP --port P --rate PPS --duration S [--size B]
+                 [--mark-file F]
       Sends datagrams carrying (magic, seq, send time) at RATE packets/s until
       DURATION elapses or SIGTERM/SIGINT; prints a JSON summary on stdout:
-      {sent, send_errors, duration_s, rate_pps, target_pps}.
+      {sent, send_errors, duration_s, rate_pps, target_pps}. With --mark-file,
+      each SIGUSR1 appends "MARK n next_seq send_errors" to F (n counts from
+      1): the sequence numbers sent between two marks are one window of a
+      long stream (soak.py's per-cycle loss).
   udpseq.py recv --bind IP --port P --duration S --out FILE
-                 [--idle-exit S] [--progress S]
+                 [--idle-exit S] [--progress S] [--detail-out F]
+                 [--gap-min-ms MS]
       Prints "READY" once bound, "PROGRESS received=N last_seq=M" every
       --progress seconds, and on exit writes FILE (atomically) with
       {received, first_seq, last_seq, lost, reordered, duplicates, max_gap_ms,
        max_gap_after_seq, duration_s}; lost = seqs missing between first and last,
-      max_gap_ms = longest gap between consecutive arrivals.
+      max_gap_ms = longest gap between consecutive arrivals. --detail-out F
+      also writes F with {"missing": [[first, last], ...] (runs of seqs
+      missing between first_seq and last_seq), "gaps": [[after_seq, ms], ...]
+      (arrival gaps of at least --gap-min-ms, default 20)}.
 """
 
 import argparse
@@ -38,6 +46,24 @@ def _stop(_signum, _frame):
     raise Stop()
 
 
+class Marks:
+    """SIGUSR1 -> one "MARK n next_seq send_errors" line in a file."""
+
+    def __init__(self, path):
+        self.n = 0
+        self.seq = 0
+        self.errors = 0
+        self.f = None
+        if path:
+            # the handler first: the file's existence says "ready for marks"
+            signal.signal(signal.SIGUSR1, self.mark)
+            self.f = open(path, "a", buffering=1)
+
+    def mark(self, _signum, _frame):
+        self.n += 1
+        self.f.write("MARK %d %d %d\n" % (self.n, self.seq, self.errors))
+
+
 def family_of(addr):
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
@@ -57,6 +83,7 @@ def cmd_send(a):
     clock = time.monotonic
     wall = time.time
     batch_max = max(1, int(a.rate // 200))  # catch up in bursts of <= 5 ms
+    marks = Marks(a.mark_file)
     start = clock()
     end = start + a.duration
     # A flag, not the Stop exception: an exception raised between a
@@ -82,12 +109,14 @@ def cmd_send(a):
                 sendto(pack(MAGIC, seq, wall()) + pad, dst)
                 seq += 1
                 sent += 1
+                marks.seq = seq
             except OSError as e:
                 if e.errno not in (errno.ENOBUFS, errno.EAGAIN, errno.ENETDOWN,
                                    errno.ENETUNREACH, errno.EHOSTUNREACH,
                                    errno.ECONNREFUSED, errno.ENXIO):
                     raise
                 errors += 1
+                marks.errors = errors
     elapsed = max(clock() - start, 1e-9)
     json.dump({"sent": sent, "send_errors": errors, "duration_s": round(elapsed, 3),
                "rate_pps": round(sent / elapsed, 1), "target_pps": a.rate}, sys.stdout)
@@ -96,7 +125,7 @@ def cmd_send(a):
 
 
 class Stats:
-    def __init__(self):
+    def __init__(self, gap_min_ms=20.0):
         self.received = 0
         self.min_seq = None
         self.max_seq = None
@@ -107,6 +136,8 @@ class Stats:
         self.last_t = None
         self.max_gap = 0.0
         self.max_gap_after = None
+        self.gap_min = gap_min_ms / 1000.0
+        self.gaps = []
         self.start = time.monotonic()
 
     def add(self, seq, t):
@@ -128,6 +159,8 @@ class Stats:
         if self.last_t is not None and t - self.last_t > self.max_gap:
             self.max_gap = t - self.last_t
             self.max_gap_after = self.last_seq
+        if self.last_t is not None and t - self.last_t >= self.gap_min:
+            self.gaps.append([self.last_seq, round((t - self.last_t) * 1000.0, 3)])
         self.last_t = t
         self.last_seq = seq
 
@@ -141,6 +174,22 @@ class Stats:
                 "max_gap_ms": round(self.max_gap * 1000.0, 3),
                 "max_gap_after_seq": self.max_gap_after,
                 "duration_s": round(time.monotonic() - self.start, 3)}
+
+    def detail(self):
+        """Runs of missing seqs between first and last, and the long gaps."""
+        missing = []
+        if self.received:
+            i, last = self.min_seq, self.max_seq
+            seen = self.seen
+            while i <= last:
+                j = seen.find(0, i, last + 1)
+                if j < 0:
+                    break
+                k = seen.find(1, j, last + 1)
+                k = last + 1 if k < 0 else k
+                missing.append([j, k - 1])
+                i = k
+        return {"missing": missing, "gaps": self.gaps}
 
 
 def write_atomic(path, obj):
@@ -162,7 +211,7 @@ def cmd_recv(a):
         pass
     sock.bind((a.bind, a.port))
     sock.settimeout(0.1)
-    st = Stats()
+    st = Stats(a.gap_min_ms)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     print("READY", flush=True)
@@ -196,6 +245,8 @@ def cmd_recv(a):
         pass
     res = st.result()
     print("PROGRESS received=%d last_seq=%d" % (st.received, res["last_seq"]), flush=True)
+    if a.detail_out:
+        write_atomic(a.detail_out, st.detail())
     write_atomic(a.out, res)
     print("DONE " + json.dumps(res), flush=True)
     return 0
@@ -210,6 +261,8 @@ def main(argv=None):
     s.add_argument("--rate", type=float, required=True)
     s.add_argument("--duration", type=float, required=True)
     s.add_argument("--size", type=int, default=64)
+    s.add_argument("--mark-file", default=None,
+                   help="on SIGUSR1 append 'MARK n next_seq send_errors' to this file")
     r = sub.add_parser("recv")
     r.add_argument("--bind", required=True)
     r.add_argument("--port", type=int, required=True)
@@ -218,6 +271,9 @@ def main(argv=None):
     r.add_argument("--idle-exit", type=float, default=0.0,
                    help="exit this many seconds after the last packet (0: never)")
     r.add_argument("--progress", type=float, default=1.0)
+    r.add_argument("--detail-out", default=None,
+                   help="also write the missing seq runs and the long gaps here")
+    r.add_argument("--gap-min-ms", type=float, default=20.0)
     a = p.parse_args(argv)
     if a.cmd == "send":
         if a.rate <= 0 or a.duration <= 0:
