@@ -26,7 +26,7 @@
 # SR-IOV VFs. All three on taps bridged inside a network namespace made for
 # this run; the bridge holds the peer addresses 192.0.2.1/24 and 2001:db8::1/64
 # (documentation ranges; nothing leaves the machine). The guest asks the host
-# for actions (QMP device_del/device_add, tap up/down, peer commands) through
+# for actions (QMP device_del/device_add/set_link, tap up/down, peer commands) through
 # files in the shared results dir: ctl/req.N -> ctl/ack.N.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
@@ -126,6 +126,15 @@ host_action() {
 		[ "$1" = pf0 ] || { echo "only pf0 can be re-added"; return 2; }
 		python3 "$REPO/scripts/qmp.py" "$QMP" device_add "${PF_PROPS[@]}" ;;
 	tap) ip -n "$NS" link set dev "$1" "$2" ;;
+	set_link)
+		# the link state QEMU shows the guest for a NIC (carrier loss while
+		# the guest keeps the device admin-up): set_link ID on|off
+		case "${1:-}:${2:-}" in
+		pf0:on | pf0:off | sb0:on | sb0:off | igb0:on | igb0:off) ;;
+		*) echo "usage: set_link pf0|sb0|igb0 on|off"; return 2 ;;
+		esac
+		python3 "$REPO/scripts/qmp.py" "$QMP" raw \
+			"{\"execute\": \"set_link\", \"arguments\": {\"name\": \"$1\", \"up\": $([ "$2" = on ] && echo true || echo false)}}" ;;
 	peer) ip netns exec "$NS" timeout 600 bash -c "$*" ;;
 	peer_bg)
 		local name=$1
