@@ -615,6 +615,8 @@ nf_stream_received() {
 }
 
 # nf_stream_start NAME RATE_PPS [SIZE]
+# (NF_STREAM_RECV_ARGS / NF_STREAM_SEND_ARGS: extra udpseq.py options for the
+# receiver / sender, split on blanks; NF_STREAM_MAX_S: duration, default 7200)
 nf_stream_start() {
 	local name=$1 rate=$2 size=${3:-64} port
 	if ! cp "$NF_LIB_DIR/udpseq.py" "$NF_RESULTS/udpseq.py" 2> /dev/null; then
@@ -625,9 +627,10 @@ nf_stream_start() {
 	NF_STREAM_NEXT_PORT=$((NF_STREAM_NEXT_PORT + 1))
 	NF_STREAM_PORT[$name]=$port
 	rm -f "$NF_RESULTS/udp-$name.json"
+	# shellcheck disable=SC2086 # the extra options are split on purpose
 	host_do peer_bg "udp-$name" python3 "$(nf_host_path udpseq.py)" recv \
 		--bind "$NF_PEER4" --port "$port" --duration "${NF_STREAM_MAX_S:-7200}" --idle-exit 10 \
-		--progress 0.5 --out "$(nf_host_path "udp-$name.json")" > /dev/null || {
+		--progress 0.5 --out "$(nf_host_path "udp-$name.json")" ${NF_STREAM_RECV_ARGS:-} > /dev/null || {
 		nf_diag "peer_bg receiver for $name failed"
 		return 1
 	}
@@ -636,8 +639,9 @@ nf_stream_start() {
 		nf_diag "receiver udp-$name never became ready"
 		return 1
 	fi
+	# shellcheck disable=SC2086
 	python3 "$NF_LIB_DIR/udpseq.py" send --dst "$NF_PEER4" --port "$port" \
-		--rate "$rate" --duration "${NF_STREAM_MAX_S:-7200}" --size "$size" \
+		--rate "$rate" --duration "${NF_STREAM_MAX_S:-7200}" --size "$size" ${NF_STREAM_SEND_ARGS:-} \
 		> "$NF_TMP/send-$name.json" 2> "$NF_TMP/send-$name.err" &
 	NF_STREAM_PID[$name]=$!
 	nf_defer nf_stream_kill "$name"
