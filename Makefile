@@ -9,12 +9,14 @@
 #   make module     rebuild the modules (not bzImage) after a driver edit
 #   make check      rustfmt, clippy and checkpatch on our sources
 #   make bench      benchmarks: Rust vs C vs the bare VF (non-debug kernel)
+#   make soak       reliability soak, not in CI (SEED= SOAK_CYCLES= SOAK_OPS=
+#                   SOAK_VF_CYCLES= SOAK_KERNEL=debug|bench; hours at full size)
 #   make clean-runs delete the guest run directories kept in the cache
 
 SHELL := /bin/bash
 S := scripts
 
-.PHONY: all setup kernel module cref demo test test-cref host-test check bench clean-runs
+.PHONY: all setup kernel module cref demo test test-cref host-test check bench soak clean-runs
 all: kernel
 
 setup:
@@ -47,6 +49,11 @@ check: setup
 
 bench: setup
 	$(S)/bench.sh
+
+# make soak SEED=S replays a storm; the parameters pass through the environment
+soak: setup
+	SEED="$(SEED)" SOAK_CYCLES="$(SOAK_CYCLES)" SOAK_OPS="$(SOAK_OPS)" \
+	SOAK_VF_CYCLES="$(SOAK_VF_CYCLES)" SOAK_KERNEL="$(SOAK_KERNEL)" $(S)/soak.sh
 
 clean-runs:
 	. $(S)/lib/common.sh && rm -rf "$$CACHE/runs"
