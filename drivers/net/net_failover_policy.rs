@@ -217,7 +217,9 @@ fn delta(last: u64, now: u64) -> u64 {
     }
 }
 
-/// Folds a new snapshot `now` of one slave into the master's running `total`.
+/// Folds a new snapshot `now` of one slave into the master's running `total` and into
+/// `lower_total`, the running total of the slave's role (what the slaves that held the role
+/// carried under this master, for `ethtool -S`).
 ///
 /// For every field, the increase since `last` (the previous snapshot of the same slave) is added
 /// to `total`, then `last` becomes `now`. When a field went down:
@@ -232,9 +234,22 @@ fn delta(last: u64, now: u64) -> u64 {
 ///
 /// Known ambiguity: a reset of a counter that was below 2^32 but more than 2^31 looks like a
 /// wrap and is over-counted by at most 2^32; totals still never go backwards.
-pub(crate) fn fold(total: &mut Counters, last: &mut Counters, now: &Counters) {
-    for ((t, l), n) in total.0.iter_mut().zip(last.0.iter_mut()).zip(now.0.iter()) {
-        *t = t.saturating_add(delta(*l, *n));
+pub(crate) fn fold(
+    total: &mut Counters,
+    lower_total: &mut Counters,
+    last: &mut Counters,
+    now: &Counters,
+) {
+    for (((t, r), l), n) in total
+        .0
+        .iter_mut()
+        .zip(lower_total.0.iter_mut())
+        .zip(last.0.iter_mut())
+        .zip(now.0.iter())
+    {
+        let d = delta(*l, *n);
+        *t = t.saturating_add(d);
+        *r = r.saturating_add(d);
         *l = *n;
     }
 }

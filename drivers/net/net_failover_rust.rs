@@ -11,7 +11,7 @@
 //! prefers the primary and falls back to the standby, so traffic survives the VF being unplugged
 //! for live migration. The decisions themselves live in [`policy`], shared with host tests.
 
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use kernel::{
     alloc::{flags::GFP_KERNEL, KBox, KVec},
     c_str,
@@ -36,6 +36,7 @@ use kernel::{
     netdev_err, netdev_info, netdev_warn,
     prelude::*,
     sync::{new_spinlock, rcu, SpinLock},
+    time::Ktime,
 };
 
 #[path = "net_failover_policy.rs"]
@@ -99,8 +100,24 @@ struct Control {
 #[derive(Default)]
 struct StatsState {
     total: Counters,
+    /// What the lower devices in each role carried under this master, per role
+    /// (`Role::index()`), for `ethtool -S`.
+    per_role: [Counters; 2],
     /// Per role (`Role::index()`).
     last: [Counters; 2],
+}
+
+impl StatsState {
+    /// Folds the current counters of `dev`, the lower device in `role`, into the totals.
+    fn fold(&mut self, role: Role, dev: &Device) {
+        let i = role.index();
+        policy::fold(
+            &mut self.total,
+            &mut self.per_role[i],
+            &mut self.last[i],
+            &Counters(dev.stats().to_array()),
+        );
+    }
 }
 
 /// Private data of a failover master.
@@ -126,6 +143,8 @@ struct Master {
     base_mtu: MtuRange,
     /// Control-path event counters for `ethtool -S`, see [`EVENT_STATS`].
     events: [AtomicU64; EVENT_STATS],
+    /// `CLOCK_MONOTONIC` time in ns of the last path switch (of the creation before the first).
+    last_switch_ns: AtomicI64,
     /// Path-switch log lines: a lower device flapping must not flood the log.
     #[pin]
     switch_log: RateLimit,
@@ -160,9 +179,23 @@ impl Master {
             ctl: RtnlLocked::new(Control::default()),
             base_mtu,
             events: [const { AtomicU64::new(0) }; EVENT_STATS],
+            last_switch_ns: AtomicI64::new(Ktime::ktime_get().to_ns()),
             switch_log <- RateLimit::new(c_str!("net_failover path switch log"), SWITCH_WINDOW_MS, SWITCH_BURST),
             switch_notify <- RateLimit::new(c_str!("net_failover peer notify"), SWITCH_WINDOW_MS, SWITCH_BURST),
         }? Error)
+    }
+
+    /// Folds the lower devices' current counters into the totals; returns the master's total and
+    /// the per-role totals. Any context.
+    fn fold_stats(&self) -> (Counters, [Counters; 2]) {
+        let mut st = self.stats.lock();
+        let rcu = rcu::read_lock();
+        for role in Role::ALL {
+            if let Some(d) = self.slot(role).get(&rcu) {
+                st.fold(role, d);
+            }
+        }
+        (st.total, st.per_role)
     }
 
     fn count(&self, ev: usize) {
@@ -252,6 +285,8 @@ impl Master {
         drop(ctl);
         if switched {
             self.count(EV_PATH_SWITCHES);
+            self.last_switch_ns
+                .store(Ktime::ktime_get().to_ns(), Ordering::Relaxed);
         }
         let via = match path {
             TxPath::Primary => Some(Role::Primary),
@@ -481,12 +516,9 @@ impl Master {
             return;
         };
         {
-            let now = Counters(dev.stats().to_array());
             let mut st = self.stats.lock();
-            let StatsState { total, last } = &mut *st;
-            let last = &mut last[role.index()];
-            policy::fold(total, last, &now);
-            *last = Counters::default();
+            st.fold(role, &dev);
+            st.last[role.index()] = Counters::default();
         }
         self.leaving(role).store(false, Ordering::Relaxed);
         self.unbinding[role.index()].store(false, Ordering::Relaxed);
@@ -605,6 +637,15 @@ impl Operations for Master {
         "lowers_linked",
         "lowers_released",
         "candidates_refused",
+        "ms_since_last_switch",
+        "primary_tx_packets",
+        "primary_tx_bytes",
+        "primary_rx_packets",
+        "primary_rx_bytes",
+        "standby_tx_packets",
+        "standby_tx_bytes",
+        "standby_rx_packets",
+        "standby_rx_bytes",
     ];
 
     fn open(dev: &NetDev<Self>, rtnl: &Rtnl) -> Result {
@@ -694,18 +735,7 @@ impl Operations for Master {
 
     fn get_stats64(dev: &NetDev<Self>, stats: &mut Stats64) {
         let m = dev.data();
-        let mut st = m.stats.lock();
-        let rcu = rcu::read_lock();
-        let StatsState { total, last } = &mut *st;
-        for role in Role::ALL {
-            if let Some(d) = m.slot(role).get(&rcu) {
-                policy::fold(
-                    total,
-                    &mut last[role.index()],
-                    &Counters(d.stats().to_array()),
-                );
-            }
-        }
+        let (total, _) = m.fold_stats();
         stats.set_from_array(&total.0);
     }
 
@@ -815,11 +845,22 @@ impl Operations for Master {
             u64::from(standby.is_some()),
             path,
         ];
+        drop(rcu);
         let events = m.events.iter().map(|c| c.load(Ordering::Relaxed));
-        for (d, v) in data
-            .iter_mut()
-            .zip(Iterator::chain(live.into_iter(), events))
-        {
+        let since = Ktime::ktime_get().to_ns() - m.last_switch_ns.load(Ordering::Relaxed);
+        let since_ms = u64::try_from(since / 1_000_000).unwrap_or(0);
+        let (_, per_role) = m.fold_stats();
+        // `struct rtnl_link_stats64` order: rx_packets, tx_packets, rx_bytes, tx_bytes.
+        let lower = |r: Role| {
+            let c = &per_role[r.index()].0;
+            [c[1], c[3], c[0], c[2]]
+        };
+        // `Iterator::` spelled out: the prelude's `PinInit` also has a `chain`.
+        let values = Iterator::chain(live.into_iter(), events);
+        let values = Iterator::chain(values, core::iter::once(since_ms));
+        let values = Iterator::chain(values, lower(Role::Primary));
+        let values = Iterator::chain(values, lower(Role::Standby));
+        for (d, v) in data.iter_mut().zip(values) {
             *d = v;
         }
     }

@@ -292,6 +292,34 @@ mod tests {
 
     const WRAP: u64 = 1 << 32;
 
+    /// [`fold`] with a fresh per-role total, which must get exactly the increases `total` got
+    /// (where `total` did not saturate).
+    fn fold3(total: &mut Counters, last: &mut Counters, now: &Counters) {
+        let before = *total;
+        let mut lower = Counters::default();
+        fold(total, &mut lower, last, now);
+        for i in 0..NSTATS {
+            if total.0[i] != u64::MAX {
+                assert_eq!(lower.0[i], total.0[i] - before.0[i], "field {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn fold_role_totals_accumulate() {
+        let (mut total, mut role, mut last) = (filled(5), filled(0), filled(0));
+        fold(&mut total, &mut role, &mut last, &filled(10));
+        fold(&mut total, &mut role, &mut last, &filled(12));
+        assert_eq!(total, filled(17));
+        assert_eq!(role, filled(12));
+        // A new slave in the role starts from a zeroed `last`.
+        last = Counters::default();
+        fold(&mut total, &mut role, &mut last, &filled(3));
+        assert_eq!(role, filled(15));
+        fold(&mut total, &mut role, &mut last, &filled(u64::MAX));
+        assert_eq!(role, filled(u64::MAX));
+    }
+
     fn filled(v: u64) -> Counters {
         Counters([v; NSTATS])
     }
@@ -396,14 +424,14 @@ mod tests {
         let mut last = filled(10);
         let mut now = filled(15);
         now.0[3] = 10; // unchanged field
-        fold(&mut total, &mut last, &now);
+        fold3(&mut total, &mut last, &now);
         assert_eq!(last, now);
         for i in 0..NSTATS {
             assert_eq!(total.0[i], if i == 3 { 100 } else { 105 });
         }
         // Folding the same snapshot again adds nothing.
         let before = total;
-        fold(&mut total, &mut last, &now);
+        fold3(&mut total, &mut last, &now);
         assert_eq!(total, before);
     }
 
@@ -420,7 +448,7 @@ mod tests {
             assert!(l - n > WRAP / 2, "case must be a wrap: {l} -> {n}");
             let mut total = filled(7);
             let mut last = filled(l);
-            fold(&mut total, &mut last, &filled(n));
+            fold3(&mut total, &mut last, &filled(n));
             assert_eq!(total, filled(7 + d), "{l} -> {n}");
             assert_eq!(last, filled(n));
         }
@@ -444,7 +472,7 @@ mod tests {
         for (l, n) in cases {
             let mut total = filled(1000);
             let mut last = filled(l);
-            fold(&mut total, &mut last, &filled(n));
+            fold3(&mut total, &mut last, &filled(n));
             assert_eq!(total, filled(1000u64.saturating_add(n)), "{l} -> {n}");
             assert_eq!(last, filled(n));
         }
@@ -454,9 +482,9 @@ mod tests {
     fn fold_saturates_instead_of_wrapping() {
         let mut total = filled(u64::MAX - 5);
         let mut last = filled(0);
-        fold(&mut total, &mut last, &filled(u64::MAX));
+        fold3(&mut total, &mut last, &filled(u64::MAX));
         assert_eq!(total, filled(u64::MAX));
-        fold(&mut total, &mut last, &filled(3));
+        fold3(&mut total, &mut last, &filled(3));
         assert_eq!(total, filled(u64::MAX));
     }
 
@@ -481,7 +509,7 @@ mod tests {
                     };
                 }
                 let before = total;
-                fold(&mut total, &mut last, &now);
+                fold3(&mut total, &mut last, &now);
                 assert_eq!(last, now);
                 for i in 0..NSTATS {
                     assert!(total.0[i] >= before.0[i], "round {round} field {i}");
@@ -547,7 +575,7 @@ mod tests {
                     }
                 }
                 let before = total;
-                fold(
+                fold3(
                     &mut total,
                     &mut last,
                     &Counters(core::array::from_fn(|i| fields[i].value)),
@@ -568,34 +596,34 @@ mod tests {
         let mut last_primary = Counters::default();
         let mut last_standby = Counters::default();
 
-        fold(&mut total, &mut last_primary, &filled(100));
-        fold(&mut total, &mut last_standby, &filled(40));
+        fold3(&mut total, &mut last_primary, &filled(100));
+        fold3(&mut total, &mut last_standby, &filled(40));
         assert_eq!(total, filled(140));
 
         // Primary unplugged: final fold, then its snapshot is dropped.
-        fold(&mut total, &mut last_primary, &filled(130));
+        fold3(&mut total, &mut last_primary, &filled(130));
         last_primary = Counters::default();
         assert_eq!(total, filled(170));
 
         // Only the standby counts for a while.
-        fold(&mut total, &mut last_standby, &filled(50));
+        fold3(&mut total, &mut last_standby, &filled(50));
         assert_eq!(total, filled(180));
 
         // A new VF with fresh (small) counters: nothing goes backwards, its traffic counts.
-        fold(&mut total, &mut last_primary, &filled(7));
+        fold3(&mut total, &mut last_primary, &filled(7));
         assert_eq!(total, filled(187));
 
         // Had the driver kept the stale snapshot (130) instead of dropping it, the new
         // device's 7 would read as a reset and still count 7: never backwards either way.
         let mut stale = filled(130);
         let mut t = filled(187);
-        fold(&mut t, &mut stale, &filled(7));
+        fold3(&mut t, &mut stale, &filled(7));
         assert_eq!(t, filled(194));
 
         // Standby removed without a final fold: its unfolded traffic is lost, the totals stay,
         // and a re-created standby counts from its fresh counters.
         last_standby = Counters::default();
-        fold(&mut total, &mut last_standby, &filled(3));
+        fold3(&mut total, &mut last_standby, &filled(3));
         assert_eq!(total, filled(190));
     }
 
