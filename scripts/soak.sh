@@ -13,6 +13,8 @@
 #   SOAK_KERNEL=debug|bench  the kernel (debug: KASAN, lockdep, kmemleak;
 #                      bench: no debug options, faster; built here if absent)
 #   SOAK_MODULE=rust|c the module under test (rust)
+#   SOAK_BREAK=...     deliberate breakage, to watch the soak fail (soak.py:
+#                      "loss", "unbind@N")
 # Exits non-zero on a storm violation, a lost datagram, a failed
 # enslavement, a kernel splat or a kmemleak report (vm.sh and check-dmesg.sh
 # judge the kernel log).
@@ -54,7 +56,8 @@ guest() {
 	run=$(nf_new_run_dir "$prefix")
 	set +e
 	"$REPO/scripts/vm.sh" --flavour "$kernel" --module "$module" --memory "$mem" --timeout "$tmo" \
-		--results "$run" -- env NF_SOAK_SEED="$seed" NF_SOAK_RATE="$rate" "$@" bash "$suite/soak.sh"
+		--results "$run" -- env NF_SOAK_SEED="$seed" NF_SOAK_RATE="$rate" NF_SOAK_BREAK="${SOAK_BREAK:-}" \
+		"$@" bash "$suite/soak.sh"
 	rc=$?
 	set -e
 	runs+=("$run") rcs+=("$rc")

@@ -73,6 +73,10 @@ IFF_UP = 0x1
 COUNTERS = ("rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_dropped",
             "tx_dropped", "multicast", "rx_errors", "tx_errors")
 
+# NF_SOAK_BREAK: deliberate breakage to watch the soak fail, blank-separated:
+#   loss      both paths down for 1 s in every cycle (datagrams are lost)
+#   unbind@N  after storm op N the virtio device is unbound (no master)
+BREAK = dict((w.split("@") + [True])[:2] for w in os.environ.get("NF_SOAK_BREAK", "").split())
 MAC = os.environ.get("NF_MAC", "52:54:00:12:34:56").lower()
 ADDR4 = os.environ.get("NF_ADDR4", "192.0.2.2")
 PREFIX4 = os.environ.get("NF_PREFIX4", "24")
@@ -327,9 +331,12 @@ class Checker:
             time.sleep(0.1)
 
 
-def wait_for(cond, timeout, step=0.1):
+def wait_for(cond, timeout, step=0.1, sample=None):
+    """Poll COND every STEP s for up to TIMEOUT s (calling SAMPLE each time)."""
     end = time.monotonic() + timeout
     while True:
+        if sample:
+            sample()
         if cond():
             return True
         if time.monotonic() >= end:
@@ -356,7 +363,9 @@ def pkt_burst(n=5):
 def spread(vals):
     if not vals:
         return "none"
-    return "min %s median %s max %s" % (min(vals), statistics.median(vals), max(vals))
+    return "min %s median %s max %s" % tuple(
+        round(v, 1) if isinstance(v, float) else v
+        for v in (min(vals), statistics.median(vals), max(vals)))
 
 
 # ---------------------------------------------------------------------------
@@ -460,6 +469,12 @@ class Cycles:
         host_do("device_add", QDEV)
 
     # -- one cycle
+    def sample(self):
+        """The master's counters, also between the steps of a cycle."""
+        m = roles()[0]
+        if m:
+            self.chk.counters(m)
+
     def primary_back(self):
         _, _, pri = roles()
         return pri is not None and ifup(pri) and carrier(pri)
@@ -474,18 +489,23 @@ class Cycles:
         if st:
             return 1, "unplug", out, time.monotonic() - t0
         gone = (lambda: not ifup(pri)) if kind == "link" else (lambda: roles()[2] is None)
-        if not wait_for(gone, 60):
+        if not wait_for(gone, 60, sample=self.sample):
             return 1, "gone", "primary still there: %s" % (roles(),), time.monotonic() - t0
-        if not wait_for(lambda: carrier(m), 10):
+        if not wait_for(lambda: carrier(m), 10, sample=self.sample):
             return 1, "standby", "master %s without carrier on the standby alone" % m, time.monotonic() - t0
+        if BREAK.get("loss"):
+            # self-check of the soak: both paths down for a second
+            run("ip", "link", "set", "dev", sby, "down")
+            time.sleep(1)
+            run("ip", "link", "set", "dev", sby, "up")
         st, out = self.replug(kind, pri)
         if st:
             return 1, "replug", out, time.monotonic() - t0
-        if not wait_for(self.primary_back, 90):
+        if not wait_for(self.primary_back, 90, sample=self.sample):
             return 1, "enslave", "primary not back: %s" % (roles(),), time.monotonic() - t0
         _, _, pri = roles()
         base = tx(pri) or 0
-        if not wait_for(lambda: (tx(pri) or 0) - base >= 50, 30):
+        if not wait_for(lambda: (tx(pri) or 0) - base >= 50, 30, sample=self.sample):
             return 1, "stream", "stream not back on the primary %s" % pri, time.monotonic() - t0
         return 0, "", "", time.monotonic() - t0
 
@@ -509,8 +529,10 @@ class Cycles:
         for i in range(1, a.cycles + 1):
             kind = kinds[(i - 1) % len(kinds)]
             self.mark()
+            dec = len(self.chk.decreases)
             st, step, detail, secs = self.cycle(kind)
             probs = self.chk.settle(15)
+            probs += [d for d in self.chk.decreases[dec:] if d not in probs]
             splats = self.kmsg.splats()
             c = {"n": i, "kind": kind, "ok": st == 0, "s": round(secs, 2)}
             if st:
@@ -761,7 +783,8 @@ class Storm:
         if name == "link":
             return run("ip", "link", "set", "dev", d, "up" if p["on"] else "down") + (20,)
         if name in ("promisc", "allmulti"):
-            return run("ip", "link", "set", "dev", d, name, "on" if p["on"] else "off") + (15,)
+            word = "promisc" if name == "promisc" else "allmulticast"
+            return run("ip", "link", "set", "dev", d, word, "on" if p["on"] else "off") + (15,)
         if name == "vlan_add":
             return run("ip", "link", "add", "link", d, "name", p["name"], "type", "vlan",
                        "id", str(p["id"])) + (15,)
@@ -901,6 +924,10 @@ class Storm:
                 counts[name] = counts.get(name, 0) + 1
                 t = time.monotonic()
                 st, out, settle = self.do(name, p)
+                if BREAK.get("unbind") == str(n):
+                    # self-check of the soak: the master goes and stays away
+                    v = os.path.basename(os.path.realpath("%s/%s/device" % (NET, roles()[0])))
+                    out += " [NF_SOAK_BREAK: unbind %s: %s]" % (v, wr(VIRTIO_NET + "/unbind", v))
                 pkt_burst()
                 probs = self.chk.settle(settle)
                 splats = self.kmsg.splats()
@@ -923,6 +950,7 @@ class Storm:
         res["op_counts"] = counts
         res["counter_samples"] = self.chk.samples
         self.cleanup()
+        lib("nf_modules_load")  # binds a virtio device left unbound
         with open(a.out, "w") as f:
             json.dump(res, f)
         return 1 if res["violation"] else 0
