@@ -99,4 +99,9 @@ if [ -f "$SRC/.overlay-manifest" ]; then
 	done
 fi
 sort -u "$manifest_new" >"$SRC/.overlay-manifest"
+
+# 4. The guest selftests, where kselftest expects them
+# (tools/testing/selftests/drivers/net/failover; not part of the kernel build).
+"$REPO/scripts/install-selftests.sh" "$SRC" ||
+	log "warning: selftests not installed in $SRC/tools/testing/selftests"
 log "source tree ready: $SRC"
