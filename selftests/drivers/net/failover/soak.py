@@ -825,9 +825,10 @@ class Storm:
             pri = self.dev("primary")
             if not pri or not pci_of(pri):
                 return 1, "no primary to remove", 15
-            path = os.path.realpath("%s/%s" % (PCI, pci_of(pri)))
+            bdf = pci_of(pri)
+            path = os.path.realpath("%s/%s" % (PCI, bdf))
             self.removed_parent = os.path.dirname(path)
-            return wr(path + "/remove", 1), "remove %s" % pci_of(pri), 60
+            return wr(path + "/remove", 1), "remove %s" % bdf, 60
         if name == "rmmod_e1000e":
             return run("rmmod", "e1000e") + (60,)
         if name == "netns_out_primary":
