@@ -130,7 +130,7 @@ ktap_case()
 	echo "rc=$?"
 }
 out=$(ktap_case 'ktap_print_header; ktap_set_plan 3; RET=0; NF_LOGGED=0; log_test a;
-	NF_LOGGED=0; log_test_skip b why; NF_LOGGED=0; RET=0; check_err 1 boom; log_test c; ktap_finished')
+	NF_LOGGED=0; log_test_skip b why; NF_LOGGED=0; RET=0; check_err 1 boom; log_test c; nf_ktap_finished')
 if echo "$out" | grep -q '^ok 1 a$' && echo "$out" | grep -q '^ok 2 b # SKIP why$' &&
    echo "$out" | grep -q '^not ok 3 c$' && echo "$out" | grep -q '^# FAIL: boom$' &&
    echo "$out" | grep -q 'pass:1 fail:1 xfail:0 xpass:0 skip:1 error:0' &&
@@ -139,16 +139,16 @@ if echo "$out" | grep -q '^ok 1 a$' && echo "$out" | grep -q '^ok 2 b # SKIP why
 else
 	bad "KTAP: $out"
 fi
-out=$(ktap_case 'ktap_set_plan 2; NF_LOGGED=0; log_test_skip a x; NF_LOGGED=0; log_test_skip b y; ktap_finished')
+out=$(ktap_case 'ktap_set_plan 2; NF_LOGGED=0; log_test_skip a x; NF_LOGGED=0; log_test_skip b y; nf_ktap_finished')
 echo "$out" | grep -q '^rc=4$' && ok "all skipped -> exit 4" || bad "all skipped: $out"
-out=$(ktap_case 'ktap_set_plan 2; RET=0; NF_LOGGED=0; log_test a; ktap_finished')
+out=$(ktap_case 'ktap_set_plan 2; RET=0; NF_LOGGED=0; log_test a; nf_ktap_finished')
 echo "$out" | grep -q '^rc=1$' && ok "missing result -> exit 1" || bad "missing result: $out"
-out=$(ktap_case 'ktap_set_plan 1; RET=0; NF_LOGGED=0; log_test a; log_test a; ktap_finished')
+out=$(ktap_case 'ktap_set_plan 1; RET=0; NF_LOGGED=0; log_test a; log_test a; nf_ktap_finished')
 echo "$out" | grep -q '^rc=0$' && echo "$out" | grep -q 'second result' &&
 	ok "duplicate result ignored" || bad "duplicate result: $out"
 
 out=$(ktap_case 'ktap_set_plan 2; RET=0; NF_LOGGED=0; NF_SKIP_PART=; nf_skip_part "no bridge"; log_test a;
-	RET=0; NF_LOGGED=0; NF_SKIP_PART=; nf_skip_part "no bond"; check_err 1 boom; log_test b; ktap_finished')
+	RET=0; NF_LOGGED=0; NF_SKIP_PART=; nf_skip_part "no bond"; check_err 1 boom; log_test b; nf_ktap_finished')
 echo "$out" | grep -q '^ok 1 a # SKIP not all checks ran: no bridge$' && echo "$out" | grep -q '^not ok 2 b$' &&
 	ok "a check that could not run makes the case SKIP, a failure still fails" || bad "nf_skip_part: $out"
 out=$(ktap_case 'v=$(nf_stat nft-no-such-dev tx_packets); echo "st=$? v=[$v]";
@@ -163,6 +163,20 @@ out=$(ktap_case "NF_RESULTS='$R'; NF_DMESG_MARK='nf_selftest: mark x 1 42'; nf_d
 	echo "$out" | grep -q '^st=0$' && echo "$out" | grep -q '^gone=1$' &&
 	ok "kernel log after a marker, from kmsg.txt; a lost marker fails" || bad "nf_dmesg_since_mark: $out"
 rm -f "$R/kmsg.txt"
+
+# 2b. installed in a kernel tree (tools/testing/selftests/drivers/net/failover),
+# lib.sh uses the tree's kselftest/ktap_helpers.sh; SKIP still carries its reason
+T=$R/tree
+mkdir -p "$T/kselftest" "$T/drivers/net/failover"
+cp "$dir/lib.sh" "$T/drivers/net/failover/"
+sed -n '/^else$/,/^fi$/p' "$dir/lib.sh" | sed '1d;$d' > "$T/kselftest/ktap_helpers.sh"
+echo 'KTAP_FROM_TREE=1' >> "$T/kselftest/ktap_helpers.sh"
+out=$(bash -c "source '$T/drivers/net/failover/lib.sh'; echo helpers=\$NF_KTAP_HELPERS tree=\${KTAP_FROM_TREE:-0};
+	ktap_set_plan 2; NF_LOGGED=0; log_test_skip a x; NF_LOGGED=0; log_test_skip b y; nf_ktap_finished" 2>&1; echo "rc=$?")
+echo "$out" | grep -q "^helpers=$T/kselftest/ktap_helpers.sh tree=1$" && echo "$out" | grep -q '^ok 1 a # SKIP x$' &&
+	echo "$out" | grep -q '^rc=4$' &&
+	ok "in a kernel tree lib.sh sources kselftest/ktap_helpers.sh" || bad "tree helpers: $out"
+rm -rf "$T"
 
 # 3. host_do and the stream helpers, from inside the "guest" netns
 out=$(ip netns exec "$G" env NF_RESULTS="$R" NF_CTL_SEQ="$R/ctl-seq" bash -c '

@@ -22,13 +22,6 @@
 # Each script: set ALL_TESTS, source this file, call nf_main. Every test function
 # reports exactly one result through log_test / log_test_skip.
 
-# shellcheck disable=SC2034 # used by the scripts that source this file
-ksft_pass=0
-ksft_fail=1
-ksft_xfail=2
-ksft_xpass=3
-ksft_skip=4
-
 NF_LIB_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 : "${NF_TIMEOUT:=60}"
 : "${NF_HOST_TIMEOUT:=90}"
@@ -39,36 +32,70 @@ NF_PCI_IGB=8086:10c9
 NF_PCI_IGBVF=8086:10ca
 
 # ---------------------------------------------------------------------------
-# KTAP output (own copy of the kselftest/ktap_helpers.sh subset we need)
+# KTAP output. Installed in a kernel tree (tools/testing/selftests/drivers/
+# net/failover, scripts/prepare-tree.sh), the suite uses the tree's
+# kselftest/ktap_helpers.sh; in the repository layout the same functions,
+# with the same behaviour, are defined here. What we need beyond them is
+# named nf_ktap_*: nf_ktap_skip (a SKIP with a reason) and nf_ktap_finished
+# (exit 4 when every case skipped, 1 on a failure or a missing result).
 
-KTAP_TESTNO=1
-KTAP_CNT_PASS=0
-KTAP_CNT_FAIL=0
-KTAP_CNT_SKIP=0
-KSFT_NUM_TESTS=0
+NF_KSFT_DIR=$(readlink -f "$NF_LIB_DIR/../../..")
+if [ -r "$NF_KSFT_DIR/kselftest/ktap_helpers.sh" ]; then
+	# shellcheck source=/dev/null
+	. "$NF_KSFT_DIR/kselftest/ktap_helpers.sh"
+	NF_KTAP_HELPERS=$NF_KSFT_DIR/kselftest/ktap_helpers.sh
+else
+	NF_KTAP_HELPERS=
+	KTAP_TESTNO=1
+	KTAP_CNT_PASS=0
+	KTAP_CNT_FAIL=0
+	KTAP_CNT_SKIP=0
+	KSFT_PASS=0
+	KSFT_FAIL=1
+	KSFT_XFAIL=2
+	KSFT_XPASS=3
+	KSFT_SKIP=4
+	KSFT_NUM_TESTS=0
+	ktap_print_header() { echo "TAP version 13"; }
+	# shellcheck disable=SC2048,SC2086 # as in ktap_helpers.sh
+	ktap_print_msg() { echo "#" $*; }
+	ktap_set_plan() { KSFT_NUM_TESTS=$1; echo "1..$KSFT_NUM_TESTS"; }
+	# shellcheck disable=SC2048,SC2086
+	ktap_skip_all() { echo -n "1..0 # SKIP "; echo $*; }
+	__ktap_test() {
+		local result=$1 description=$2 directive=${3:-} directive_str=
+		[ -n "$directive" ] && directive_str="# $directive"
+		# shellcheck disable=SC2086 # word splitting as in ktap_helpers.sh
+		echo $result $KTAP_TESTNO $description $directive_str
+		KTAP_TESTNO=$((KTAP_TESTNO + 1))
+	}
+	ktap_test_pass() { __ktap_test "ok" "$1"; KTAP_CNT_PASS=$((KTAP_CNT_PASS + 1)); }
+	ktap_test_skip() { __ktap_test "ok" "$1" "SKIP"; KTAP_CNT_SKIP=$((KTAP_CNT_SKIP + 1)); }
+	ktap_test_fail() { __ktap_test "not ok" "$1"; KTAP_CNT_FAIL=$((KTAP_CNT_FAIL + 1)); }
+	ktap_print_totals() {
+		echo "# Totals: pass:$KTAP_CNT_PASS fail:$KTAP_CNT_FAIL xfail:0 xpass:0 skip:$KTAP_CNT_SKIP error:0"
+	}
+	ktap_finished() {
+		ktap_print_totals
+		if [ $((KTAP_CNT_PASS + KTAP_CNT_SKIP)) -eq "$KSFT_NUM_TESTS" ]; then
+			exit "$KSFT_PASS"
+		else
+			exit "$KSFT_FAIL"
+		fi
+	}
+fi
+# (net/lib.sh's lower-case names, which this file uses)
+ksft_pass=$KSFT_PASS
+ksft_fail=$KSFT_FAIL
+ksft_skip=$KSFT_SKIP
 
-ktap_print_header() { echo "TAP version 13"; }
-ktap_print_msg() { local l; while IFS= read -r l; do echo "# $l"; done <<< "$*"; }
-ktap_set_plan() { KSFT_NUM_TESTS=$1; echo "1..$KSFT_NUM_TESTS"; }
-ktap_skip_all() { echo "1..0 # SKIP $*"; }
-
-__ktap_test() {
-	local result=$1 description=$2 directive=${3:-}
-	if [ -n "$directive" ]; then
-		echo "$result $KTAP_TESTNO $description # $directive"
-	else
-		echo "$result $KTAP_TESTNO $description"
-	fi
-	KTAP_TESTNO=$((KTAP_TESTNO + 1))
-}
-ktap_test_pass() { __ktap_test "ok" "$1"; KTAP_CNT_PASS=$((KTAP_CNT_PASS + 1)); }
-ktap_test_skip() { __ktap_test "ok" "$1" "SKIP ${2:-}"; KTAP_CNT_SKIP=$((KTAP_CNT_SKIP + 1)); }
-ktap_test_fail() { __ktap_test "not ok" "$1"; KTAP_CNT_FAIL=$((KTAP_CNT_FAIL + 1)); }
-ktap_print_totals() {
-	echo "# Totals: pass:$KTAP_CNT_PASS fail:$KTAP_CNT_FAIL xfail:0 xpass:0 skip:$KTAP_CNT_SKIP error:0"
+# nf_ktap_skip NAME REASON: "ok N NAME # SKIP REASON"
+nf_ktap_skip() {
+	__ktap_test "ok" "$1" "SKIP${2:+ $2}"
+	KTAP_CNT_SKIP=$((KTAP_CNT_SKIP + 1))
 }
 # exit 0 all passed (skips allowed), 1 any failure or missing result, 4 all skipped
-ktap_finished() {
+nf_ktap_finished() {
 	ktap_print_totals
 	if [ "$KTAP_CNT_FAIL" -ne 0 ] ||
 	   [ $((KTAP_CNT_PASS + KTAP_CNT_SKIP)) -ne "$KSFT_NUM_TESTS" ]; then
@@ -87,7 +114,8 @@ RET=0
 RET_MSG=
 NF_LOGGED=0
 
-nf_diag() { ktap_print_msg "$*"; }
+# diagnostics, one "# " per line (ktap_print_msg prefixes only the first)
+nf_diag() { local l; while IFS= read -r l; do echo "# $l"; done <<< "$*"; }
 # a measured value for the report: "# figure: <test>: key=value ..."
 nf_figure() { echo "# figure: ${NF_CUR_TEST:-?}: $*"; }
 
@@ -130,7 +158,7 @@ log_test() {
 	fi
 	NF_LOGGED=1
 	if [ "$RET" -eq 0 ] && [ -n "$NF_SKIP_PART" ]; then
-		ktap_test_skip "$name" "not all checks ran: $NF_SKIP_PART"
+		nf_ktap_skip "$name" "not all checks ran: $NF_SKIP_PART"
 	elif [ "$RET" -eq 0 ]; then
 		ktap_test_pass "$name"
 	else
@@ -142,7 +170,7 @@ log_test_skip() {
 	local name=${1:-$NF_CUR_TEST} reason=${2:-}
 	[ "$NF_LOGGED" -ne 0 ] && return
 	NF_LOGGED=1
-	ktap_test_skip "$name" "$reason"
+	nf_ktap_skip "$name" "$reason"
 }
 # For behaviour where the C reference legitimately differs (listed per script).
 # NF_C_ASSERT_ALL=1 asserts it against the C reference anyway (to watch the
@@ -857,5 +885,5 @@ nf_main() {
 	nf_bringup > /dev/null 2>&1 || nf_diag "warning: topology not restored at the end"
 	RET=0 RET_MSG='' NF_LOGGED=0 NF_SKIP_PART='' NF_CUR_TEST=$extra
 	"$extra"
-	ktap_finished
+	nf_ktap_finished
 }
