@@ -17,6 +17,7 @@ use kernel::{
     c_str,
     device::Device as BusDevice,
     error::code::{EBUSY, EINVAL},
+    fmt,
     net::{
         device::ETH_HLEN,
         device::{
@@ -35,6 +36,7 @@ use kernel::{
     },
     netdev_err, netdev_info, netdev_warn,
     prelude::*,
+    str::CString,
     sync::{new_spinlock, rcu, SpinLock},
     time::Ktime,
 };
@@ -202,6 +204,51 @@ impl Master {
         self.events[ev].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Sends a `KOBJ_CHANGE` uevent on the master for udev rules (the admin guide lists the
+    /// variables): `FAILOVER_EVENT=event`, `FAILOVER_ROLE` and `FAILOVER_LOWER` for the lower
+    /// device concerned, and `FAILOVER_TX` for a transmit path change. A failure costs the
+    /// listeners that one event; it is logged, nothing else depends on it.
+    fn uevent(
+        &self,
+        master: &NetDev<Master>,
+        event: &str,
+        lower: Option<(Role, &Device)>,
+        tx: Option<TxPath>,
+        rtnl: &Rtnl,
+    ) {
+        let build = || -> Result<KVec<CString>> {
+            let mut env = KVec::with_capacity(4, GFP_KERNEL)?;
+            let mut add = |var: core::fmt::Arguments<'_>| -> Result {
+                env.push(CString::try_from_fmt(var)?, GFP_KERNEL)?;
+                Ok(())
+            };
+            add(fmt!("FAILOVER_EVENT={event}"))?;
+            if let Some(tx) = tx {
+                let name = match tx {
+                    TxPath::Primary => "primary",
+                    TxPath::Standby => "standby",
+                    TxPath::Drop => "none",
+                };
+                add(fmt!("FAILOVER_TX={name}"))?;
+            }
+            if let Some((role, dev)) = lower {
+                add(fmt!("FAILOVER_ROLE={}", role.name()))?;
+                add(fmt!("FAILOVER_LOWER={}", dev.name(rtnl)))?;
+            }
+            Ok(env)
+        };
+        let res = build().and_then(|env| {
+            let mut refs = KVec::<&CStr>::with_capacity(env.len(), GFP_KERNEL)?;
+            for e in env.iter() {
+                refs.push(e, GFP_KERNEL)?;
+            }
+            master.uevent_change(&refs, rtnl)
+        });
+        if let Err(e) = res {
+            netdev_warn!(master, "uevent {} not sent: error {}", event, e.to_errno());
+        }
+    }
+
     fn slot(&self, role: Role) -> &DeviceSlot {
         &self.lowers[role.index()]
     }
@@ -293,6 +340,18 @@ impl Master {
             TxPath::Standby => Some(Role::Standby),
             TxPath::Drop => None,
         };
+        // Hooks hear of every change, as the log does (not of a master opened before its lower
+        // devices are ready).
+        if via.is_some() || switched {
+            let lower = via.and_then(|r| self.slot(r).get_rtnl(rtnl).map(|d| (r, d)));
+            self.uevent(
+                master,
+                "tx_path",
+                lower.as_ref().map(|(r, d)| (*r, &**d)),
+                Some(path),
+                rtnl,
+            );
+        }
         // Both are rate-limited: a flapping lower device would otherwise flood the log and the
         // wire. A notification skipped that way costs little: the hypervisor's switch relearns
         // the MAC from the next frame the master sends anyway.
@@ -501,6 +560,11 @@ impl Master {
         self.compute_features(master, rtnl);
         self.count(EV_LINKED);
         netdev_info!(master, "enslaved {} as {}", dev.name(rtnl), role.name());
+        let event = match role {
+            Role::Primary => "primary_joined",
+            Role::Standby => "standby_joined",
+        };
+        self.uevent(master, event, Some((role, dev)), None, rtnl);
         self.update_link(master, true, rtnl);
         dev.notify_join(rtnl);
         Ok(())
@@ -545,6 +609,11 @@ impl Master {
         self.compute_features(master, rtnl);
         self.count(EV_RELEASED);
         netdev_info!(master, "released {} {}", role.name(), dev.name(rtnl));
+        let event = match role {
+            Role::Primary => "primary_left",
+            Role::Standby => "standby_left",
+        };
+        self.uevent(master, event, Some((role, &dev)), None, rtnl);
         self.update_link(master, true, rtnl);
     }
 

@@ -440,6 +440,35 @@ impl Device {
         };
     }
 
+    /// Sends a `KOBJ_CHANGE` uevent for the device (`kobject_uevent_env()`), with `env` (each
+    /// entry `KEY=value`) added to the variables the core sets (`ACTION=change`, `DEVPATH`,
+    /// `SUBSYSTEM=net`, `INTERFACE`, `IFINDEX`, `SEQNUM`), for udev rules and other listeners.
+    ///
+    /// Fails with `ENOMEM` when the variables do not fit the event (64 variables, 2 KiB in all)
+    /// or memory is short. A device unregistered since still gets its event sent (by its old
+    /// path), which listeners can only match by `INTERFACE`.
+    ///
+    /// Context: process context (the event is built with `GFP_KERNEL` and broadcast over
+    /// netlink); RTNL is demanded as the proof of it and keeps the name in the event stable.
+    pub fn uevent_change(&self, env: &[&CStr], _rtnl: &Rtnl) -> Result {
+        let mut envp = KVec::<*mut crate::ffi::c_char>::with_capacity(env.len() + 1, GFP_KERNEL)?;
+        for e in env {
+            // CAST: `kobject_uevent_env()` only reads the strings (`add_uevent_var("%s")`).
+            envp.push(e.as_char_ptr().cast_mut(), GFP_KERNEL)?;
+        }
+        envp.push(ptr::null_mut(), GFP_KERNEL)?;
+        // SAFETY: the device is valid (type invariant), so is its embedded `struct device` and its
+        // kobject; `envp` is a NULL-terminated array of NUL-terminated strings, all of which
+        // outlive the call, which does not keep them; the context may sleep (RTNL is held).
+        to_result(unsafe {
+            bindings::kobject_uevent_env(
+                ptr::addr_of_mut!((*self.as_raw()).dev.kobj),
+                bindings::kobject_action_KOBJ_CHANGE,
+                envp.as_mut_ptr(),
+            )
+        })
+    }
+
     /// Tells the network's peers where this device's addresses now are
     /// (`__netdev_notify_peers()`: gratuitous ARP, unsolicited neighbour advertisements and
     /// IGMP/MLD reports), so that switches relearn the MAC after a path change.
