@@ -8,6 +8,8 @@
 # Run by scripts/run-tests.sh (make test) and make host-test.
 # shellcheck disable=SC2016 # the in_script snippets expand in their own shell
 set -euo pipefail
+# the defaults are what is tested, whatever the caller's environment says
+unset NF_KEEP_RUNS NF_CACHE
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
