@@ -845,6 +845,24 @@ nf_exit_trap() {
 	[ -n "${NF_TMP:-}" ] && rm -rf "$NF_TMP"
 }
 
+# nf_kmemleak_check: two kmemleak scans (an object must stay unreferenced
+# over both to be reported), then check_err on any report; prints the count
+# as a figure. Returns 4 (nothing checked) when the kernel has no kmemleak.
+nf_kmemleak_check() {
+	local k=/sys/kernel/debug/kmemleak n
+	[ -e "$k" ] || mount -t debugfs none /sys/kernel/debug 2> /dev/null
+	[ -e "$k" ] || return 4
+	echo scan > "$k"
+	sleep 6
+	echo scan > "$k"
+	n=$(grep -c "unreferenced object" "$k")
+	nf_figure "kmemleak unreferenced objects: $n"
+	[ "$n" -eq 0 ]
+	check_err $? "kmemleak reports $n unreferenced objects"
+	[ "$n" -ne 0 ] && nf_diag "$(head -n 40 "$k")"
+	return 0
+}
+
 nf_main() {
 	local t n=0 extra=dmesg_clean
 	nf_require_topology
