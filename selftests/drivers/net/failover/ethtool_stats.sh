@@ -57,6 +57,18 @@ es_check()
 	check_err $? "ethtool -S $NF_M $1 moved by $d (want $2 $3)"
 }
 
+# es_pings_via ROLE: ES_PINGS pings with ES0 = the counters before and ES after
+es_pings_via()
+{
+	local k
+	ES0=(); for k in "${!ES[@]}"; do ES0[$k]=${ES[$k]}; done
+	es_pings
+	check_err $? "pings through the $1 failed"
+	es_snap
+	nf_diag "via $1: primary tx +$(es_delta primary_tx_packets) rx +$(es_delta primary_rx_packets)," \
+		"standby tx +$(es_delta standby_tx_packets) rx +$(es_delta standby_rx_packets)"
+}
+
 per_lower_counters()
 {
 	nf_skip_if_c "ethtool -S" && return
@@ -71,12 +83,7 @@ per_lower_counters()
 		check_err $? "ethtool -S $NF_M has no $k"
 	done
 	check_eq "tx_path with the primary up" "${ES[tx_path]:-}" 2
-	ES0=(); for k in "${!ES[@]}"; do ES0[$k]=${ES[$k]}; done
-	es_pings
-	check_err $? "pings through the primary failed"
-	es_snap
-	nf_diag "via primary: primary tx +$(es_delta primary_tx_packets) rx +$(es_delta primary_rx_packets)," \
-		"standby tx +$(es_delta standby_tx_packets) rx +$(es_delta standby_rx_packets)"
+	es_pings_via primary
 	es_check primary_tx_packets -ge "$ES_PINGS"
 	es_check primary_tx_bytes -ge $((ES_PINGS * 98))
 	es_check primary_rx_packets -ge $((ES_PINGS * 9 / 10))
@@ -90,12 +97,7 @@ per_lower_counters()
 	check_err $? "tx_path is $(es_get tx_path), not 1 (standby) with the primary down"
 	nf_wait 20 nf_ping_peer
 	es_snap
-	ES0=(); for k in "${!ES[@]}"; do ES0[$k]=${ES[$k]}; done
-	es_pings
-	check_err $? "pings through the standby failed"
-	es_snap
-	nf_diag "via standby: primary tx +$(es_delta primary_tx_packets) rx +$(es_delta primary_rx_packets)," \
-		"standby tx +$(es_delta standby_tx_packets) rx +$(es_delta standby_rx_packets)"
+	es_pings_via standby
 	es_check standby_tx_packets -ge "$ES_PINGS"
 	es_check standby_tx_bytes -ge $((ES_PINGS * 98))
 	es_check standby_rx_packets -ge $((ES_PINGS * 9 / 10))
