@@ -186,14 +186,15 @@ vlan_carried_by()
 {
 	local role=$1 cap pf sb got want_pf want_sb out name
 	# a fresh name per capture: a reused log could still show the last
-	# capture's "listening on" lines
+	# capture's "listening on" lines. Each tcpdump has its own stderr file:
+	# the two start-up lines interleave when they share one.
 	VLAN_CAP_N=$((${VLAN_CAP_N:-0} + 1))
 	name=vlancap$VLAN_CAP_N
 	cap=$(nf_host_path "$name")
-	host_do peer_bg "$name" "tcpdump -i $VLAN_TAP_PRI -l -nn -e 'vlan $VID and icmp' > $cap-pf.txt &" \
-		"tcpdump -i $VLAN_TAP_SBY -l -nn -e 'vlan $VID and icmp' > $cap-sb.txt & wait" > /dev/null
+	host_do peer_bg "$name" "tcpdump -i $VLAN_TAP_PRI -l -nn -e 'vlan $VID and icmp' > $cap-pf.txt 2> $cap-pf.err &" \
+		"tcpdump -i $VLAN_TAP_SBY -l -nn -e 'vlan $VID and icmp' > $cap-sb.txt 2> $cap-sb.err & wait" > /dev/null
 	nf_defer host_do peer_kill "$name"
-	_nf_caps_ready() { host_do peer "[ \$(grep -c 'listening on' $(nf_host_path "peer-$name.log")) -ge 2 ]" > /dev/null 2>&1; }
+	_nf_caps_ready() { host_do peer "grep -q 'listening on' $cap-pf.err && grep -q 'listening on' $cap-sb.err" > /dev/null 2>&1; }
 	if ! nf_wait 30 _nf_caps_ready; then
 		check_err 1 "tcpdump on the taps not ready"
 		return 1
