@@ -46,33 +46,33 @@ manual_enslave_unsupported()
 {
 	local before out rc
 	if ! modprobe -q dummy && [ ! -d /sys/module/dummy ]; then
-		log_test_skip "$NF_CUR_TEST" "module dummy not available"
+		nf_log_test_skip "$NF_CUR_TEST" "module dummy not available"
 		return
 	fi
 	before=$(state)
 	nf_defer ip link del nfbad-dum0
 	nf_run ip link add nfbad-dum0 type dummy
-	check_err $? "cannot create a dummy"
+	nf_check_err $? "cannot create a dummy"
 	out=$(ip link set dev nfbad-dum0 master "$NF_M" 2>&1)
 	rc=$?
 	nf_diag "ip link set dummy master $NF_M: rc=$rc $out"
 	[ "$rc" -ne 0 ] && [[ "$out" == *"Operation not supported"* ]]
-	check_err $? "enslaving a dummy by hand: want EOPNOTSUPP, got rc=$rc '$out'"
+	nf_check_err $? "enslaving a dummy by hand: want EOPNOTSUPP, got rc=$rc '$out'"
 	[ -z "$(nf_master_of nfbad-dum0)" ]
-	check_err $? "dummy got master $(nf_master_of nfbad-dum0)"
+	nf_check_err $? "dummy got master $(nf_master_of nfbad-dum0)"
 	# same with a device carrying the standby's MAC
 	ip link set dev nfbad-dum0 address "$NF_MAC"
 	out=$(ip link set dev nfbad-dum0 master "$NF_M" 2>&1)
 	rc=$?
 	[ "$rc" -ne 0 ] && [[ "$out" == *"Operation not supported"* ]]
-	check_err $? "enslaving a same-MAC dummy by hand: want EOPNOTSUPP, got rc=$rc '$out'"
-	check_eq "state" "$(state)" "$before"
+	nf_check_err $? "enslaving a same-MAC dummy by hand: want EOPNOTSUPP, got rc=$rc '$out'"
+	nf_check_eq "state" "$(state)" "$before"
 	# re-enslaving the current primary is a no-op at most
 	ip link set dev "$NF_PRI" master "$NF_M" > /dev/null 2>&1
-	check_eq "state after 'master' on an enslaved slave" "$(state)" "$before"
+	nf_check_eq "state after 'master' on an enslaved slave" "$(state)" "$before"
 	nf_ping_peer 3
-	check_err $? "no ping afterwards"
-	log_test
+	nf_check_err $? "no ping afterwards"
+	nf_log_test
 }
 
 nomaster_refused()
@@ -81,13 +81,13 @@ nomaster_refused()
 	before=$(state)
 	for s in "$NF_PRI" "$NF_SBY"; do
 		out=$(ip link set dev "$s" nomaster 2>&1)
-		check_fail $? "'ip link set $s nomaster' succeeded"
+		nf_check_fail $? "'ip link set $s nomaster' succeeded"
 		nf_diag "nomaster $s: $out"
 	done
-	check_eq "state" "$(state)" "$before"
+	nf_check_eq "state" "$(state)" "$before"
 	nf_ping_peer 3
-	check_err $? "no ping afterwards"
-	log_test
+	nf_check_err $? "no ping afterwards"
+	nf_log_test
 }
 
 slave_to_other_master_refused()
@@ -104,13 +104,13 @@ slave_to_other_master_refused()
 		nf_dev_exists "$kind" || continue
 		for s in "$NF_PRI" "$NF_SBY"; do
 			ip link set dev "$s" master "$kind" > /dev/null 2>&1
-			check_fail $? "moving $s under $kind succeeded"
+			nf_check_fail $? "moving $s under $kind succeeded"
 		done
 	done
-	check_eq "state" "$(state)" "$before"
+	nf_check_eq "state" "$(state)" "$before"
 	nf_ping_peer 3
-	check_err $? "no ping afterwards"
-	log_test
+	nf_check_err $? "no ping afterwards"
+	nf_log_test
 }
 
 delete_refused()
@@ -119,12 +119,12 @@ delete_refused()
 	before=$(state)
 	for d in "$NF_M" "$NF_PRI" "$NF_SBY"; do
 		ip link del dev "$d" > /dev/null 2>&1
-		check_fail $? "'ip link del $d' succeeded"
+		nf_check_fail $? "'ip link del $d' succeeded"
 		nf_dev_exists "$d"
-		check_err $? "$d vanished"
+		nf_check_err $? "$d vanished"
 	done
-	check_eq "state" "$(state)" "$before"
-	log_test
+	nf_check_eq "state" "$(state)" "$before"
+	nf_log_test
 }
 
 ns_setup()
@@ -139,16 +139,16 @@ master_netns_move_refused()
 	local before out
 	before=$(state)
 	ns_setup
-	check_err $? "cannot create netns $NS"
+	nf_check_err $? "cannot create netns $NS"
 	out=$(ip link set dev "$NF_M" netns "$NS" 2>&1)
-	check_fail $? "moving the master to netns $NS succeeded"
+	nf_check_fail $? "moving the master to netns $NS succeeded"
 	nf_diag "master netns move: $out"
 	nf_dev_exists "$NF_M"
-	check_err $? "master vanished from the init netns"
-	check_eq "state" "$(state)" "$before"
+	nf_check_err $? "master vanished from the init netns"
+	nf_check_eq "state" "$(state)" "$before"
 	nf_ping_peer 3
-	check_err $? "no ping afterwards"
-	log_test
+	nf_check_err $? "no ping afterwards"
+	nf_log_test
 }
 
 # slave_netns_move ROLE DEV
@@ -156,58 +156,58 @@ slave_netns_move()
 {
 	local role=$1 dev=$2 out nsmaster
 	ns_setup
-	check_err $? "cannot create netns $NS"
+	nf_check_err $? "cannot create netns $NS"
 	out=$(ip link set dev "$dev" netns "$NS" 2>&1)
-	check_err $? "moving the $role to $NS refused ($out); the core allows it"
+	nf_check_err $? "moving the $role to $NS refused ($out); the core allows it"
 	if [ "$RET" -ne 0 ]; then
 		return
 	fi
-	nf_dev_exists "$dev" && check_err 1 "$dev still in the init netns"
+	nf_dev_exists "$dev" && nf_check_err 1 "$dev still in the init netns"
 	# released on the way out (NETDEV_UNREGISTER)
 	nf_discover
-	[ "$role" = primary ] && [ -n "$NF_PRI" ] && check_err 1 "a primary is still enslaved: $(nf_roles)"
-	[ "$role" = standby ] && [ -n "$NF_SBY" ] && check_err 1 "a standby is still enslaved: $(nf_roles)"
-	[ "$NF_MODULE" = c ] || check_eq "lowers with the $role away" "$(nf_lowers "$NF_M" | wc -l)" 1
+	[ "$role" = primary ] && [ -n "$NF_PRI" ] && nf_check_err 1 "a primary is still enslaved: $(nf_roles)"
+	[ "$role" = standby ] && [ -n "$NF_SBY" ] && nf_check_err 1 "a standby is still enslaved: $(nf_roles)"
+	[ "$NF_MODULE" = c ] || nf_check_eq "lowers with the $role away" "$(nf_lowers "$NF_M" | wc -l)" 1
 	nsmaster=$(ip netns exec "$NS" sh -c "readlink /sys/class/net/$dev/master" 2> /dev/null)
 	nf_diag "$role in $NS: $(ip -n "$NS" -d link show dev "$dev" 2>&1 | head -n 2 | tr '\n' ' ') master link '${nsmaster}'"
 	if [ -n "$nsmaster" ] || ip -n "$NS" -d link show dev "$dev" 2> /dev/null | grep -q " master "; then
 		if [ "$NF_MODULE" = c ]; then
 			nf_diag "C reference: $role enslaved across namespaces (known, not asserted)"
 		else
-			check_err 1 "$role enslaved from another namespace"
+			nf_check_err 1 "$role enslaved from another namespace"
 		fi
 	fi
 	# with the primary gone the standby carries on, and vice versa
 	nf_wait 30 nf_ping_peer
-	check_err $? "no ping with the $role in another netns"
+	nf_check_err $? "no ping with the $role in another netns"
 	nf_run ip -n "$NS" link set dev "$dev" netns 1
-	check_err $? "cannot move the $role back"
+	nf_check_err $? "cannot move the $role back"
 	nf_wait "$NF_TIMEOUT" nf_dev_exists "$dev"
-	check_err $? "$dev not back in the init netns"
+	nf_check_err $? "$dev not back in the init netns"
 	_re() { [ "$(nf_master_of "$1")" = "$NF_M" ]; }
 	nf_wait "$NF_TIMEOUT" _re "$dev"
-	check_err $? "$role $dev not re-enslaved after returning: $(nf_roles)"
+	nf_check_err $? "$role $dev not re-enslaved after returning: $(nf_roles)"
 	nf_discover
 	if [ "$role" = primary ]; then
-		check_eq "primary after return" "$NF_PRI" "$dev"
+		nf_check_eq "primary after return" "$NF_PRI" "$dev"
 	else
-		check_eq "standby after return" "$NF_SBY" "$dev"
+		nf_check_eq "standby after return" "$NF_SBY" "$dev"
 	fi
 	ip link set dev "$dev" up
 	nf_wait "$NF_TIMEOUT" nf_ping_peer
-	check_err $? "no ping after the $role returned"
+	nf_check_err $? "no ping after the $role returned"
 }
 
 slave_netns_move_primary()
 {
 	slave_netns_move primary "$NF_PRI"
-	log_test
+	nf_log_test
 }
 
 slave_netns_move_standby()
 {
 	slave_netns_move standby "$NF_SBY"
-	log_test
+	nf_log_test
 }
 
 master_mac_change()
@@ -219,14 +219,14 @@ master_mac_change()
 	rc=$?
 	nf_diag "master MAC change: rc=$rc $out"
 	[ "$rc" -ne 0 ] && [[ "$out" == *"Operation not supported"* ]]
-	check_err $? "MAC change on the master: want EOPNOTSUPP (no ndo_set_mac_address), got rc=$rc '$out'"
-	check_eq "master MAC after the refusal" "$(nf_mac "$NF_M")" "$before_m"
-	check_eq "primary MAC" "$(nf_mac "$NF_PRI")" "$before_m"
-	check_eq "standby MAC" "$(nf_mac "$NF_SBY")" "$before_m"
-	check_eq "lowers" "$(nf_lowers "$NF_M" | wc -l)" 2
+	nf_check_err $? "MAC change on the master: want EOPNOTSUPP (no ndo_set_mac_address), got rc=$rc '$out'"
+	nf_check_eq "master MAC after the refusal" "$(nf_mac "$NF_M")" "$before_m"
+	nf_check_eq "primary MAC" "$(nf_mac "$NF_PRI")" "$before_m"
+	nf_check_eq "standby MAC" "$(nf_mac "$NF_SBY")" "$before_m"
+	nf_check_eq "lowers" "$(nf_lowers "$NF_M" | wc -l)" 2
 	nf_ping_peer 3
-	check_err $? "no ping afterwards"
-	log_test
+	nf_check_err $? "no ping afterwards"
+	nf_log_test
 }
 
 nf_main

@@ -74,13 +74,13 @@ tx_dropped_no_lower_ready()
 	nf_defer ip link set dev "$NF_PRI" up
 	nf_defer ip link set dev "$NF_SBY" up
 	ip link set dev "$NF_PRI" down && ip link set dev "$NF_SBY" down
-	check_err $? "cannot take both lowers down"
+	nf_check_err $? "cannot take both lowers down"
 	nf_wait 10 nf_carrier_is "$NF_M" 0
-	check_err $? "master keeps carrier with both lowers down"
+	nf_check_err $? "master keeps carrier with both lowers down"
 	nf_is_up "$NF_M"
-	check_err $? "master not UP"
+	nf_check_err $? "master not UP"
 	if rust; then
-		check_eq "ethtool -S tx_path with no lower ready" "$(es tx_path)" 0
+		nf_check_eq "ethtool -S tx_path with no lower ready" "$(es tx_path)" 0
 	fi
 	sleep 0.5
 	d0=$(nf_stat "$NF_M" tx_dropped)
@@ -94,20 +94,20 @@ tx_dropped_no_lower_ready()
 	sleep 0.5
 	d=$(nf_stat_delta "$NF_M" tx_dropped "$d0")
 	[ "${d:-0}" -ge 70 ]
-	check_err $? "master tx_dropped moved by ${d:-?} for 70 frames sent with no lower ready"
+	nf_check_err $? "master tx_dropped moved by ${d:-?} for 70 frames sent with no lower ready"
 	dp=$(nf_stat_delta "$NF_PRI" tx_packets "$p0")
 	ds=$(nf_stat_delta "$NF_SBY" tx_packets "$s0")
-	check_eq "frames sent by the primary/standby (both down)" "$dp/$ds" 0/0
+	nf_check_eq "frames sent by the primary/standby (both down)" "$dp/$ds" 0/0
 	t1=$(tap_rx)
-	check_eq "frames at $TAP_PRI,$TAP_SBY" "$(nf_num_diff "${t0%,*}" "${t1%,*}"),$(nf_num_diff "${t0#*,}" "${t1#*,}")" 0,0
+	nf_check_eq "frames at $TAP_PRI,$TAP_SBY" "$(nf_num_diff "${t0%,*}" "${t1%,*}"),$(nf_num_diff "${t0#*,}" "${t1#*,}")" 0,0
 	nf_figure "tx_dropped+=$d for 70 frames"
 
 	ip link set dev "$NF_SBY" up && ip link set dev "$NF_PRI" up
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_M" 1
-	check_err $? "master carrier not back with the lowers up"
+	nf_check_err $? "master carrier not back with the lowers up"
 	nf_wait 30 nf_ping_peer
-	check_err $? "no ping after the lowers came back"
-	log_test
+	nf_check_err $? "no ping after the lowers came back"
+	nf_log_test
 }
 
 # carried_by ROLE: 10 pings answered, sent through ROLE's tap (at least 10
@@ -117,7 +117,7 @@ carried_by()
 	local role=$1 t0 t1 pf sb out
 	t0=$(tap_rx)
 	out=$(ping -c 10 -i 0.2 -W 2 "$NF_PEER4" 2>&1)
-	check_err $? "pings via the $role: $(echo "$out" | grep 'packet loss')"
+	nf_check_err $? "pings via the $role: $(echo "$out" | grep 'packet loss')"
 	t1=$(tap_rx)
 	pf=$(nf_num_diff "${t0%,*}" "${t1%,*}")
 	sb=$(nf_num_diff "${t0#*,}" "${t1#*,}")
@@ -127,7 +127,7 @@ carried_by()
 	else
 		[ "$sb" != "?" ] && [ "$sb" -ge 10 ] && [ "$pf" != "?" ] && [ "$pf" -le 2 ]
 	fi
-	check_err $? "tx not through the $role: $pf frames at $TAP_PRI, $sb at $TAP_SBY"
+	nf_check_err $? "tx not through the $role: $pf frames at $TAP_PRI, $sb at $TAP_SBY"
 }
 
 carrier_loss_primary_admin_up()
@@ -137,32 +137,32 @@ carrier_loss_primary_admin_up()
 	sw0=$(es path_switches)
 	nf_defer host_do set_link "$NF_PRIMARY_QDEV" on
 	host_do set_link "$NF_PRIMARY_QDEV" off > /dev/null
-	check_err $? "host set_link $NF_PRIMARY_QDEV off failed"
+	nf_check_err $? "host set_link $NF_PRIMARY_QDEV off failed"
 	nf_wait 15 nf_carrier_is "$NF_PRI" 0
-	check_err $? "primary $NF_PRI keeps its carrier after set_link off"
+	nf_check_err $? "primary $NF_PRI keeps its carrier after set_link off"
 	nf_is_up "$NF_PRI"
-	check_err $? "primary $NF_PRI not admin-up any more"
+	nf_check_err $? "primary $NF_PRI not admin-up any more"
 	nf_carrier_is "$NF_M" 1
-	check_err $? "master lost carrier with the standby ready"
+	nf_check_err $? "master lost carrier with the standby ready"
 	if rust; then
 		nf_wait 5 es_is tx_path 1
-		check_err $? "ethtool -S tx_path '$(es tx_path)' with the primary's carrier off (want 1)"
+		nf_check_err $? "ethtool -S tx_path '$(es tx_path)' with the primary's carrier off (want 1)"
 	fi
 	carried_by standby
 
 	host_do set_link "$NF_PRIMARY_QDEV" on > /dev/null
-	check_err $? "host set_link $NF_PRIMARY_QDEV on failed"
+	nf_check_err $? "host set_link $NF_PRIMARY_QDEV on failed"
 	nf_wait 30 nf_carrier_is "$NF_PRI" 1
-	check_err $? "primary $NF_PRI has no carrier after set_link on"
+	nf_check_err $? "primary $NF_PRI has no carrier after set_link on"
 	if rust; then
 		nf_wait 5 es_is tx_path 2
-		check_err $? "ethtool -S tx_path '$(es tx_path)' with the primary back (want 2)"
+		nf_check_err $? "ethtool -S tx_path '$(es tx_path)' with the primary back (want 2)"
 		sw1=$(es path_switches)
 		[ -n "$sw0" ] && [ -n "$sw1" ] && [ $((sw1 - sw0)) -ge 2 ]
-		check_err $? "ethtool -S path_switches ${sw0:-?} -> ${sw1:-?} (want +2)"
+		nf_check_err $? "ethtool -S path_switches ${sw0:-?} -> ${sw1:-?} (want +2)"
 	fi
 	carried_by primary
-	log_test
+	nf_log_test
 }
 
 # rx_counts TAP: the peer sends 20 tagged frames to our MAC out of TAP while
@@ -180,10 +180,10 @@ rx_counts()
 		> "$NF_TMP/rx-s" 2>&1 &
 	local ps=$!
 	if ! nf_wait 60 grep -q READY "$NF_TMP/rx-m" || ! nf_wait 60 grep -q READY "$NF_TMP/rx-s"; then
-		check_err 1 "guest receivers not ready"
+		nf_check_err 1 "guest receivers not ready"
 	fi
 	out=$(host_do peer "python3 $(printf %q "$(nf_host_path rawframe.py)") send --dev $tap --dst $NF_MAC --token $tok --count 20 --interval 0.01")
-	check_err $? "peer could not send out of $tap: $out"
+	nf_check_err $? "peer could not send out of $tap: $out"
 	sleep 2
 	touch "$NF_TMP/rx-stop"
 	wait "$pm" "$ps"
@@ -196,31 +196,31 @@ rx_via_standby_follows_tx_path()
 {
 	nf_require_host_ctl || return
 	if ! cp "$NF_LIB_DIR/rawframe.py" "$NF_RESULTS/rawframe.py" 2> /dev/null; then
-		check_err 1 "cannot copy rawframe.py into $NF_RESULTS"
-		log_test
+		nf_check_err 1 "cannot copy rawframe.py into $NF_RESULTS"
+		nf_log_test
 		return
 	fi
 	# primary active: the standby's frames stop at the standby
 	rx_counts "$TAP_SBY"
-	check_eq "frames from $TAP_SBY at the standby's socket" "$RX_S" 20
-	check_eq "frames from $TAP_SBY at the master, primary active" "$RX_M" 0
+	nf_check_eq "frames from $TAP_SBY at the standby's socket" "$RX_S" 20
+	nf_check_eq "frames from $TAP_SBY at the master, primary active" "$RX_M" 0
 	# primary down: the master transmits and receives through the standby
 	nf_defer ip link set dev "$NF_PRI" up
 	ip link set dev "$NF_PRI" down
-	check_err $? "cannot take the primary down"
+	nf_check_err $? "cannot take the primary down"
 	nf_wait 10 nf_carrier_is "$NF_M" 1
-	check_err $? "master lost carrier with the standby ready"
+	nf_check_err $? "master lost carrier with the standby ready"
 	rx_counts "$TAP_SBY"
-	check_eq "frames from $TAP_SBY at the standby's socket, primary down" "$RX_S" 20
+	nf_check_eq "frames from $TAP_SBY at the standby's socket, primary down" "$RX_S" 20
 	if rust; then
-		check_eq "frames from $TAP_SBY at the master, primary down" "$RX_M" 20
+		nf_check_eq "frames from $TAP_SBY at the master, primary down" "$RX_M" 20
 	else
 		nf_diag "C reference: master got $RX_M of 20 with the primary down (not asserted)"
 	fi
 	ip link set dev "$NF_PRI" up
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 1
-	check_err $? "primary carrier not back"
-	log_test
+	nf_check_err $? "primary carrier not back"
+	nf_log_test
 }
 
 # garp_in/na_in pf|sb: a gratuitous ARP (broadcast "who-has A tell A") for
@@ -252,34 +252,34 @@ peer_notified_on_switch()
 	nf_defer host_do peer_kill "$name"
 	_caps_ready() { host_do peer "grep -q 'listening on' $NOTIF_CAP-pf.txt && grep -q 'listening on' $NOTIF_CAP-sb.txt" > /dev/null 2>&1; }
 	if ! nf_wait 30 _caps_ready; then
-		check_err 1 "tcpdump on the taps not ready"
-		log_test
+		nf_check_err 1 "tcpdump on the taps not ready"
+		nf_log_test
 		return
 	fi
 	nf_defer ip link set dev "$NF_PRI" up
 	ip link set dev "$NF_PRI" down
-	check_err $? "cannot take the primary down"
+	nf_check_err $? "cannot take the primary down"
 	nf_wait 20 garp_in sb
-	check_err $? "no gratuitous ARP for $NF_ADDR4 through $TAP_SBY after the switch to the standby"
+	nf_check_err $? "no gratuitous ARP for $NF_ADDR4 through $TAP_SBY after the switch to the standby"
 	if [ "$v6" = 1 ]; then
 		nf_wait 20 na_in sb
-		check_err $? "no unsolicited NA for $NF_ADDR6 through $TAP_SBY after the switch to the standby"
+		nf_check_err $? "no unsolicited NA for $NF_ADDR6 through $TAP_SBY after the switch to the standby"
 	fi
 	garp_in pf
-	check_fail $? "gratuitous ARP through $TAP_PRI while the primary is down"
+	nf_check_fail $? "gratuitous ARP through $TAP_PRI while the primary is down"
 	ip link set dev "$NF_PRI" up
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 1
-	check_err $? "primary carrier not back"
+	nf_check_err $? "primary carrier not back"
 	nf_wait 30 garp_in pf
-	check_err $? "no gratuitous ARP for $NF_ADDR4 through $TAP_PRI after the switch back to the primary"
+	nf_check_err $? "no gratuitous ARP for $NF_ADDR4 through $TAP_PRI after the switch back to the primary"
 	if [ "$v6" = 1 ]; then
 		nf_wait 20 na_in pf
-		check_err $? "no unsolicited NA for $NF_ADDR6 through $TAP_PRI after the switch back"
+		nf_check_err $? "no unsolicited NA for $NF_ADDR6 through $TAP_PRI after the switch back"
 	else
 		nf_diag "no usable IPv6 address on $NF_M: unsolicited NA not checked"
 	fi
 	nf_diag "ARP/ICMPv6 lines: $TAP_PRI $(cap_lines pf), $TAP_SBY $(cap_lines sb)"
-	log_test
+	nf_log_test
 }
 
 # counts DEV [NS]: "promiscuity/allmulti" of DEV
@@ -293,42 +293,42 @@ promisc_allmulti_handover()
 	p0=$(counts "$pri")
 	s0=$(counts "$sby")
 	case "$p0$s0" in
-	*[!0-9/]* | "") check_err 1 "no promiscuity/allmulti counts in ip -d -j link: '$p0' '$s0'"; log_test; return ;;
+	*[!0-9/]* | "") nf_check_err 1 "no promiscuity/allmulti counts in ip -d -j link: '$p0' '$s0'"; nf_log_test; return ;;
 	esac
 	l0=$(es lowers_linked) r0=$(es lowers_released)
 	nf_defer ip link set dev "$NF_M" promisc off allmulticast off
 	nf_run ip link set dev "$NF_M" promisc on allmulticast on
-	check_err $? "cannot set promisc and allmulticast on $NF_M"
-	check_eq "primary promiscuity/allmulti with the master's counts" "$(counts "$pri")" "$(split_counts "$p0" 1)"
-	check_eq "standby promiscuity/allmulti with the master's counts" "$(counts "$sby")" "$(split_counts "$s0" 1)"
+	nf_check_err $? "cannot set promisc and allmulticast on $NF_M"
+	nf_check_eq "primary promiscuity/allmulti with the master's counts" "$(counts "$pri")" "$(split_counts "$p0" 1)"
+	nf_check_eq "standby promiscuity/allmulti with the master's counts" "$(counts "$sby")" "$(split_counts "$s0" 1)"
 
 	# release: the primary leaves for another namespace and gives them back
-	ip netns add "$ns" || { check_err 1 "cannot create netns $ns"; log_test; return; }
+	ip netns add "$ns" || { nf_check_err 1 "cannot create netns $ns"; nf_log_test; return; }
 	nf_defer ip netns del "$ns"
 	nf_defer ip -n "$ns" link set dev "$pri" netns 1
 	ip link set dev "$pri" netns "$ns"
-	check_err $? "cannot move $pri to netns $ns"
+	nf_check_err $? "cannot move $pri to netns $ns"
 	nf_wait 10 nf_no_primary
-	check_err $? "primary still enslaved after leaving the namespace"
+	nf_check_err $? "primary still enslaved after leaving the namespace"
 	c=$(counts "$pri" "$ns")
-	check_eq "released primary's promiscuity/allmulti (in $ns)" "$c" "$p0"
-	check_eq "ethtool -S primary_present after the release" "$(es primary_present)" 0
-	check_eq "ethtool -S lowers_released moved by" "$(nf_num_diff "$r0" "$(es lowers_released)")" 1
+	nf_check_eq "released primary's promiscuity/allmulti (in $ns)" "$c" "$p0"
+	nf_check_eq "ethtool -S primary_present after the release" "$(es primary_present)" 0
+	nf_check_eq "ethtool -S lowers_released moved by" "$(nf_num_diff "$r0" "$(es lowers_released)")" 1
 
 	# enslave: back in this namespace it is enslaved again and gets them
 	ip -n "$ns" link set dev "$pri" netns 1
-	check_err $? "cannot move $pri back"
+	nf_check_err $? "cannot move $pri back"
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
-	check_err $? "primary not enslaved again after coming back"
+	nf_check_err $? "primary not enslaved again after coming back"
 	nf_discover
-	check_eq "re-enslaved primary's promiscuity/allmulti" "$(counts "$NF_PRI")" "$(split_counts "$p0" 1)"
-	check_eq "ethtool -S primary_present after the enslave" "$(es primary_present)" 1
-	check_eq "ethtool -S lowers_linked moved by" "$(nf_num_diff "$l0" "$(es lowers_linked)")" 1
+	nf_check_eq "re-enslaved primary's promiscuity/allmulti" "$(counts "$NF_PRI")" "$(split_counts "$p0" 1)"
+	nf_check_eq "ethtool -S primary_present after the enslave" "$(es primary_present)" 1
+	nf_check_eq "ethtool -S lowers_linked moved by" "$(nf_num_diff "$l0" "$(es lowers_linked)")" 1
 
 	nf_run ip link set dev "$NF_M" promisc off allmulticast off
-	check_eq "primary promiscuity/allmulti after the master's are off" "$(counts "$NF_PRI")" "$p0"
-	check_eq "standby promiscuity/allmulti after the master's are off" "$(counts "$sby")" "$s0"
-	log_test
+	nf_check_eq "primary promiscuity/allmulti after the master's are off" "$(counts "$NF_PRI")" "$p0"
+	nf_check_eq "standby promiscuity/allmulti after the master's are off" "$(counts "$sby")" "$s0"
+	nf_log_test
 }
 
 master_queue_count()
@@ -347,16 +347,16 @@ master_queue_count()
 	[ "$want" -lt 16 ] && want=16
 	[ "$want" -gt 256 ] && want=256
 	n=$(ls -d /sys/class/net/"$NF_M"/queues/tx-* 2> /dev/null | wc -l)
-	check_eq "master tx queues in sysfs (possible CPUs $pos)" "$n" "$want"
+	nf_check_eq "master tx queues in sysfs (possible CPUs $pos)" "$n" "$want"
 	n=$(ls -d /sys/class/net/"$NF_M"/queues/rx-* 2> /dev/null | wc -l)
-	check_eq "master rx queues in sysfs" "$n" "$want"
-	check_eq "master num_tx_queues" "$(nf_link_field "$NF_M" num_tx_queues)" "$want"
+	nf_check_eq "master rx queues in sysfs" "$n" "$want"
+	nf_check_eq "master num_tx_queues" "$(nf_link_field "$NF_M" num_tx_queues)" "$want"
 	for d in "$NF_PRI" "$NF_SBY"; do
 		r=$(ls -d /sys/class/net/"$d"/queues/tx-* 2> /dev/null | wc -l)
 		[ "$r" -ge 1 ] && [ "$r" -le "$want" ]
-		check_err $? "lower $d has $r tx queues, the master $want"
+		nf_check_err $? "lower $d has $r tx queues, the master $want"
 	done
-	log_test
+	nf_log_test
 }
 
 nf_main

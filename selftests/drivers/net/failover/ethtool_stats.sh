@@ -54,7 +54,7 @@ es_check()
 	local d
 	d=$(es_delta "$1")
 	[[ "$d" =~ ^-?[0-9]+$ ]] && [ "$d" "$2" "$3" ]
-	check_err $? "ethtool -S $NF_M $1 moved by $d (want $2 $3)"
+	nf_check_err $? "ethtool -S $NF_M $1 moved by $d (want $2 $3)"
 }
 
 # es_pings_via ROLE: ES_PINGS pings with ES0 = the counters before and ES after
@@ -63,7 +63,7 @@ es_pings_via()
 	local k
 	ES0=(); for k in "${!ES[@]}"; do ES0[$k]=${ES[$k]}; done
 	es_pings
-	check_err $? "pings through the $1 failed"
+	nf_check_err $? "pings through the $1 failed"
 	es_snap
 	nf_diag "via $1: primary tx +$(es_delta primary_tx_packets) rx +$(es_delta primary_rx_packets)," \
 		"standby tx +$(es_delta standby_tx_packets) rx +$(es_delta standby_rx_packets)"
@@ -76,13 +76,13 @@ per_lower_counters()
 	declare -gA ES0
 
 	es_snap
-	check_err $? "no ethtool -S tx_path on $NF_M"
+	nf_check_err $? "no ethtool -S tx_path on $NF_M"
 	for k in primary_tx_packets primary_tx_bytes primary_rx_packets primary_rx_bytes \
 		standby_tx_packets standby_tx_bytes standby_rx_packets standby_rx_bytes ms_since_last_switch; do
 		[ -n "${ES[$k]:-}" ]
-		check_err $? "ethtool -S $NF_M has no $k"
+		nf_check_err $? "ethtool -S $NF_M has no $k"
 	done
-	check_eq "tx_path with the primary up" "${ES[tx_path]:-}" 2
+	nf_check_eq "tx_path with the primary up" "${ES[tx_path]:-}" 2
 	es_pings_via primary
 	es_check primary_tx_packets -ge "$ES_PINGS"
 	es_check primary_tx_bytes -ge $((ES_PINGS * 98))
@@ -92,9 +92,9 @@ per_lower_counters()
 
 	nf_defer ip link set dev "$pri" up
 	ip link set dev "$pri" down
-	check_err $? "cannot take the primary $pri down"
+	nf_check_err $? "cannot take the primary $pri down"
 	nf_wait 20 es_tx_path_is 1
-	check_err $? "tx_path is $(es_get tx_path), not 1 (standby) with the primary down"
+	nf_check_err $? "tx_path is $(es_get tx_path), not 1 (standby) with the primary down"
 	nf_wait 20 nf_ping_peer
 	es_snap
 	es_pings_via standby
@@ -111,8 +111,8 @@ per_lower_counters()
 	es_snap
 	e2=$((ES[primary_tx_packets] + ES[standby_tx_packets]))
 	[[ "$m" =~ ^[0-9]+$ ]] && [ "$e1" -le "$m" ] && [ "$m" -le "$e2" ]
-	check_err $? "master tx_packets $m not between the per-lower sums $e1 and $e2"
-	log_test
+	nf_check_err $? "master tx_packets $m not between the per-lower sums $e1 and $e2"
+	nf_log_test
 }
 
 switch_count_and_age()
@@ -121,35 +121,35 @@ switch_count_and_age()
 	local pri=$NF_PRI s0 t0 a1 a2 a3 el
 
 	s0=$(es_get path_switches)
-	check_err $? "no ethtool -S path_switches on $NF_M"
+	nf_check_err $? "no ethtool -S path_switches on $NF_M"
 	nf_defer ip link set dev "$pri" up
 	t0=$(now_ms)
 	ip link set dev "$pri" down
-	check_err $? "cannot take the primary $pri down"
+	nf_check_err $? "cannot take the primary $pri down"
 	nf_wait 20 es_tx_path_is 1
-	check_err $? "tx_path is $(es_get tx_path), not 1 (standby) with the primary down"
+	nf_check_err $? "tx_path is $(es_get tx_path), not 1 (standby) with the primary down"
 	es_snap
 	a1=${ES[ms_since_last_switch]:-}
 	el=$(($(now_ms) - t0))
-	check_eq "path_switches after the primary went down" "${ES[path_switches]:-}" $((s0 + 1))
+	nf_check_eq "path_switches after the primary went down" "${ES[path_switches]:-}" $((s0 + 1))
 	[[ "$a1" =~ ^[0-9]+$ ]] && [ "$a1" -le "$el" ]
-	check_err $? "ms_since_last_switch $a1 after the switch, but the switch began ${el} ms ago"
+	nf_check_err $? "ms_since_last_switch $a1 after the switch, but the switch began ${el} ms ago"
 	sleep 2
 	a2=$(es_get ms_since_last_switch)
 	[[ "$a2" =~ ^[0-9]+$ ]] && [ $((a2 - a1)) -ge 1900 ]
-	check_err $? "ms_since_last_switch $a1 -> $a2 over 2 s of sleep"
+	nf_check_err $? "ms_since_last_switch $a1 -> $a2 over 2 s of sleep"
 
 	ip link set dev "$pri" up
-	check_err $? "cannot bring the primary $pri up"
+	nf_check_err $? "cannot bring the primary $pri up"
 	nf_wait "$NF_TIMEOUT" es_tx_path_is 2
-	check_err $? "tx_path is $(es_get tx_path), not 2 (primary) with the primary up"
+	nf_check_err $? "tx_path is $(es_get tx_path), not 2 (primary) with the primary up"
 	es_snap
 	a3=${ES[ms_since_last_switch]:-}
-	check_eq "path_switches after the primary came back" "${ES[path_switches]:-}" $((s0 + 2))
+	nf_check_eq "path_switches after the primary came back" "${ES[path_switches]:-}" $((s0 + 2))
 	[[ "$a3" =~ ^[0-9]+$ ]] && [ "$a3" -lt "$a2" ]
-	check_err $? "ms_since_last_switch $a3 did not restart (was $a2) when the primary came back"
+	nf_check_err $? "ms_since_last_switch $a3 did not restart (was $a2) when the primary came back"
 	nf_diag "path_switches $s0 -> ${ES[path_switches]:-?}; ms_since_last_switch $a1 -> $a2 -> $a3"
-	log_test
+	nf_log_test
 }
 
 nf_main

@@ -38,17 +38,17 @@ flap_ratelimited()
 
 	# gratuitous ARPs from the master's MAC, as the peer's bridge sees them
 	host_do peer_bg garp "exec tcpdump -l -n -e -i nfbr0 arp and ether src $NF_MAC" > /dev/null
-	check_err $? "cannot start tcpdump at the peer"
+	nf_check_err $? "cannot start tcpdump at the peer"
 	nf_defer host_do peer_kill garp
 	nf_wait 20 grep -q "listening on" "$NF_RESULTS/peer-garp.log"
-	check_err $? "tcpdump at the peer not listening"
+	nf_check_err $? "tcpdump at the peer not listening"
 
 	nf_defer ip link set dev "$pri" up
 	nf_defer ip link set dev "$sby" up
 	ip link set dev "$pri" down
-	check_err $? "cannot take the primary $pri down"
+	nf_check_err $? "cannot take the primary $pri down"
 	nf_wait 10 nf_carrier_is "$NF_M" 1
-	check_err $? "master has no carrier on the standby alone"
+	nf_check_err $? "master has no carrier on the standby alone"
 
 	for ((i = 0; i < NF_FLAP_CYCLES; i++)); do
 		printf 'link set dev %s down\nlink set dev %s up\n' "$sby" "$sby"
@@ -57,35 +57,35 @@ flap_ratelimited()
 	s0=$(path_switches)
 	t0=$SECONDS
 	ip -batch "$batch"
-	check_err $? "ip -batch flapping $sby failed"
+	nf_check_err $? "ip -batch flapping $sby failed"
 	took=$((SECONDS - t0))
 	s1=$(path_switches)
 	nf_wait 10 nf_carrier_is "$NF_M" 1
-	check_err $? "master has no carrier after the flapping"
+	nf_check_err $? "master has no carrier after the flapping"
 	# let the last notifications reach the peer
 	sleep 2
 	nf_klog_sync > /dev/null
 
 	[ -n "$s0" ] && [ -n "$s1" ] && [ $((s1 - s0)) -ge "$NF_FLAP_CYCLES" ]
-	check_err $? "path_switches moved ${s0:-?} -> ${s1:-?}: the standby did not flap ($NF_FLAP_CYCLES cycles)"
+	nf_check_err $? "path_switches moved ${s0:-?} -> ${s1:-?}: the standby did not flap ($NF_FLAP_CYCLES cycles)"
 
 	# one burst per started window, plus one window of slack for the edges
 	allowed=$((FLAP_BURST * (took / FLAP_WINDOW_S + 2)))
 	lines=$(nf_dmesg_since_mark FLAP_MARK | grep -cE "$NF_M: (tx via|tx dropped)")
 	[ "${lines:-0}" -ge 1 ] && [ "${lines:-0}" -le "$allowed" ]
-	check_err $? "$lines path-switch log lines for $((s1 - s0)) switches in ${took}s (allowed 1..$allowed)"
+	nf_check_err $? "$lines path-switch log lines for $((s1 - s0)) switches in ${took}s (allowed 1..$allowed)"
 	nf_dmesg_since_mark FLAP_MARK | grep -q "callbacks suppressed"
-	check_err $? "no 'callbacks suppressed' line from the limiter"
+	nf_check_err $? "no 'callbacks suppressed' line from the limiter"
 
 	garps=$(grep -c "ARP" "$NF_RESULTS/peer-garp.log")
 	[ "${garps:-0}" -ge 1 ] && [ "${garps:-0}" -le "$allowed" ]
-	check_err $? "$garps ARPs from the master at the peer for $((s1 - s0)) switches in ${took}s (allowed 1..$allowed)"
+	nf_check_err $? "$garps ARPs from the master at the peer for $((s1 - s0)) switches in ${took}s (allowed 1..$allowed)"
 	nf_figure "cycles=$NF_FLAP_CYCLES switches=$((s1 - s0)) seconds=$took log_lines=$lines arps=$garps allowed=$allowed"
 
 	ip link set dev "$pri" up
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$pri" 1
-	check_err $? "primary $pri has no carrier after coming back up"
-	log_test
+	nf_check_err $? "primary $pri has no carrier after coming back up"
+	nf_log_test
 }
 
 nf_main

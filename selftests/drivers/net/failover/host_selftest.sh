@@ -129,8 +129,8 @@ ktap_case()
 	bash -c "source '$dir/lib.sh'; $1" 2>&1
 	echo "rc=$?"
 }
-out=$(ktap_case 'ktap_print_header; ktap_set_plan 3; RET=0; NF_LOGGED=0; log_test a;
-	NF_LOGGED=0; log_test_skip b why; NF_LOGGED=0; RET=0; check_err 1 boom; log_test c; nf_ktap_finished')
+out=$(ktap_case 'ktap_print_header; ktap_set_plan 3; RET=0; NF_LOGGED=0; nf_log_test a;
+	NF_LOGGED=0; nf_log_test_skip b why; NF_LOGGED=0; RET=0; nf_check_err 1 boom; nf_log_test c; nf_ktap_finished')
 if echo "$out" | grep -q '^ok 1 a$' && echo "$out" | grep -q '^ok 2 b # SKIP why$' &&
    echo "$out" | grep -q '^not ok 3 c$' && echo "$out" | grep -q '^# FAIL: boom$' &&
    echo "$out" | grep -q 'pass:1 fail:1 xfail:0 xpass:0 skip:1 error:0' &&
@@ -139,16 +139,16 @@ if echo "$out" | grep -q '^ok 1 a$' && echo "$out" | grep -q '^ok 2 b # SKIP why
 else
 	bad "KTAP: $out"
 fi
-out=$(ktap_case 'ktap_set_plan 2; NF_LOGGED=0; log_test_skip a x; NF_LOGGED=0; log_test_skip b y; nf_ktap_finished')
+out=$(ktap_case 'ktap_set_plan 2; NF_LOGGED=0; nf_log_test_skip a x; NF_LOGGED=0; nf_log_test_skip b y; nf_ktap_finished')
 echo "$out" | grep -q '^rc=4$' && ok "all skipped -> exit 4" || bad "all skipped: $out"
-out=$(ktap_case 'ktap_set_plan 2; RET=0; NF_LOGGED=0; log_test a; nf_ktap_finished')
+out=$(ktap_case 'ktap_set_plan 2; RET=0; NF_LOGGED=0; nf_log_test a; nf_ktap_finished')
 echo "$out" | grep -q '^rc=1$' && ok "missing result -> exit 1" || bad "missing result: $out"
-out=$(ktap_case 'ktap_set_plan 1; RET=0; NF_LOGGED=0; log_test a; log_test a; nf_ktap_finished')
+out=$(ktap_case 'ktap_set_plan 1; RET=0; NF_LOGGED=0; nf_log_test a; nf_log_test a; nf_ktap_finished')
 echo "$out" | grep -q '^rc=0$' && echo "$out" | grep -q 'second result' &&
 	ok "duplicate result ignored" || bad "duplicate result: $out"
 
-out=$(ktap_case 'ktap_set_plan 2; RET=0; NF_LOGGED=0; NF_SKIP_PART=; nf_skip_part "no bridge"; log_test a;
-	RET=0; NF_LOGGED=0; NF_SKIP_PART=; nf_skip_part "no bond"; check_err 1 boom; log_test b; nf_ktap_finished')
+out=$(ktap_case 'ktap_set_plan 2; RET=0; NF_LOGGED=0; NF_SKIP_PART=; nf_skip_part "no bridge"; nf_log_test a;
+	RET=0; NF_LOGGED=0; NF_SKIP_PART=; nf_skip_part "no bond"; nf_check_err 1 boom; nf_log_test b; nf_ktap_finished')
 echo "$out" | grep -q '^ok 1 a # SKIP not all checks ran: no bridge$' && echo "$out" | grep -q '^not ok 2 b$' &&
 	ok "a check that could not run makes the case SKIP, a failure still fails" || bad "nf_skip_part: $out"
 out=$(ktap_case 'v=$(nf_stat nft-no-such-dev tx_packets); echo "st=$? v=[$v]";
@@ -165,18 +165,54 @@ out=$(ktap_case "NF_RESULTS='$R'; NF_DMESG_MARK='nf_selftest: mark x 1 42'; nf_d
 rm -f "$R/kmsg.txt"
 
 # 2b. installed in a kernel tree (tools/testing/selftests/drivers/net/failover),
-# lib.sh uses the tree's kselftest/ktap_helpers.sh; SKIP still carries its reason
+# lib.sh uses the tree's kselftest/ktap_helpers.sh and net/lib.sh (a stand-in
+# here whose log_test prints net/lib.sh's "TEST:" line); SKIP still carries
+# its reason and every case still gives one KTAP result
 T=$R/tree
-mkdir -p "$T/kselftest" "$T/drivers/net/failover"
+mkdir -p "$T/kselftest" "$T/net" "$T/drivers/net/failover"
 cp "$dir/lib.sh" "$T/drivers/net/failover/"
-sed -n '/^else$/,/^fi$/p' "$dir/lib.sh" | sed '1d;$d' > "$T/kselftest/ktap_helpers.sh"
+sed -n '/^else$/,/^fi$/{p;/^fi$/q}' "$dir/lib.sh" | sed '1d;$d' > "$T/kselftest/ktap_helpers.sh"
 echo 'KTAP_FROM_TREE=1' >> "$T/kselftest/ktap_helpers.sh"
-out=$(bash -c "source '$T/drivers/net/failover/lib.sh'; echo helpers=\$NF_KTAP_HELPERS tree=\${KTAP_FROM_TREE:-0};
-	ktap_set_plan 2; NF_LOGGED=0; log_test_skip a x; NF_LOGGED=0; log_test_skip b y; nf_ktap_finished" 2>&1; echo "rc=$?")
-echo "$out" | grep -q "^helpers=$T/kselftest/ktap_helpers.sh tree=1$" && echo "$out" | grep -q '^ok 1 a # SKIP x$' &&
-	echo "$out" | grep -q '^rc=4$' &&
-	ok "in a kernel tree lib.sh sources kselftest/ktap_helpers.sh" || bad "tree helpers: $out"
+# shellcheck disable=SC2016 # the stand-in's code, expanded when sourced
+printf '%s\n' 'ksft_pass=0 ksft_fail=1 ksft_xfail=2 ksft_skip=4 RET=0' \
+	'log_test() { echo "TEST: $1 [ OK ]"; }' 'NET_LIB_FROM_TREE=1' > "$T/net/lib.sh"
+tree_case()
+{
+	bash -c "source '$1/lib.sh'; echo helpers=\$NF_KTAP_HELPERS net=\$NF_NET_LIB tree=\${KTAP_FROM_TREE:-0}\${NET_LIB_FROM_TREE:-0};
+	ktap_set_plan 3; NF_LOGGED=0; nf_log_test_skip a x; NF_LOGGED=0; nf_log_test_skip b y;
+	RET=0; NF_LOGGED=0; nf_check_eq c 1 1; nf_log_test c; nf_ktap_finished" 2>&1
+	echo "rc=$?"
+}
+tree_ok()
+{
+	echo "$1" | grep -q "^helpers=$T/kselftest/ktap_helpers.sh net=$T/net/lib.sh tree=11$" &&
+		echo "$1" | grep -q '^ok 1 a # SKIP x$' && echo "$1" | grep -q '^ok 3 c$' &&
+		! echo "$1" | grep -q '^TEST:' && echo "$1" | grep -q '^rc=0$'
+}
+out=$(tree_case "$T/drivers/net/failover")
+tree_ok "$out" && ok "in a kernel tree lib.sh sources kselftest/ktap_helpers.sh and net/lib.sh, KTAP unchanged" ||
+	bad "tree helpers: $out"
+# from the repository layout, NF_KERNEL_SELFTESTS names the tree's selftests
+out=$(NF_KERNEL_SELFTESTS=$T tree_case "$dir")
+tree_ok "$out" && ok "NF_KERNEL_SELFTESTS: lib.sh outside a tree uses that tree's helpers" ||
+	bad "NF_KERNEL_SELFTESTS: $out"
 rm -rf "$T"
+
+# 2c. no function of the suite has the name of one of the kernel's net
+# selftest libraries (which behave otherwise: "TEST:" lines, not KTAP);
+# NF_KERNEL_SELFTESTS=<tree>/tools/testing/selftests to check against a tree
+ours=$(sed -nE 's/^[[:space:]]*([A-Za-z_][A-Za-z0-9_]*)\(\).*/\1/p' "$dir"/*.sh | sort -u)
+theirs="log_test log_test_skip log_test_xfail log_info check_err check_fail check_err_fail busywait slowwait
+	defer defer_scope_push defer_scope_pop defer_prog tests_run setup_ns cleanup_ns"
+K=${NF_KERNEL_SELFTESTS:-}
+if [ -n "$K" ]; then
+	theirs="$theirs $(sed -nE 's/^([A-Za-z_][A-Za-z0-9_]*)\(\).*/\1/p' "$K"/net/lib.sh \
+		"$K"/net/forwarding/lib.sh "$K"/net/lib/sh/*.sh 2> /dev/null)"
+fi
+# shellcheck disable=SC2086 # one name a word
+clash=$(comm -12 <(echo "$ours") <(printf '%s\n' $theirs | sort -u) | tr '\n' ' ')
+[ -z "$clash" ] && ok "no suite function shadows a net/lib.sh helper${K:+ of $K}" ||
+	bad "suite functions named like net/lib.sh helpers: $clash"
 
 # 3. host_do and the stream helpers, from inside the "guest" netns
 out=$(ip netns exec "$G" env NF_RESULTS="$R" NF_CTL_SEQ="$R/ctl-seq" bash -c '

@@ -47,50 +47,50 @@ failover_cycle()
 	: > "$NF_TMP/host.out"
 
 	nf_stream_start "$name" "$NF_STREAM_RATE"
-	check_err $? "cannot start the UDP stream"
+	nf_check_err $? "cannot start the UDP stream"
 	[ "$RET" -ne 0 ] && return
 	nf_tx_grows "$PRI_NAME" "$NF_STREAM_MIN" 20
-	check_err $? "stream not carried by the primary $PRI_NAME before the unplug"
+	nf_check_err $? "stream not carried by the primary $PRI_NAME before the unplug"
 	nf_stream_advances "$name" "$NF_STREAM_MIN" 20
-	check_err $? "stream not reaching the peer before the unplug"
+	nf_check_err $? "stream not reaching the peer before the unplug"
 
 	t0=$SECONDS
 	"$unplug"
-	check_err $? "$unplug failed: $(cat "$NF_TMP/host.out" 2> /dev/null)"
+	nf_check_err $? "$unplug failed: $(cat "$NF_TMP/host.out" 2> /dev/null)"
 	nf_wait "$NF_TIMEOUT" "$gone"
-	check_err $? "primary still present/up after $unplug: $(nf_roles)"
+	nf_check_err $? "primary still present/up after $unplug: $(nf_roles)"
 	nf_carrier_is "$NF_M" 1
-	check_err $? "master lost carrier with only the standby left"
+	nf_check_err $? "master lost carrier with only the standby left"
 	nf_tx_grows "$NF_SBY" "$NF_STREAM_MIN" 20
-	check_err $? "stream did not move to the standby $NF_SBY"
+	nf_check_err $? "stream did not move to the standby $NF_SBY"
 	t1=$SECONDS
 	nf_stream_advances "$name" "$NF_STREAM_MIN" 20
-	check_err $? "stream stopped reaching the peer with the primary gone"
+	nf_check_err $? "stream stopped reaching the peer with the primary gone"
 	nf_figure "$name: standby carrying the stream $((t1 - t0))s after the unplug started"
 
 	t0=$SECONDS
 	"$replug"
-	check_err $? "$replug failed: $(cat "$NF_TMP/host.out" 2> /dev/null)"
+	nf_check_err $? "$replug failed: $(cat "$NF_TMP/host.out" 2> /dev/null)"
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
-	check_err $? "primary not enslaved again after $replug: $(nf_roles)"
+	nf_check_err $? "primary not enslaved again after $replug: $(nf_roles)"
 	nf_discover
 	if [ -n "$NF_PRI" ]; then
 		nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 1
-		check_err $? "primary $NF_PRI has no carrier after $replug"
+		nf_check_err $? "primary $NF_PRI has no carrier after $replug"
 		nf_tx_grows "$NF_PRI" "$NF_STREAM_MIN" 30
-		check_err $? "stream not back on the primary $NF_PRI"
+		nf_check_err $? "stream not back on the primary $NF_PRI"
 		t1=$SECONDS
 		nf_figure "$name: primary carrying the stream $((t1 - t0))s after the replug started"
 		nf_tx_quiet "$NF_SBY" 50 2
-		check_err $? "standby still transmitting with the primary back"
+		nf_check_err $? "standby still transmitting with the primary back"
 	fi
 	nf_stream_advances "$name" "$NF_STREAM_MIN" 20
-	check_err $? "stream not reaching the peer after the replug"
+	nf_check_err $? "stream not reaching the peer after the replug"
 
 	nf_stream_stop "$name"
-	check_err $? "no stream result"
+	nf_check_err $? "no stream result"
 	[ "$STREAM_RECEIVED" -gt 0 ] && [ "$STREAM_LAST" -ge $((STREAM_SENT - STREAM_SENT / 20 - 1)) ]
-	check_err $? "end of the stream missing at the peer: last_seq $STREAM_LAST of $STREAM_SENT sent"
+	nf_check_err $? "end of the stream missing at the peer: last_seq $STREAM_LAST of $STREAM_SENT sent"
 	nf_figure "$name: loss=$STREAM_LOST/$STREAM_SENT max_gap_ms=$STREAM_MAXGAP rate_pps=$STREAM_RATE"
 }
 
@@ -98,20 +98,20 @@ qmp_device_del_add()
 {
 	nf_require_host_ctl || return
 	failover_cycle qmp unplug_qmp replug_qmp primary_gone
-	log_test
+	nf_log_test
 }
 
 pci_remove_rescan()
 {
 	failover_cycle pci unplug_pci replug_pci primary_gone
-	log_test
+	nf_log_test
 }
 
 link_down_up()
 {
 	nf_defer ip link set dev "$NF_PRI" up
 	failover_cycle link unplug_link replug_link primary_down
-	log_test
+	nf_log_test
 }
 
 nf_main

@@ -45,7 +45,7 @@ need_mod()
 	for m in "$@"; do
 		modprobe -q "$m" 2> /dev/null && continue
 		[ -d "/sys/module/$m" ] && continue
-		log_test_skip "$NF_CUR_TEST" "module $m not available"
+		nf_log_test_skip "$NF_CUR_TEST" "module $m not available"
 		return 1
 	done
 }
@@ -57,28 +57,28 @@ impostors_check()
 	shift
 	for d in "$@"; do
 		nf_dev_exists "$d"
-		check_err $? "impostor $d was not created"
+		nf_check_err $? "impostor $d was not created"
 		nf_diag "impostor $d: addr $(nf_mac "$d") perm $(ethtool -P "$d" 2> /dev/null | awk '{print $3}')"
 		ip link set dev "$d" up 2> /dev/null
 	done
 	for d in "$@"; do
 		nf_never 3 nf_master_of "$d" > /dev/null
-		check_err $? "impostor $d got master $(nf_master_of "$d")"
+		nf_check_err $? "impostor $d got master $(nf_master_of "$d")"
 		[ $(($(nf_flags "$d") & 0x1)) -ne 0 ] || nf_diag "impostor $d is not UP"
 	done
-	check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$before"
+	nf_check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$before"
 	nf_ping_peer 3
-	check_err $? "no ping with impostors around"
+	nf_check_err $? "no ping with impostors around"
 }
 
 # impostors_gone BEFORE_LOWERS: after deleting the impostors nothing moved
 impostors_gone()
 {
-	check_eq "lowers of $NF_M after removing impostors" "$(nf_lowers_str "$NF_M")" "$1"
+	nf_check_eq "lowers of $NF_M after removing impostors" "$(nf_lowers_str "$NF_M")" "$1"
 	nf_e1000e_enslaved
-	check_err $? "e1000e no longer primary: $(nf_roles)"
+	nf_check_err $? "e1000e no longer primary: $(nf_roles)"
 	nf_ping_peer 3
-	check_err $? "no ping after removing impostors"
+	nf_check_err $? "no ping after removing impostors"
 }
 
 dummy_same_mac()
@@ -88,11 +88,11 @@ dummy_same_mac()
 	before=$(nf_lowers_str "$NF_M")
 	nf_defer ip link del nfimp-dum0
 	nf_run ip link add nfimp-dum0 address "$NF_MAC" type dummy
-	check_err $? "cannot create dummy"
+	nf_check_err $? "cannot create dummy"
 	impostors_check "$before" nfimp-dum0
 	ip link del nfimp-dum0
 	impostors_gone "$before"
-	log_test
+	nf_log_test
 }
 
 veth_same_mac()
@@ -103,11 +103,11 @@ veth_same_mac()
 	nf_defer ip link del nfimp-veth0
 	nf_run ip link add nfimp-veth0 address "$NF_MAC" type veth \
 		peer name nfimp-veth1 address "$NF_MAC"
-	check_err $? "cannot create veth pair"
+	nf_check_err $? "cannot create veth pair"
 	impostors_check "$before" nfimp-veth0 nfimp-veth1
 	ip link del nfimp-veth0
 	impostors_gone "$before"
-	log_test
+	nf_log_test
 }
 
 macvlan_same_mac()
@@ -117,14 +117,14 @@ macvlan_same_mac()
 	before=$(nf_lowers_str "$NF_M")
 	nf_defer ip link del nfimp-dum1
 	nf_run ip link add nfimp-dum1 type dummy
-	check_err $? "cannot create dummy lower"
+	nf_check_err $? "cannot create dummy lower"
 	ip link set dev nfimp-dum1 up
 	nf_run ip link add link nfimp-dum1 name nfimp-mvl0 address "$NF_MAC" type macvlan mode bridge
-	check_err $? "cannot create macvlan"
+	nf_check_err $? "cannot create macvlan"
 	impostors_check "$before" nfimp-mvl0
 	ip link del nfimp-dum1
 	impostors_gone "$before"
-	log_test
+	nf_log_test
 }
 
 vlan_on_slaves()
@@ -135,15 +135,15 @@ vlan_on_slaves()
 	nf_defer ip link del nfimp-vs
 	nf_defer ip link del nfimp-vp
 	nf_run ip link add link "$NF_SBY" name nfimp-vs type vlan id 1977
-	check_err $? "cannot create a VLAN on the standby $NF_SBY"
+	nf_check_err $? "cannot create a VLAN on the standby $NF_SBY"
 	nf_run ip link add link "$NF_PRI" name nfimp-vp type vlan id 1978
-	check_err $? "cannot create a VLAN on the primary $NF_PRI"
+	nf_check_err $? "cannot create a VLAN on the primary $NF_PRI"
 	impostors_check "$before" nfimp-vs nfimp-vp
-	check_eq "VLAN on standby address" "$(nf_mac nfimp-vs)" "$(nf_mac "$NF_SBY")"
+	nf_check_eq "VLAN on standby address" "$(nf_mac nfimp-vs)" "$(nf_mac "$NF_SBY")"
 	ip link del nfimp-vs
 	ip link del nfimp-vp
 	impostors_gone "$before"
-	log_test
+	nf_log_test
 }
 
 bond_same_mac()
@@ -154,17 +154,17 @@ bond_same_mac()
 	nf_defer ip link del nfimp-bond0
 	nf_defer ip link del nfimp-dum2
 	nf_run ip link add nfimp-bond0 address "$NF_MAC" type bond mode active-backup
-	check_err $? "cannot create bond"
+	nf_check_err $? "cannot create bond"
 	nf_run ip link add nfimp-dum2 address "$NF_MAC" type dummy
-	check_err $? "cannot create bond slave dummy"
+	nf_check_err $? "cannot create bond slave dummy"
 	nf_run ip link set dev nfimp-dum2 master nfimp-bond0
-	check_err $? "cannot enslave the dummy to the bond"
+	nf_check_err $? "cannot enslave the dummy to the bond"
 	impostors_check "$before" nfimp-bond0
-	check_eq "dummy's master" "$(nf_master_of nfimp-dum2)" nfimp-bond0
+	nf_check_eq "dummy's master" "$(nf_master_of nfimp-dum2)" nfimp-bond0
 	ip link del nfimp-bond0
 	ip link del nfimp-dum2
 	impostors_gone "$before"
-	log_test
+	nf_log_test
 }
 
 impostors_with_primary_slot_free()
@@ -176,24 +176,24 @@ impostors_with_primary_slot_free()
 	nf_defer ip link del nfimp-veth2
 	nf_defer sh -c 'echo 1 > /sys/bus/pci/rescan'
 	echo 1 > "/sys/bus/pci/devices/$bdf/remove"
-	check_err $? "PCI remove of the primary failed"
+	nf_check_err $? "PCI remove of the primary failed"
 	nf_wait "$NF_TIMEOUT" nf_no_primary
-	check_err $? "primary still enslaved after PCI remove: $(nf_roles)"
+	nf_check_err $? "primary still enslaved after PCI remove: $(nf_roles)"
 	nf_run ip link add nfimp-dum3 address "$NF_MAC" type dummy
-	check_err $? "cannot create dummy"
+	nf_check_err $? "cannot create dummy"
 	nf_run ip link add nfimp-veth2 address "$NF_MAC" type veth peer name nfimp-veth3 address "$NF_MAC"
-	check_err $? "cannot create veth"
+	nf_check_err $? "cannot create veth"
 	impostors_check "$NF_SBY " nfimp-dum3 nfimp-veth2 nfimp-veth3
 	# the real primary comes back with the impostors still there
 	echo 1 > /sys/bus/pci/rescan
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
-	check_err $? "e1000e not enslaved with impostors around: $(nf_roles)"
+	nf_check_err $? "e1000e not enslaved with impostors around: $(nf_roles)"
 	local d
 	for d in nfimp-dum3 nfimp-veth2 nfimp-veth3; do
 		[ -z "$(nf_master_of "$d")" ]
-		check_err $? "impostor $d enslaved after the rescan"
+		nf_check_err $? "impostor $d enslaved after the rescan"
 	done
-	log_test
+	nf_log_test
 }
 
 # --- candidates hot-plugged through QMP ------------------------------------
@@ -235,18 +235,18 @@ imp_refused()
 	nf_dmesg_mark IMP_MARK
 	nf_defer host_do device_del imp0
 	nf_run host_do device_add_impostor "$kind"
-	check_err $? "host could not hot-plug a $kind impostor"
+	nf_check_err $? "host could not hot-plug a $kind impostor"
 	IMP=
 	nf_wait "$NF_TIMEOUT" imp_netdev "$kind" > /dev/null
-	check_err $? "no netdev for the hot-plugged $kind"
+	nf_check_err $? "no netdev for the hot-plugged $kind"
 	IMP=$(imp_netdev "$kind")
 	[ -n "$IMP" ] || return 1
 	nf_diag "impostor $IMP ($kind): addr $(nf_mac "$IMP") perm $(ethtool -P "$IMP" 2> /dev/null | awk '{print $3}')"
-	check_eq "permanent MAC of the $kind impostor" "$(ethtool -P "$IMP" 2> /dev/null | awk '{print $3}')" "$NF_MAC"
+	nf_check_eq "permanent MAC of the $kind impostor" "$(ethtool -P "$IMP" 2> /dev/null | awk '{print $3}')" "$NF_MAC"
 	ip link set dev "$IMP" up 2> /dev/null
 	nf_never 3 nf_master_of "$IMP" > /dev/null
-	check_err $? "impostor $IMP got master $(nf_master_of "$IMP")"
-	check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$before"
+	nf_check_err $? "impostor $IMP got master $(nf_master_of "$IMP")"
+	nf_check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$before"
 	if [ "$NF_MODULE" = c ]; then
 		nf_diag "C reference: refusal line and counter not asserted"
 		return 0
@@ -254,19 +254,19 @@ imp_refused()
 	line="refusing to enslave $IMP to $NF_M: it $reason"
 	_imp_logged() { nf_dmesg_since_mark IMP_MARK | grep -qF "$1"; }
 	nf_wait 20 _imp_logged "$line"
-	check_err $? "no '$line' in the kernel log"
+	nf_check_err $? "no '$line' in the kernel log"
 	r1=$(refused_count)
 	[[ "$r0" =~ ^[0-9]+$ ]] && [ "$r1" = $((r0 + 1)) ]
-	check_err $? "ethtool -S $NF_M candidates_refused: $r0 -> $r1 (want +1)"
+	nf_check_err $? "ethtool -S $NF_M candidates_refused: $r0 -> $r1 (want +1)"
 }
 
 # unplug the impostor through QMP (the guest acks the hot-unplug)
 imp_unplug()
 {
 	nf_run host_do device_del imp0
-	check_err $? "host could not unplug the impostor"
+	nf_check_err $? "host could not unplug the impostor"
 	nf_wait "$NF_TIMEOUT" imp_gone "$1"
-	check_err $? "impostor netdev still there after device_del"
+	nf_check_err $? "impostor netdev still there after device_del"
 }
 
 second_primary_refused()
@@ -276,10 +276,10 @@ second_primary_refused()
 	before=$(nf_lowers_str "$NF_M")
 	imp_refused e1000e "would be the primary, but a primary is already present" "$before"
 	nf_ping_peer 3
-	check_err $? "no ping with a second e1000e around"
+	nf_check_err $? "no ping with a second e1000e around"
 	imp_unplug e1000e
 	impostors_gone "$before"
-	log_test
+	nf_log_test
 }
 
 virtio_net_impostor_refused()
@@ -289,21 +289,21 @@ virtio_net_impostor_refused()
 	bdf=$(nf_pci_of "$NF_PRI")
 	nf_defer sh -c 'echo 1 > /sys/bus/pci/rescan'
 	echo 1 > "/sys/bus/pci/devices/$bdf/remove"
-	check_err $? "PCI remove of the primary failed"
+	nf_check_err $? "PCI remove of the primary failed"
 	nf_wait "$NF_TIMEOUT" nf_no_primary
-	check_err $? "primary still enslaved after PCI remove: $(nf_roles)"
+	nf_check_err $? "primary still enslaved after PCI remove: $(nf_roles)"
 	imp_refused virtio "is not the standby and its parent is not a PCI device" "$NF_SBY "
 	nf_ping_peer 3
-	check_err $? "no ping through the standby with the impostor around"
+	nf_check_err $? "no ping through the standby with the impostor around"
 	# the real primary comes back with the impostor still there
 	echo 1 > /sys/bus/pci/rescan
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
-	check_err $? "e1000e not enslaved with a virtio-net impostor around: $(nf_roles)"
+	nf_check_err $? "e1000e not enslaved with a virtio-net impostor around: $(nf_roles)"
 	[ -z "$IMP" ] || [ -z "$(nf_master_of "$IMP")" ]
-	check_err $? "impostor $IMP enslaved after the rescan"
+	nf_check_err $? "impostor $IMP enslaved after the rescan"
 	imp_unplug virtio
 	impostors_gone "$(nf_lowers_str "$NF_M")"
-	log_test
+	nf_log_test
 }
 
 nf_main

@@ -20,7 +20,7 @@
 # Without NF_RESULTS (plain kselftest install, no runner) every script skips (exit 4).
 #
 # Each script: set ALL_TESTS, source this file, call nf_main. Every test function
-# reports exactly one result through log_test / log_test_skip.
+# reports exactly one result through nf_log_test / nf_log_test_skip.
 
 NF_LIB_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 : "${NF_TIMEOUT:=60}"
@@ -32,14 +32,21 @@ NF_PCI_IGB=8086:10c9
 NF_PCI_IGBVF=8086:10ca
 
 # ---------------------------------------------------------------------------
-# KTAP output. Installed in a kernel tree (tools/testing/selftests/drivers/
-# net/failover, scripts/prepare-tree.sh), the suite uses the tree's
-# kselftest/ktap_helpers.sh; in the repository layout the same functions,
-# with the same behaviour, are defined here. What we need beyond them is
-# named nf_ktap_*: nf_ktap_skip (a SKIP with a reason) and nf_ktap_finished
-# (exit 4 when every case skipped, 1 on a failure or a missing result).
+# The kernel tree's selftests. Installed in a kernel tree (tools/testing/
+# selftests/drivers/net/failover, scripts/prepare-tree.sh), the suite uses
+# the tree's kselftest/ktap_helpers.sh and net/lib.sh; run from elsewhere (the
+# repository layout), those of NF_KERNEL_SELFTESTS (a tools/testing/selftests
+# directory) when it is set, else none: the KTAP functions are then defined
+# here with the same behaviour, and net/lib.sh is not needed.
+#
+# KTAP output: what we need beyond ktap_helpers.sh is named nf_ktap_*:
+# nf_ktap_skip (a SKIP with a reason) and nf_ktap_finished (exit 4 when every
+# case skipped, 1 on a failure or a missing result).
 
 NF_KSFT_DIR=$(readlink -f "$NF_LIB_DIR/../../..")
+if [ ! -r "$NF_KSFT_DIR/kselftest/ktap_helpers.sh" ] && [ -n "${NF_KERNEL_SELFTESTS:-}" ]; then
+	NF_KSFT_DIR=$(readlink -f "$NF_KERNEL_SELFTESTS")
+fi
 if [ -r "$NF_KSFT_DIR/kselftest/ktap_helpers.sh" ]; then
 	# shellcheck source=/dev/null
 	. "$NF_KSFT_DIR/kselftest/ktap_helpers.sh"
@@ -84,10 +91,25 @@ else
 		fi
 	}
 fi
-# (net/lib.sh's lower-case names, which this file uses)
-ksft_pass=$KSFT_PASS
-ksft_fail=$KSFT_FAIL
-ksft_skip=$KSFT_SKIP
+# net/lib.sh gives the exit codes by their lower-case names (ksft_pass,
+# ksft_fail, ksft_skip), which this file uses. Its other helpers do not fit:
+# its log_test/log_test_skip print "TEST: name [ OK ]" lines, not one KTAP
+# result per case (which run_all.sh and scripts/run-tests.sh count), and its
+# busywait/slowwait run the command in a command substitution (a subshell)
+# and fork date(1) at every poll (0.25 s an exec under TCG). So no function
+# of this suite has the name of one of net/lib.sh or net/forwarding/lib.sh:
+# ours are nf_log_test, nf_log_test_skip, nf_check_err, nf_check_fail,
+# nf_check_eq and nf_wait (RET is shared: 0 = pass, as there).
+if [ -r "$NF_KSFT_DIR/net/lib.sh" ]; then
+	# shellcheck source=/dev/null
+	. "$NF_KSFT_DIR/net/lib.sh"
+	NF_NET_LIB=$NF_KSFT_DIR/net/lib.sh
+else
+	NF_NET_LIB=
+	ksft_pass=$KSFT_PASS
+	ksft_fail=$KSFT_FAIL
+	ksft_skip=$KSFT_SKIP
+fi
 
 # nf_ktap_skip NAME REASON: "ok N NAME # SKIP REASON"
 nf_ktap_skip() {
@@ -108,7 +130,8 @@ nf_ktap_finished() {
 }
 
 # ---------------------------------------------------------------------------
-# log_test style reporting (as net/forwarding/lib.sh): RET / check_err / log_test
+# Per-case reporting in the manner of net/forwarding/lib.sh (RET, check_err,
+# log_test), but one KTAP result per case: nf_check_err, nf_log_test
 
 RET=0
 RET_MSG=
@@ -119,7 +142,7 @@ nf_diag() { local l; while IFS= read -r l; do echo "# $l"; done <<< "$*"; }
 # a measured value for the report: "# figure: <test>: key=value ..."
 nf_figure() { echo "# figure: ${NF_CUR_TEST:-?}: $*"; }
 
-check_err() {
+nf_check_err() {
 	local err=$1 msg=$2
 	if [ "$err" -ne 0 ]; then
 		[ "$RET" -eq 0 ] && RET_MSG=$msg
@@ -127,7 +150,7 @@ check_err() {
 		nf_diag "FAIL: $msg"
 	fi
 }
-check_fail() {
+nf_check_fail() {
 	local err=$1 msg=$2
 	if [ "$err" -eq 0 ]; then
 		[ "$RET" -eq 0 ] && RET_MSG=$msg
@@ -135,10 +158,10 @@ check_fail() {
 		nf_diag "FAIL: $msg"
 	fi
 }
-# check_eq WHAT GOT WANT
-check_eq() {
+# nf_check_eq WHAT GOT WANT
+nf_check_eq() {
 	[ "$2" = "$3" ]
-	check_err $? "$1: got '$2', want '$3'"
+	nf_check_err $? "$1: got '$2', want '$3'"
 }
 
 # nf_skip_part REASON: a check of the current case could not be run (a
@@ -150,7 +173,7 @@ nf_skip_part() {
 	NF_SKIP_PART="${NF_SKIP_PART:+$NF_SKIP_PART; }$*"
 }
 
-log_test() {
+nf_log_test() {
 	local name=${1:-$NF_CUR_TEST}
 	if [ "$NF_LOGGED" -ne 0 ]; then
 		nf_diag "BUG in test script: second result for $name ignored"
@@ -166,7 +189,7 @@ log_test() {
 		ktap_test_fail "$name"
 	fi
 }
-log_test_skip() {
+nf_log_test_skip() {
 	local name=${1:-$NF_CUR_TEST} reason=${2:-}
 	[ "$NF_LOGGED" -ne 0 ] && return
 	NF_LOGGED=1
@@ -178,7 +201,7 @@ log_test_skip() {
 nf_rust_only() { [ "${NF_MODULE:-rust}" != c ] || [ "${NF_C_ASSERT_ALL:-0}" = 1 ]; }
 nf_skip_if_c() {
 	if ! nf_rust_only; then
-		log_test_skip "$NF_CUR_TEST" "C reference lacks $*"
+		nf_log_test_skip "$NF_CUR_TEST" "C reference lacks $*"
 		return 0
 	fi
 	return 1
@@ -469,7 +492,7 @@ nf_require_topology() {
 nf_host_ctl() { [ "${NF_HOST_CTL:-0}" = 1 ]; }
 nf_require_host_ctl() {
 	nf_host_ctl && return 0
-	log_test_skip "$NF_CUR_TEST" "host actions unavailable (NF_HOST_CTL!=1)"
+	nf_log_test_skip "$NF_CUR_TEST" "host actions unavailable (NF_HOST_CTL!=1)"
 	return 1
 }
 
@@ -825,14 +848,14 @@ dmesg_clean() {
 	local bad log
 	nf_klog_sync || nf_diag "kernel log copy lags behind; checking what it has"
 	if ! log=$(nf_dmesg_since_mark); then
-		check_err 1 "start marker not found in the kernel log (wrapped ring buffer?): cannot check"
+		nf_check_err 1 "start marker not found in the kernel log (wrapped ring buffer?): cannot check"
 	else
 		bad=$(echo "$log" | grep -E "$NF_DMESG_BAD" | head -n 20)
 		[ -z "$bad" ]
-		check_err $? "kernel log has splats since the script started"
+		nf_check_err $? "kernel log has splats since the script started"
 		[ -n "$bad" ] && nf_diag "$bad"
 	fi
-	log_test dmesg_clean
+	nf_log_test dmesg_clean
 }
 
 # ---------------------------------------------------------------------------
@@ -846,7 +869,7 @@ nf_exit_trap() {
 }
 
 # nf_kmemleak_check: two kmemleak scans (an object must stay unreferenced
-# over both to be reported), then check_err on any report; prints the count
+# over both to be reported), then nf_check_err on any report; prints the count
 # as a figure. Returns 4 (nothing checked) when the kernel has no kmemleak.
 nf_kmemleak_check() {
 	local k=/sys/kernel/debug/kmemleak n
@@ -858,7 +881,7 @@ nf_kmemleak_check() {
 	n=$(grep -c "unreferenced object" "$k")
 	nf_figure "kmemleak unreferenced objects: $n"
 	[ "$n" -eq 0 ]
-	check_err $? "kmemleak reports $n unreferenced objects"
+	nf_check_err $? "kmemleak reports $n unreferenced objects"
 	[ "$n" -ne 0 ] && nf_diag "$(head -n 40 "$k")"
 	return 0
 }
@@ -874,6 +897,7 @@ nf_main() {
 	ktap_print_header
 	ktap_set_plan "$n"
 	nf_diag "module=${NF_MODULE} mac=${NF_MAC} host_ctl=${NF_HOST_CTL}"
+	nf_diag "kernel helpers: ${NF_KTAP_HELPERS:-none (own KTAP functions)} ${NF_NET_LIB:-(no net/lib.sh)}"
 	nf_dmesg_mark
 	local first=1
 	for t in $ALL_TESTS; do
@@ -882,7 +906,7 @@ nf_main() {
 		if [ "$first" = 1 ] || [ "${NF_BRINGUP_EACH:-1}" = 1 ]; then
 			if ! nf_bringup; then
 				RET=1 RET_MSG="topology not ready before the test"
-				log_test "$t"
+				nf_log_test "$t"
 				continue
 			fi
 			first=0
@@ -895,7 +919,7 @@ nf_main() {
 		[ "${NF_BRINGUP_EACH:-1}" = 1 ] && nf_run_defers
 		if [ "$NF_LOGGED" -eq 0 ]; then
 			RET=1 RET_MSG="test reported no result"
-			log_test "$t"
+			nf_log_test "$t"
 		fi
 	done
 	nf_run_defers

@@ -66,7 +66,7 @@ loss_trace_link() { loss_trace link; }
 loss_trace()
 {
 	local NF_LOSS_MODE=$1
-	[ -d /sys/kernel/tracing ] || [ -d /sys/kernel/debug/tracing ] || { log_test_skip "$NF_CUR_TEST" "no tracefs"; return; }
+	[ -d /sys/kernel/tracing ] || [ -d /sys/kernel/debug/tracing ] || { nf_log_test_skip "$NF_CUR_TEST" "no tracefs"; return; }
 	local i lost_cycles=0 total_lost=0 total_sent=0 gaps= losses= unplug replug gone
 	case $NF_LOSS_MODE in
 	qmp)
@@ -82,7 +82,7 @@ loss_trace()
 		unplug() { ip link set dev "$PRI_NAME" down; }
 		replug() { ip link set dev "$PRI_NAME" up; }
 		gone=primary_down ;;
-	*) check_err 1 "unknown NF_LOSS_MODE $NF_LOSS_MODE"; log_test; return ;;
+	*) nf_check_err 1 "unknown NF_LOSS_MODE $NF_LOSS_MODE"; nf_log_test; return ;;
 	esac
 	: > "$NF_TMP/drops.all"
 	# A cycle counts only when the stream was seen going through the primary
@@ -93,8 +93,8 @@ loss_trace()
 		nf_bringup > /dev/null 2>&1
 		nf_discover
 		PRI_NAME=$NF_PRI PRI_BDF=$(nf_pci_of "$NF_PRI")
-		[ -n "$PRI_NAME" ] || { check_err 1 "cycle $i: no primary"; break; }
-		nf_stream_start "c$i" "$NF_STREAM_RATE" || { check_err 1 "cycle $i: no stream"; break; }
+		[ -n "$PRI_NAME" ] || { nf_check_err 1 "cycle $i: no primary"; break; }
+		nf_stream_start "c$i" "$NF_STREAM_RATE" || { nf_check_err 1 "cycle $i: no stream"; break; }
 		if ! nf_tx_grows "$PRI_NAME" 200 60; then
 			nf_diag "cycle $i: stream not on the primary before the removal: not measured, repeated"
 			unmeasured=$((unmeasured + 1))
@@ -128,7 +128,7 @@ loss_trace()
 		nf_run_defers
 		i=$((i + 1))
 	done
-	[ $((i - 1)) = "$NF_LOSS_CYCLES" ] || check_err 1 "only $((i - 1)) of $NF_LOSS_CYCLES cycles measured"
+	[ $((i - 1)) = "$NF_LOSS_CYCLES" ] || nf_check_err 1 "only $((i - 1)) of $NF_LOSS_CYCLES cycles measured"
 	nf_figure "mode=$NF_LOSS_MODE module=$NF_MODULE cycles=$((i - 1)) unmeasured=$unmeasured lost_cycles=$lost_cycles lost=$total_lost sent=$total_sent"
 	nf_figure "per-cycle lost:$losses"
 	nf_figure "per-cycle max gap ms:$gaps"
@@ -139,8 +139,8 @@ loss_trace()
 	nf_diag "guest IPv4 drops by location over all cycles:"
 	nf_diag "$(sed 's/ reason: / /' "$NF_TMP/drops.all" | awk '{print $1, $NF}' | sort | uniq -c | sort -rn)"
 	[ "$lost_cycles" = 0 ]
-	check_err $? "$lost_cycles of $NF_LOSS_CYCLES cycles lost packets ($total_lost of $total_sent)"
-	log_test
+	nf_check_err $? "$lost_cycles of $NF_LOSS_CYCLES cycles lost packets ($total_lost of $total_sent)"
+	nf_log_test
 }
 
 nf_main

@@ -50,14 +50,14 @@ mtu_propagates()
 {
 	nf_defer ip link set dev "$NF_M" mtu 1500
 	nf_run ip link set dev "$NF_M" mtu 1400
-	check_err $? "cannot set master MTU 1400"
-	check_eq "MTUs master/primary/standby" "$(mtus)" 1400/1400/1400
+	nf_check_err $? "cannot set master MTU 1400"
+	nf_check_eq "MTUs master/primary/standby" "$(mtus)" 1400/1400/1400
 	nf_ping_peer 3
-	check_err $? "no ping at MTU 1400"
+	nf_check_err $? "no ping at MTU 1400"
 	nf_run ip link set dev "$NF_M" mtu 1500
-	check_err $? "cannot set master MTU back to 1500"
-	check_eq "MTUs master/primary/standby" "$(mtus)" 1500/1500/1500
-	log_test
+	nf_check_err $? "cannot set master MTU back to 1500"
+	nf_check_eq "MTUs master/primary/standby" "$(mtus)" 1500/1500/1500
+	nf_log_test
 }
 
 mtu_out_of_range_refused()
@@ -67,16 +67,16 @@ mtu_out_of_range_refused()
 	min=$(nf_link_field "$NF_M" min_mtu)
 	nf_diag "master MTU range $min..$max"
 	[[ "$max" =~ ^[0-9]+$ ]] && [[ "$min" =~ ^[0-9]+$ ]]
-	check_err $? "master MTU range unknown"
+	nf_check_err $? "master MTU range unknown"
 	nf_defer ip link set dev "$NF_M" mtu 1500
 	if [ "$RET" -eq 0 ]; then
 		ip link set dev "$NF_M" mtu $((max + 1)) 2> /dev/null
-		check_fail $? "MTU $((max + 1)) above max_mtu accepted"
+		nf_check_fail $? "MTU $((max + 1)) above max_mtu accepted"
 		ip link set dev "$NF_M" mtu $((min - 1)) 2> /dev/null
-		check_fail $? "MTU $((min - 1)) below min_mtu accepted"
-		check_eq "MTUs after refusals" "$(mtus)" 1500/1500/1500
+		nf_check_fail $? "MTU $((min - 1)) below min_mtu accepted"
+		nf_check_eq "MTUs after refusals" "$(mtus)" 1500/1500/1500
 	fi
-	log_test
+	nf_log_test
 }
 
 # An MTU the primary takes but the standby (host_mtu) cannot is refused with
@@ -98,7 +98,7 @@ mtu_standby_refusal_touches_nothing()
 	smax=$(nf_link_field "$NF_SBY" max_mtu)
 	nf_diag "max_mtu master $mmax primary $(nf_link_field "$NF_PRI" max_mtu) standby $smax"
 	if ! [ "$smax" -lt "$mmax" ] 2> /dev/null; then
-		log_test_skip "$NF_CUR_TEST" "standby max_mtu $smax not below the master's $mmax (set host_mtu on $NF_STANDBY_QDEV)"
+		nf_log_test_skip "$NF_CUR_TEST" "standby max_mtu $smax not below the master's $mmax (set host_mtu on $NF_STANDBY_QDEV)"
 		return
 	fi
 	nf_defer ip link set dev "$NF_M" mtu 1500
@@ -107,20 +107,20 @@ mtu_standby_refusal_touches_nothing()
 	rc=$?
 	nf_diag "MTU $((smax + 1)): rc=$rc $out"
 	[ "$rc" -ne 0 ] && [[ "$out" == *"Invalid argument"* ]]
-	check_err $? "MTU $((smax + 1)) (the standby cannot take it): want EINVAL, got rc=$rc '$out'"
-	check_eq "MTUs master/primary/standby after the refusal" "$(mtus)" 1500/1500/1500
+	nf_check_err $? "MTU $((smax + 1)) (the standby cannot take it): want EINVAL, got rc=$rc '$out'"
+	nf_check_eq "MTUs master/primary/standby after the refusal" "$(mtus)" 1500/1500/1500
 	sleep 1
 	cc1=$(nf_read "/sys/class/net/$NF_PRI/carrier_changes")
 	if [ "$NF_MODULE" = c ]; then
 		# C sets the primary first and rolls it back: this is its rollback
 		nf_diag "C reference: primary carrier_changes $cc0 -> $cc1 (rolled back, not asserted)"
 	else
-		check_eq "primary carrier_changes (an MTU change resets the e1000e)" "$cc1" "$cc0"
+		nf_check_eq "primary carrier_changes (an MTU change resets the e1000e)" "$cc1" "$cc0"
 	fi
 	nf_run ip link set dev "$NF_M" mtu "$smax"
-	check_err $? "MTU $smax (the standby's max) refused"
-	check_eq "MTUs at the standby's max" "$(mtus)" "$smax/$smax/$smax"
-	log_test
+	nf_check_err $? "MTU $smax (the standby's max) refused"
+	nf_check_eq "MTUs at the standby's max" "$(mtus)" "$smax/$smax/$smax"
+	nf_log_test
 }
 
 mtu_range_follows_primary()
@@ -128,25 +128,25 @@ mtu_range_follows_primary()
 	local pmax smax bdf
 	pmax=$(nf_link_field "$NF_PRI" max_mtu)
 	smax=$(nf_link_field "$NF_SBY" max_mtu)
-	check_eq "master max_mtu with primary" "$(nf_link_field "$NF_M" max_mtu)" "$pmax"
-	check_eq "master min_mtu with primary" "$(nf_link_field "$NF_M" min_mtu)" "$(nf_link_field "$NF_PRI" min_mtu)"
+	nf_check_eq "master max_mtu with primary" "$(nf_link_field "$NF_M" max_mtu)" "$pmax"
+	nf_check_eq "master min_mtu with primary" "$(nf_link_field "$NF_M" min_mtu)" "$(nf_link_field "$NF_PRI" min_mtu)"
 	nf_defer ip link set dev "$NF_M" mtu 1500
 	nf_defer sh -c 'echo 1 > /sys/bus/pci/rescan'
 	nf_run ip link set dev "$NF_M" mtu 1400
-	check_err $? "cannot set MTU 1400"
+	nf_check_err $? "cannot set MTU 1400"
 	bdf=$(nf_pci_of "$NF_PRI")
 	echo 1 > "/sys/bus/pci/devices/$bdf/remove"
 	nf_wait "$NF_TIMEOUT" nf_no_primary
-	check_err $? "primary still there after PCI remove"
-	check_eq "master max_mtu without primary (= standby's)" "$(nf_link_field "$NF_M" max_mtu)" "$smax"
-	check_eq "master MTU without primary" "$(mtu_of "$NF_M")" 1400
+	nf_check_err $? "primary still there after PCI remove"
+	nf_check_eq "master max_mtu without primary (= standby's)" "$(nf_link_field "$NF_M" max_mtu)" "$smax"
+	nf_check_eq "master MTU without primary" "$(mtu_of "$NF_M")" 1400
 	echo 1 > /sys/bus/pci/rescan
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
-	check_err $? "e1000e not enslaved after rescan: $(nf_roles)"
+	nf_check_err $? "e1000e not enslaved after rescan: $(nf_roles)"
 	nf_discover
-	check_eq "new primary MTU (aligned to the master)" "$(mtu_of "$NF_PRI")" 1400
-	check_eq "master max_mtu with primary back" "$(nf_link_field "$NF_M" max_mtu)" "$pmax"
-	log_test
+	nf_check_eq "new primary MTU (aligned to the master)" "$(mtu_of "$NF_PRI")" 1400
+	nf_check_eq "master max_mtu with primary back" "$(nf_link_field "$NF_M" max_mtu)" "$pmax"
+	nf_log_test
 }
 
 # The peer's VLAN end point: vlanpeer.py on the peer's bridge answers ARP and
@@ -196,13 +196,13 @@ vlan_carried_by()
 	nf_defer host_do peer_kill "$name"
 	_nf_caps_ready() { host_do peer "grep -q 'listening on' $cap-pf.err && grep -q 'listening on' $cap-sb.err" > /dev/null 2>&1; }
 	if ! nf_wait 30 _nf_caps_ready; then
-		check_err 1 "tcpdump on the taps not ready"
+		nf_check_err 1 "tcpdump on the taps not ready"
 		return 1
 	fi
 	out=$(ping -c "$VLAN_PINGS" -i 0.2 -W 2 "$VLAN_PEER" 2>&1)
 	got=$(echo "$out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
 	[ "${got:-0}" -eq "$VLAN_PINGS" ]
-	check_err $? "VLAN $VID via the $role: ${got:-0} of $VLAN_PINGS pings answered"
+	nf_check_err $? "VLAN $VID via the $role: ${got:-0} of $VLAN_PINGS pings answered"
 	sleep 1
 	host_do peer_kill "$name" > /dev/null
 	# per tap: frames sent by our MAC, frames delivered to our MAC
@@ -216,8 +216,8 @@ vlan_carried_by()
 	else
 		want_pf=0/0 want_sb="$VLAN_PINGS/$VLAN_PINGS"
 	fi
-	check_eq "tagged echo requests/replies through the primary ($VLAN_TAP_PRI)" "$pf" "$want_pf"
-	check_eq "tagged echo requests/replies through the standby ($VLAN_TAP_SBY)" "$sb" "$want_sb"
+	nf_check_eq "tagged echo requests/replies through the primary ($VLAN_TAP_PRI)" "$pf" "$want_pf"
+	nf_check_eq "tagged echo requests/replies through the standby ($VLAN_TAP_SBY)" "$sb" "$want_sb"
 }
 
 vlan_traffic_both_slaves()
@@ -225,17 +225,17 @@ vlan_traffic_both_slaves()
 	nf_require_host_ctl || return
 	modprobe -q 8021q
 	vlan_peer_start
-	check_err $? "cannot start the peer's VLAN end point"
+	nf_check_err $? "cannot start the peer's VLAN end point"
 	guest_vlan_up
-	check_err $? "cannot create $VLAN_DEV on $NF_M"
-	[ "$RET" -eq 0 ] || { log_test; return; }
+	nf_check_err $? "cannot create $VLAN_DEV on $NF_M"
+	[ "$RET" -eq 0 ] || { nf_log_test; return; }
 	nf_diag "rx-vlan-filter: primary $(ethtool -k "$NF_PRI" | awk '/rx-vlan-filter/{print $2}') standby $(ethtool -k "$NF_SBY" | awk '/rx-vlan-filter/{print $2}')"
 	vlan_carried_by primary
 	nf_defer ip link set dev "$NF_PRI" up
 	ip link set dev "$NF_PRI" down
 	vlan_carried_by standby
 	ip link set dev "$NF_PRI" up
-	log_test
+	nf_log_test
 }
 
 vlan_vids_to_new_primary()
@@ -247,23 +247,23 @@ vlan_vids_to_new_primary()
 	nf_defer sh -c 'echo 1 > /sys/bus/pci/rescan'
 	echo 1 > "/sys/bus/pci/devices/$bdf/remove"
 	nf_wait "$NF_TIMEOUT" nf_no_primary
-	check_err $? "primary still there after PCI remove"
+	nf_check_err $? "primary still there after PCI remove"
 	vlan_peer_start
-	check_err $? "cannot start the peer's VLAN end point"
+	nf_check_err $? "cannot start the peer's VLAN end point"
 	guest_vlan_up
-	check_err $? "cannot create $VLAN_DEV without a primary"
-	[ "$RET" -eq 0 ] || { log_test; return; }
+	nf_check_err $? "cannot create $VLAN_DEV without a primary"
+	[ "$RET" -eq 0 ] || { nf_log_test; return; }
 	vlan_carried_by standby
 	echo 1 > /sys/bus/pci/rescan
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
-	check_err $? "e1000e not enslaved after rescan"
+	nf_check_err $? "e1000e not enslaved after rescan"
 	nf_discover
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 1
-	check_err $? "new primary has no carrier"
+	nf_check_err $? "new primary has no carrier"
 	# the vid must have reached the new primary: QEMU's e1000e filters VLANs,
 	# so without it the replies through tap-pf are not received
 	vlan_carried_by primary
-	log_test
+	nf_log_test
 }
 
 has_maddr() { ip maddr show dev "$1" | grep -qi "link  *$2"; }
@@ -274,36 +274,36 @@ mc_uc_lists_synced()
 	local mc=01:00:5e:4e:46:01 uc=02:4e:46:00:00:99 s
 	nf_defer ip maddr del "$mc" dev "$NF_M"
 	nf_run ip maddr add "$mc" dev "$NF_M"
-	check_err $? "cannot add multicast $mc to $NF_M"
+	nf_check_err $? "cannot add multicast $mc to $NF_M"
 	for s in "$NF_PRI" "$NF_SBY"; do
 		has_maddr "$s" "$mc"
-		check_err $? "multicast $mc not on $s"
+		nf_check_err $? "multicast $mc not on $s"
 	done
 	ip maddr del "$mc" dev "$NF_M"
 	for s in "$NF_PRI" "$NF_SBY"; do
 		! has_maddr "$s" "$mc"
-		check_err $? "multicast $mc still on $s after removal"
+		nf_check_err $? "multicast $mc still on $s after removal"
 	done
 	if command -v bridge > /dev/null && modprobe -q macvlan; then
 		nf_defer ip link del nfmv0
 		nf_run ip link add link "$NF_M" name nfmv0 address "$uc" type macvlan mode private
-		check_err $? "cannot add a macvlan on $NF_M"
+		nf_check_err $? "cannot add a macvlan on $NF_M"
 		ip link set dev nfmv0 up
 		for s in "$NF_PRI" "$NF_SBY"; do
 			has_uc "$s" "$uc"
-			check_err $? "unicast $uc not in $s's address list"
+			nf_check_err $? "unicast $uc not in $s's address list"
 			[ $(($(nf_flags "$s") & 0x100)) -eq 0 ]
-			check_err $? "$s went promiscuous instead of filtering $uc"
+			nf_check_err $? "$s went promiscuous instead of filtering $uc"
 		done
 		ip link del nfmv0
 		for s in "$NF_PRI" "$NF_SBY"; do
 			! has_uc "$s" "$uc"
-			check_err $? "unicast $uc still on $s after removal"
+			nf_check_err $? "unicast $uc still on $s after removal"
 		done
 	else
 		nf_skip_part "unicast list (bridge(8) or macvlan missing)"
 	fi
-	log_test
+	nf_log_test
 }
 
 # rx_flag_propagates FLAG_BIT IP_KEYWORD
@@ -312,25 +312,25 @@ rx_flag_propagates()
 	local bit=$1 kw=$2 s
 	for s in "$NF_PRI" "$NF_SBY"; do
 		if [ $(($(nf_flags "$s") & bit)) -ne 0 ]; then
-			log_test_skip "$NF_CUR_TEST" "$s already has $kw set"
+			nf_log_test_skip "$NF_CUR_TEST" "$s already has $kw set"
 			return
 		fi
 	done
 	nf_defer ip link set dev "$NF_M" "$kw" off
 	nf_run ip link set dev "$NF_M" "$kw" on
-	check_err $? "cannot set $kw on $NF_M"
+	nf_check_err $? "cannot set $kw on $NF_M"
 	for s in "$NF_PRI" "$NF_SBY"; do
 		[ $(($(nf_flags "$s") & bit)) -ne 0 ]
-		check_err $? "$kw not propagated to $s"
+		nf_check_err $? "$kw not propagated to $s"
 	done
 	nf_ping_peer 3
-	check_err $? "no ping with $kw on"
+	nf_check_err $? "no ping with $kw on"
 	nf_run ip link set dev "$NF_M" "$kw" off
 	for s in "$NF_PRI" "$NF_SBY"; do
 		[ $(($(nf_flags "$s") & bit)) -eq 0 ]
-		check_err $? "$kw still set on $s after turning it off"
+		nf_check_err $? "$kw still set on $s after turning it off"
 	done
-	log_test
+	nf_log_test
 }
 
 promisc_propagates()

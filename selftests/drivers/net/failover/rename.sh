@@ -36,23 +36,23 @@ rename_checked()
 {
 	local old=$1 new=$2 role=$3
 	nf_run ip link set dev "$old" name "$new"
-	check_err $? "renaming $role $old -> $new while UP failed"
+	nf_check_err $? "renaming $role $old -> $new while UP failed"
 	nf_dev_exists "$new" && ! nf_dev_exists "$old"
-	check_err $? "$role not renamed in sysfs ($old -> $new)"
+	nf_check_err $? "$role not renamed in sysfs ($old -> $new)"
 	nf_is_up "$new"
-	check_err $? "$role $new not UP after the rename"
+	nf_check_err $? "$role $new not UP after the rename"
 	[ -L "/sys/class/net/$NF_M/lower_$new" ]
-	check_err $? "/sys/class/net/$NF_M/lower_$new missing"
+	nf_check_err $? "/sys/class/net/$NF_M/lower_$new missing"
 	[ ! -e "/sys/class/net/$NF_M/lower_$old" ]
-	check_err $? "/sys/class/net/$NF_M/lower_$old still there"
-	check_eq "$new master link" "$(nf_master_of "$new")" "$NF_M"
+	nf_check_err $? "/sys/class/net/$NF_M/lower_$old still there"
+	nf_check_eq "$new master link" "$(nf_master_of "$new")" "$NF_M"
 	[ -L "/sys/class/net/$new/upper_$NF_M" ]
-	check_err $? "/sys/class/net/$new/upper_$NF_M missing"
+	nf_check_err $? "/sys/class/net/$new/upper_$NF_M missing"
 	ip -d link show dev "$new" 2> /dev/null | grep -q "master $NF_M "
-	check_err $? "ip -d link show $new does not show master $NF_M"
-	check_eq "number of lowers" "$(nf_lowers "$NF_M" | wc -l)" 2
+	nf_check_err $? "ip -d link show $new does not show master $NF_M"
+	nf_check_eq "number of lowers" "$(nf_lowers "$NF_M" | wc -l)" 2
 	nf_carrier_is "$NF_M" 1
-	check_err $? "master lost carrier"
+	nf_check_err $? "master lost carrier"
 }
 
 rename_primary_up()
@@ -66,31 +66,31 @@ rename_primary_up()
 	sleep 1
 	rename_checked "$PRI_ORIG" nfpri0 primary
 	nf_discover
-	check_eq "primary role after rename" "$NF_PRI" nfpri0
-	log_test
+	nf_check_eq "primary role after rename" "$NF_PRI" nfpri0
+	nf_log_test
 }
 
 rename_standby_up()
 {
 	rename_checked "$SBY_ORIG" nfsby0 standby
 	nf_discover
-	check_eq "standby role after rename" "$NF_SBY" nfsby0
-	check_eq "standby phys_port_name" "$(cat /sys/class/net/nfsby0/phys_port_name 2> /dev/null)" sby
-	log_test
+	nf_check_eq "standby role after rename" "$NF_SBY" nfsby0
+	nf_check_eq "standby phys_port_name" "$(cat /sys/class/net/nfsby0/phys_port_name 2> /dev/null)" sby
+	nf_log_test
 }
 
 renamed_primary_carries_tx()
 {
 	local s0 ds
 	nf_dev_exists nfpri0
-	check_err $? "nfpri0 missing"
+	nf_check_err $? "nfpri0 missing"
 	s0=$(nf_stat nfsby0 tx_packets)
 	nf_tx_grows nfpri0 20 10
-	check_err $? "the renamed primary does not carry the ping"
+	nf_check_err $? "the renamed primary does not carry the ping"
 	ds=$(nf_stat_delta nfsby0 tx_packets "$s0")
 	[ "$ds" -le 2 ]
-	check_err $? "renamed standby sent $ds packets with the primary up"
-	log_test
+	nf_check_err $? "renamed standby sent $ds packets with the primary up"
+	nf_log_test
 }
 
 rename_back()
@@ -98,8 +98,8 @@ rename_back()
 	rename_checked nfpri0 "$PRI_ORIG" primary
 	rename_checked nfsby0 "$SBY_ORIG" standby
 	nf_discover
-	check_eq "roles after renaming back" "$NF_SBY/$NF_PRI" "$SBY_ORIG/$PRI_ORIG"
-	log_test
+	nf_check_eq "roles after renaming back" "$NF_SBY/$NF_PRI" "$SBY_ORIG/$PRI_ORIG"
+	nf_log_test
 }
 
 zero_loss_under_renames()
@@ -107,7 +107,7 @@ zero_loss_under_renames()
 	local line tx rx
 	if [ -z "$PING_PID" ]; then
 		RET=1 RET_MSG="ping was not started"
-		log_test
+		nf_log_test
 		return
 	fi
 	wait "$PING_PID"
@@ -117,8 +117,8 @@ zero_loss_under_renames()
 	rx=$(echo "$line" | awk '{print $4}')
 	nf_figure "ping during renames: $line"
 	[ -n "$tx" ] && [ "$tx" -gt 0 ] && [ "$tx" = "$rx" ]
-	check_err $? "ping lost packets during the renames: $line"
-	log_test
+	nf_check_err $? "ping lost packets during the renames: $line"
+	nf_log_test
 }
 
 rename_to_taken_name()
@@ -126,21 +126,21 @@ rename_to_taken_name()
 	local out before
 	before=$(nf_lowers_str "$NF_M")
 	out=$(ip link set dev "$NF_PRI" name "$NF_SBY" 2>&1)
-	check_fail $? "renaming $NF_PRI onto $NF_SBY succeeded"
+	nf_check_fail $? "renaming $NF_PRI onto $NF_SBY succeeded"
 	echo "$out" | grep -q "File exists"
-	check_err $? "rename onto a taken name: expected 'File exists', got '$out'"
+	nf_check_err $? "rename onto a taken name: expected 'File exists', got '$out'"
 	out=$(ip link set dev "$NF_SBY" name "$NF_M" 2>&1)
-	check_fail $? "renaming $NF_SBY onto $NF_M succeeded"
+	nf_check_fail $? "renaming $NF_SBY onto $NF_M succeeded"
 	echo "$out" | grep -q "File exists"
-	check_err $? "rename onto the master's name: expected 'File exists', got '$out'"
+	nf_check_err $? "rename onto the master's name: expected 'File exists', got '$out'"
 	nf_dev_exists "$NF_PRI" && nf_dev_exists "$NF_SBY" && nf_dev_exists "$NF_M"
-	check_err $? "a device vanished"
-	check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$before"
-	check_eq "primary master" "$(nf_master_of "$NF_PRI")" "$NF_M"
-	check_eq "standby master" "$(nf_master_of "$NF_SBY")" "$NF_M"
+	nf_check_err $? "a device vanished"
+	nf_check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$before"
+	nf_check_eq "primary master" "$(nf_master_of "$NF_PRI")" "$NF_M"
+	nf_check_eq "standby master" "$(nf_master_of "$NF_SBY")" "$NF_M"
 	nf_ping_peer 3
-	check_err $? "no ping after the failed renames"
-	log_test
+	nf_check_err $? "no ping after the failed renames"
+	nf_log_test
 }
 
 rename_master_up()
@@ -148,17 +148,17 @@ rename_master_up()
 	local orig=$NF_M
 	nf_defer ip link set dev nfmaster0 name "$orig"
 	nf_run ip link set dev "$orig" name nfmaster0
-	check_err $? "renaming the master while UP failed"
-	check_eq "primary master link" "$(nf_master_of "$NF_PRI")" nfmaster0
-	check_eq "standby master link" "$(nf_master_of "$NF_SBY")" nfmaster0
+	nf_check_err $? "renaming the master while UP failed"
+	nf_check_eq "primary master link" "$(nf_master_of "$NF_PRI")" nfmaster0
+	nf_check_eq "standby master link" "$(nf_master_of "$NF_SBY")" nfmaster0
 	[ -L "/sys/class/net/$NF_PRI/upper_nfmaster0" ] && [ -L "/sys/class/net/$NF_SBY/upper_nfmaster0" ]
-	check_err $? "slaves' upper_nfmaster0 links missing"
+	nf_check_err $? "slaves' upper_nfmaster0 links missing"
 	nf_ping_peer 3
-	check_err $? "no ping through the renamed master"
+	nf_check_err $? "no ping through the renamed master"
 	nf_run ip link set dev nfmaster0 name "$orig"
-	check_err $? "renaming the master back failed"
-	check_eq "primary master link after renaming back" "$(nf_master_of "$NF_PRI")" "$orig"
-	log_test
+	nf_check_err $? "renaming the master back failed"
+	nf_check_eq "primary master link after renaming back" "$(nf_master_of "$NF_PRI")" "$orig"
+	nf_log_test
 }
 
 rename_exit()

@@ -73,27 +73,27 @@ cycles_phase()
 		NF_STREAM_SEND_ARGS="--mark-file $NF_TMP/marks" \
 		NF_STREAM_RECV_ARGS="--detail-out $(nf_host_path "udp-$name-detail.json") --gap-min-ms 20" \
 		nf_stream_start "$name" "$NF_SOAK_RATE"
-	check_err $? "cannot start the UDP stream"
+	nf_check_err $? "cannot start the UDP stream"
 	[ "$RET" -ne 0 ] && return
 	nf_stream_advances "$name" 100 60
-	check_err $? "stream not reaching the peer before the first cycle"
+	nf_check_err $? "stream not reaching the peer before the first cycle"
 	ping -q -i 0.5 -w $((count * 300 + 600)) "$NF_PEER4" > "$NF_TMP/ping-$name.txt" 2>&1 &
 	ping_pid=$!
 	nf_defer kill "$ping_pid"
 	python3 "$SOAK_PY" "$sub" --cycles "$count" --sender-pid "${NF_STREAM_PID[$name]}" \
 		--mark-file "$NF_TMP/marks" --out "$out"
-	check_err $? "soak.py $sub: a cycle failed, an invariant broke or the kernel complained"
+	nf_check_err $? "soak.py $sub: a cycle failed, an invariant broke or the kernel complained"
 	kill -INT "$ping_pid" 2> /dev/null
 	wait "$ping_pid" 2> /dev/null
 	nf_figure "ping over the phase: $(grep 'packets transmitted' "$NF_TMP/ping-$name.txt")"
 	nf_stream_stop "$name"
-	check_err $? "no stream result"
+	nf_check_err $? "no stream result"
 	[ "$STREAM_LAST" -ge $((STREAM_SENT - STREAM_SENT / 20 - 1)) ]
-	check_err $? "end of the stream missing at the peer: last_seq $STREAM_LAST of $STREAM_SENT"
+	nf_check_err $? "end of the stream missing at the peer: last_seq $STREAM_LAST of $STREAM_SENT"
 	nf_wait 30 test -s "$NF_RESULTS/udp-$name-detail.json"
 	python3 "$SOAK_PY" report --cycles-json "$out" --marks "$NF_TMP/marks" \
 		--detail "$NF_RESULTS/udp-$name-detail.json" --out "$NF_RESULTS/soak-$name-report.json"
-	check_err $? "no per-cycle report"
+	nf_check_err $? "no per-cycle report"
 	python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -102,38 +102,38 @@ print("cycles=%d failed=%d seconds=%s per_cycle_s=%.1f counter_samples=%d" % (
     d["seconds"] / max(1, len(d["cycles"])), d["counter_samples"]))' "$out" > "$NF_TMP/c.txt" 2>&1
 	nf_figure "$name: $(cat "$NF_TMP/c.txt")"
 	[ "$STREAM_LOST" -eq 0 ]
-	check_err $? "$STREAM_LOST datagrams lost over the phase"
+	nf_check_err $? "$STREAM_LOST datagrams lost over the phase"
 	COUNTER_JSONS="$COUNTER_JSONS $out"
 }
 
 soak_cycles()
 {
-	phase_on cycles || { log_test_skip soak_cycles "not in NF_SOAK_PHASES"; return; }
-	[ "$NF_SOAK_CYCLES" -gt 0 ] || { log_test_skip soak_cycles "NF_SOAK_CYCLES=0"; return; }
+	phase_on cycles || { nf_log_test_skip soak_cycles "not in NF_SOAK_PHASES"; return; }
+	[ "$NF_SOAK_CYCLES" -gt 0 ] || { nf_log_test_skip soak_cycles "NF_SOAK_CYCLES=0"; return; }
 	nf_require_host_ctl || return
 	cycles_phase cycles cycles "$NF_SOAK_CYCLES"
-	log_test
+	nf_log_test
 }
 
 soak_vf_cycles()
 {
-	phase_on vf || { log_test_skip soak_vf_cycles "not in NF_SOAK_PHASES"; return; }
-	[ "$NF_SOAK_VF_CYCLES" -gt 0 ] || { log_test_skip soak_vf_cycles "NF_SOAK_VF_CYCLES=0"; return; }
-	[ -n "$(nf_igb_pf_bdf)" ] || { log_test_skip soak_vf_cycles "no igb PF"; return; }
+	phase_on vf || { nf_log_test_skip soak_vf_cycles "not in NF_SOAK_PHASES"; return; }
+	[ "$NF_SOAK_VF_CYCLES" -gt 0 ] || { nf_log_test_skip soak_vf_cycles "NF_SOAK_VF_CYCLES=0"; return; }
+	[ -n "$(nf_igb_pf_bdf)" ] || { nf_log_test_skip soak_vf_cycles "no igb PF"; return; }
 	nf_require_host_ctl || return
 	cycles_phase vf vfcycles "$NF_SOAK_VF_CYCLES"
-	log_test
+	nf_log_test
 }
 
 soak_storm()
 {
-	phase_on storm || { log_test_skip soak_storm "not in NF_SOAK_PHASES"; return; }
-	[ "$NF_SOAK_OPS" -gt 0 ] || { log_test_skip soak_storm "NF_SOAK_OPS=0"; return; }
+	phase_on storm || { nf_log_test_skip soak_storm "not in NF_SOAK_PHASES"; return; }
+	[ "$NF_SOAK_OPS" -gt 0 ] || { nf_log_test_skip soak_storm "NF_SOAK_OPS=0"; return; }
 	nf_require_host_ctl || return
 	local out=$NF_RESULTS/soak-storm.json
 	python3 "$SOAK_PY" storm --ops "$NF_SOAK_OPS" --seed "$NF_SOAK_SEED" \
 		--log "$NF_RESULTS/soak-ops.txt" --out "$out"
-	check_err $? "storm stopped: replay with make soak SEED=$NF_SOAK_SEED (see soak-ops.txt)"
+	nf_check_err $? "storm stopped: replay with make soak SEED=$NF_SOAK_SEED (see soak-ops.txt)"
 	python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -145,14 +145,14 @@ print("op counts: " + " ".join("%s=%d" % kv for kv in sorted(d["op_counts"].item
 	nf_figure "storm: $(head -n 1 "$NF_TMP/s.txt")"
 	nf_diag "$(tail -n +2 "$NF_TMP/s.txt")"
 	COUNTER_JSONS="$COUNTER_JSONS $out"
-	log_test
+	nf_log_test
 }
 
 counters_monotonic()
 {
 	local res
 	if [ -z "$COUNTER_JSONS" ]; then
-		log_test_skip counters_monotonic "no phase ran"
+		nf_log_test_skip counters_monotonic "no phase ran"
 		return
 	fi
 	# shellcheck disable=SC2086
@@ -168,9 +168,9 @@ for f in sys.argv[1:]:
         print("decrease: " + v)
 print("samples=%d decreases=%d" % (n, bad))
 sys.exit(1 if bad or n == 0 else 0)' $COUNTER_JSONS)
-	check_err $? "master counters went backwards (or never sampled)"
+	nf_check_err $? "master counters went backwards (or never sampled)"
 	nf_figure "master counters: $(echo "$res" | tail -n 1)"
-	log_test
+	nf_log_test
 }
 
 memory()
@@ -179,10 +179,10 @@ memory()
 	# pending unregisters first (netdev_wait_allrefs warns after 10 s)
 	sleep 12
 	if ! nf_kmemleak_check; then
-		log_test_skip memory "no kmemleak in this kernel"
+		nf_log_test_skip memory "no kmemleak in this kernel"
 		return
 	fi
-	log_test
+	nf_log_test
 }
 
 nf_main

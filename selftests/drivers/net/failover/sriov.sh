@@ -79,9 +79,9 @@ vf_is_real_match()
 {
 	local bdf=$1 v mac
 	v=$(vf_dev "$bdf")
-	check_eq "driver of $bdf ($v)" "$(nf_pci_driver "$bdf")" igbvf
+	nf_check_eq "driver of $bdf ($v)" "$(nf_pci_driver "$bdf")" igbvf
 	mac=$(nf_mac "$v")
-	check_eq "address of $bdf ($v)" "$mac" "$(std_mac)"
+	nf_check_eq "address of $bdf ($v)" "$mac" "$(std_mac)"
 	if [ "$mac" != "$(std_mac)" ]; then
 		nf_diag "a VF without the PF-assigned MAC: QEMU 10.0.2 loses VF BARs above 4 GiB; $(mem_bars)"
 	fi
@@ -106,11 +106,11 @@ need_setup()
 {
 	[ "$SETUP_OK" = 1 ] && return 0
 	if [ -z "$PF_BDF" ]; then
-		log_test_skip "$NF_CUR_TEST" "no igb PF in this guest"
+		nf_log_test_skip "$NF_CUR_TEST" "no igb PF in this guest"
 		return 1
 	fi
 	RET=1 RET_MSG="SR-IOV setup failed earlier"
-	log_test
+	nf_log_test
 	return 1
 }
 
@@ -118,50 +118,50 @@ vf_setup()
 {
 	PF_BDF=$(nf_igb_pf_bdf)
 	if [ -z "$PF_BDF" ]; then
-		log_test_skip vf_setup "no igb PF ($NF_PCI_IGB) in this guest"
+		nf_log_test_skip vf_setup "no igb PF ($NF_PCI_IGB) in this guest"
 		return
 	fi
 	nf_run modprobe igb
-	check_err $? "modprobe igb failed"
+	nf_check_err $? "modprobe igb failed"
 	nf_run modprobe igbvf
-	check_err $? "modprobe igbvf failed"
+	nf_check_err $? "modprobe igbvf failed"
 	_pf_dev() { PF_DEV=$(nf_pci_netdev "$PF_BDF"); [ -n "$PF_DEV" ]; }
 	nf_wait "$NF_TIMEOUT" _pf_dev
-	check_err $? "igb PF $PF_BDF has no netdev"
-	[ "$RET" -ne 0 ] && { log_test; return; }
+	nf_check_err $? "igb PF $PF_BDF has no netdev"
+	[ "$RET" -ne 0 ] && { nf_log_test; return; }
 
 	# the e1000e primary leaves first
 	if nf_host_ctl; then
 		host_do device_del "$NF_PRIMARY_QDEV" > "$NF_TMP/host.out" 2>&1
-		check_err $? "device_del $NF_PRIMARY_QDEV: $(cat "$NF_TMP/host.out")"
+		nf_check_err $? "device_del $NF_PRIMARY_QDEV: $(cat "$NF_TMP/host.out")"
 		E1000E_REMOVED=qmp
 	else
 		echo 1 > "/sys/bus/pci/devices/$(nf_e1000e_bdf)/remove"
-		check_err $? "PCI remove of the e1000e failed"
+		nf_check_err $? "PCI remove of the e1000e failed"
 		E1000E_REMOVED=pci
 	fi
 	nf_wait "$NF_TIMEOUT" nf_no_primary
-	check_err $? "primary still enslaved after removing the e1000e: $(nf_roles)"
+	nf_check_err $? "primary still enslaved after removing the e1000e: $(nf_roles)"
 
 	nf_run ip link set dev "$PF_DEV" up
-	check_err $? "cannot set the PF $PF_DEV up"
+	nf_check_err $? "cannot set the PF $PF_DEV up"
 	nf_wait "$NF_TIMEOUT" pf_carrier
-	check_err $? "PF $PF_DEV has no carrier"
+	nf_check_err $? "PF $PF_DEV has no carrier"
 	echo 0 > "/sys/bus/pci/devices/$PF_BDF/sriov_drivers_autoprobe"
 	echo 2 > "/sys/bus/pci/devices/$PF_BDF/sriov_numvfs"
-	check_err $? "cannot create 2 VFs"
+	nf_check_err $? "cannot create 2 VFs"
 	VF0=$(vf_bdf 0)
 	VF1=$(vf_bdf 1)
 	[ -n "$VF0" ] && [ -n "$VF1" ]
-	check_err $? "VFs not found under $PF_BDF"
+	nf_check_err $? "VFs not found under $PF_BDF"
 	nf_run ip link set dev "$PF_DEV" vf 0 mac "$NF_MAC"
-	check_err $? "cannot set VF0 MAC"
+	nf_check_err $? "cannot set VF0 MAC"
 	nf_run ip link set dev "$PF_DEV" vf 1 mac "$OTHER_MAC"
-	check_err $? "cannot set VF1 MAC"
+	nf_check_err $? "cannot set VF1 MAC"
 	[ "$RET" -eq 0 ] && SETUP_OK=1
 	nf_diag "PF $PF_BDF ($PF_DEV) VF0 $VF0 VF1 $VF1 e1000e removed via $E1000E_REMOVED"
 	nf_diag "$(mem_bars)"
-	log_test
+	nf_log_test
 }
 
 vf_enslaved_as_primary()
@@ -169,30 +169,30 @@ vf_enslaved_as_primary()
 	need_setup || return
 	local v s0 c0 ds
 	vf_rebind "$VF0"
-	check_err $? "igbvf did not bind VF0 $VF0"
-	[ "$RET" -ne 0 ] && { log_test; return; }
+	nf_check_err $? "igbvf did not bind VF0 $VF0"
+	[ "$RET" -ne 0 ] && { nf_log_test; return; }
 	v=$(vf_dev "$VF0")
 	vf_is_real_match "$VF0"
 	nf_diag "VF0 $VF0 $v driver $(nf_pci_driver "$VF0") address $(nf_mac "$v")"
 	nf_wait "$NF_TIMEOUT" vf_enslaved "$VF0"
-	check_err $? "VF0 $v not enslaved as primary: $(nf_roles)"
+	nf_check_err $? "VF0 $v not enslaved as primary: $(nf_roles)"
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$v" 1
-	check_err $? "VF0 $v has no carrier"
+	nf_check_err $? "VF0 $v has no carrier"
 	nf_wait 30 nf_ping_peer
-	check_err $? "no ping with VF0 as primary"
+	nf_check_err $? "no ping with VF0 as primary"
 	s0=$(nf_stat "$NF_SBY" tx_packets)
 	c0=$(nf_stat "$v" tx_packets)
 	nf_tx_grows "$v" 10 20 &
 	local waiter=$!
 	ping -q -c 20 -i 0.1 -W 2 "$NF_PEER4" > /dev/null 2>&1
-	check_err $? "ping through VF0 lost packets"
+	nf_check_err $? "ping through VF0 lost packets"
 	wait "$waiter"
-	check_err $? "VF0 $v did not carry the tx"
+	nf_check_err $? "VF0 $v did not carry the tx"
 	ds=$(nf_stat_delta "$NF_SBY" tx_packets "$s0")
 	[ "$ds" -le 2 ]
-	check_err $? "standby sent $ds packets while VF0 was primary"
+	nf_check_err $? "standby sent $ds packets while VF0 was primary"
 	nf_figure "VF0 $v tx_packets +$(nf_stat_delta "$v" tx_packets "$c0"), standby +$ds over 20 pings"
-	log_test
+	nf_log_test
 }
 
 vf_other_mac_not_enslaved()
@@ -201,14 +201,14 @@ vf_other_mac_not_enslaved()
 	local v before
 	before=$(nf_lowers_str "$NF_M")
 	vf_rebind "$VF1"
-	check_err $? "igbvf did not bind VF1 $VF1"
-	[ "$RET" -ne 0 ] && { log_test; return; }
+	nf_check_err $? "igbvf did not bind VF1 $VF1"
+	[ "$RET" -ne 0 ] && { nf_log_test; return; }
 	v=$(vf_dev "$VF1")
 	nf_run ip link set dev "$v" up
 	nf_never 5 has_master "$v"
-	check_err $? "VF1 $v with MAC $OTHER_MAC got master $(nf_master_of "$v" 2> /dev/null)"
-	check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$before"
-	log_test
+	nf_check_err $? "VF1 $v with MAC $OTHER_MAC got master $(nf_master_of "$v" 2> /dev/null)"
+	nf_check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$before"
+	nf_log_test
 }
 
 second_matching_vf_refused()
@@ -217,28 +217,28 @@ second_matching_vf_refused()
 	local v before mark
 	before=$(nf_lowers_str "$NF_M")
 	nf_run ip link set dev "$PF_DEV" vf 1 mac "$NF_MAC"
-	check_err $? "cannot set VF1 MAC to the standby's"
+	nf_check_err $? "cannot set VF1 MAC to the standby's"
 	mark=$(dmesg | wc -l)
 	vf_rebind "$VF1"
-	check_err $? "igbvf did not rebind VF1"
+	nf_check_err $? "igbvf did not rebind VF1"
 	v=$(vf_dev "$VF1")
 	vf_is_real_match "$VF1"
 	nf_wait 10 refused_since "$v" "$mark"
-	check_err $? "no refusal of the second matching VF $v in dmesg"
+	nf_check_err $? "no refusal of the second matching VF $v in dmesg"
 	nf_diag "$(dmesg_since "$mark" | grep -E "refusing to enslave $v |$v attempting to register" | head -n 1)"
 	nf_run ip link set dev "$v" up
 	nf_never 5 has_master "$v"
-	check_err $? "second matching VF $v was enslaved"
-	check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$before"
+	nf_check_err $? "second matching VF $v was enslaved"
+	nf_check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$before"
 	vf_enslaved "$VF0"
-	check_err $? "VF0 no longer the primary: $(nf_roles)"
+	nf_check_err $? "VF0 no longer the primary: $(nf_roles)"
 	nf_ping_peer 3
-	check_err $? "no ping with a second matching VF around"
+	nf_check_err $? "no ping with a second matching VF around"
 	# VF1 goes back to a foreign MAC and off the driver for the next cases
 	ip link set dev "$v" down
 	echo "$VF1" > "/sys/bus/pci/devices/$VF1/driver/unbind"
 	nf_run ip link set dev "$PF_DEV" vf 1 mac "$OTHER_MAC"
-	log_test
+	nf_log_test
 }
 
 vf_mac_change_after_probe()
@@ -250,32 +250,32 @@ vf_mac_change_after_probe()
 	# 1. the PF changes VF0's MAC: igb only records it ("Reload the VF driver
 	#    to make this change effective"); the enslaved VF0 is untouched
 	nf_run ip link set dev "$PF_DEV" vf 0 mac "$OTHER_MAC"
-	check_err $? "cannot change VF0 MAC through the PF"
+	nf_check_err $? "cannot change VF0 MAC through the PF"
 	nf_diag "after PF set: VF0 $v address $(nf_mac "$v") master $(nf_master_of "$v")"
 	nf_never 3 nf_no_primary
-	check_err $? "VF0 released right after the PF changed its MAC"
+	nf_check_err $? "VF0 released right after the PF changed its MAC"
 	vf_enslaved "$VF0"
-	check_err $? "VF0 not primary after the PF changed its MAC"
+	nf_check_err $? "VF0 not primary after the PF changed its MAC"
 	# 2. reloading the VF driver applies the new MAC: VF0 is now a stranger
 	vf_rebind "$VF0"
-	check_err $? "igbvf did not rebind VF0"
+	nf_check_err $? "igbvf did not rebind VF0"
 	v2=$(vf_dev "$VF0")
-	check_eq "VF0 address after reload" "$(nf_mac "$v2")" "$OTHER_MAC"
+	nf_check_eq "VF0 address after reload" "$(nf_mac "$v2")" "$OTHER_MAC"
 	nf_never 5 has_master "$v2"
-	check_err $? "VF0 with a foreign MAC was enslaved"
+	nf_check_err $? "VF0 with a foreign MAC was enslaved"
 	nf_discover
 	[ -z "$NF_PRI" ]
-	check_err $? "a primary remains after VF0 changed its MAC: $(nf_roles)"
+	nf_check_err $? "a primary remains after VF0 changed its MAC: $(nf_roles)"
 	nf_wait 30 nf_ping_peer
-	check_err $? "no ping via the standby"
+	nf_check_err $? "no ping via the standby"
 	# 3. back to the standby's MAC and reload: enslaved again
 	nf_run ip link set dev "$PF_DEV" vf 0 mac "$NF_MAC"
 	vf_rebind "$VF0"
-	check_err $? "igbvf did not rebind VF0"
-	check_eq "VF0 address after restore" "$(nf_mac "$(vf_dev "$VF0")")" "$want"
+	nf_check_err $? "igbvf did not rebind VF0"
+	nf_check_eq "VF0 address after restore" "$(nf_mac "$(vf_dev "$VF0")")" "$want"
 	nf_wait "$NF_TIMEOUT" vf_enslaved "$VF0"
-	check_err $? "VF0 not enslaved again after restoring its MAC: $(nf_roles)"
-	log_test
+	nf_check_err $? "VF0 not enslaved again after restoring its MAC: $(nf_roles)"
+	nf_log_test
 }
 
 vfs_recreated_under_stream()
@@ -284,71 +284,71 @@ vfs_recreated_under_stream()
 	local v t0
 	v=$(vf_dev "$VF0")
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$v" 1
-	check_err $? "VF0 $v has no carrier"
+	nf_check_err $? "VF0 $v has no carrier"
 	nf_stream_start sriov "$NF_STREAM_RATE"
-	check_err $? "cannot start the UDP stream"
-	[ "$RET" -ne 0 ] && { log_test; return; }
+	nf_check_err $? "cannot start the UDP stream"
+	[ "$RET" -ne 0 ] && { nf_log_test; return; }
 	# the sender (python3 under TCG) can take many seconds to start on a
 	# loaded host: wait for the peer to see the stream first
 	nf_stream_advances sriov "$NF_STREAM_MIN" 60
-	check_err $? "stream not reaching the peer before the VFs were removed"
+	nf_check_err $? "stream not reaching the peer before the VFs were removed"
 	nf_tx_grows "$v" "$NF_STREAM_MIN" 30
-	check_err $? "stream not carried by VF0 $v before the VFs were removed (tx_packets: $v $(nf_stat "$v" tx_packets), standby $(nf_stat "$NF_SBY" tx_packets))"
+	nf_check_err $? "stream not carried by VF0 $v before the VFs were removed (tx_packets: $v $(nf_stat "$v" tx_packets), standby $(nf_stat "$NF_SBY" tx_packets))"
 
 	# 1. the VFs go away: VF0 is released, the standby takes the stream
 	t0=$SECONDS
 	echo 0 > "/sys/bus/pci/devices/$PF_BDF/sriov_numvfs"
-	check_err $? "cannot remove the VFs"
+	nf_check_err $? "cannot remove the VFs"
 	nf_wait "$NF_TIMEOUT" nf_no_primary
-	check_err $? "primary still enslaved after removing the VFs: $(nf_roles)"
-	check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$NF_SBY "
+	nf_check_err $? "primary still enslaved after removing the VFs: $(nf_roles)"
+	nf_check_eq "lowers of $NF_M" "$(nf_lowers_str "$NF_M")" "$NF_SBY "
 	nf_carrier_is "$NF_M" 1
-	check_err $? "master without carrier on the standby alone"
+	nf_check_err $? "master without carrier on the standby alone"
 	nf_tx_grows "$NF_SBY" "$NF_STREAM_MIN" 20
-	check_err $? "stream did not move to the standby $NF_SBY"
+	nf_check_err $? "stream did not move to the standby $NF_SBY"
 	nf_figure "standby carrying the stream $((SECONDS - t0))s after sriov_numvfs 0"
 	nf_stream_advances sriov "$NF_STREAM_MIN" 20
-	check_err $? "stream stopped reaching the peer with the VFs gone"
+	nf_check_err $? "stream stopped reaching the peer with the VFs gone"
 
 	# 2. new VFs: igb forgot the MACs with the old ones, the PF sets them
 	#    again; VF0 is enslaved and takes the stream back
 	t0=$SECONDS
 	echo 2 > "/sys/bus/pci/devices/$PF_BDF/sriov_numvfs"
-	check_err $? "cannot create the VFs again"
+	nf_check_err $? "cannot create the VFs again"
 	VF0=$(vf_bdf 0)
 	VF1=$(vf_bdf 1)
 	nf_run ip link set dev "$PF_DEV" vf 0 mac "$NF_MAC"
-	check_err $? "cannot set the new VF0's MAC"
+	nf_check_err $? "cannot set the new VF0's MAC"
 	nf_run ip link set dev "$PF_DEV" vf 1 mac "$OTHER_MAC"
-	check_err $? "cannot set the new VF1's MAC"
+	nf_check_err $? "cannot set the new VF1's MAC"
 	vf_rebind "$VF0"
-	check_err $? "igbvf did not bind the new VF0 $VF0"
+	nf_check_err $? "igbvf did not bind the new VF0 $VF0"
 	v=$(vf_dev "$VF0")
 	vf_is_real_match "$VF0"
 	nf_wait "$NF_TIMEOUT" vf_enslaved "$VF0"
-	check_err $? "new VF0 $v not enslaved as primary: $(nf_roles)"
+	nf_check_err $? "new VF0 $v not enslaved as primary: $(nf_roles)"
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$v" 1
-	check_err $? "new VF0 $v has no carrier"
+	nf_check_err $? "new VF0 $v has no carrier"
 	nf_tx_grows "$v" "$NF_STREAM_MIN" 30
-	check_err $? "stream not back on the new VF0 $v"
+	nf_check_err $? "stream not back on the new VF0 $v"
 	nf_figure "new VF0 carrying the stream $((SECONDS - t0))s after sriov_numvfs 2"
 	nf_tx_quiet "$NF_SBY" 50 2
-	check_err $? "standby still transmitting with the new VF0 enslaved"
+	nf_check_err $? "standby still transmitting with the new VF0 enslaved"
 	nf_stream_advances sriov "$NF_STREAM_MIN" 20
-	check_err $? "stream not reaching the peer through the new VF0"
+	nf_check_err $? "stream not reaching the peer through the new VF0"
 
 	nf_stream_stop sriov
-	check_err $? "no stream result"
+	nf_check_err $? "no stream result"
 	[ "$STREAM_RECEIVED" -gt 0 ] && [ "$STREAM_LAST" -ge $((STREAM_SENT - STREAM_SENT / 20 - 1)) ]
-	check_err $? "end of the stream missing at the peer: last_seq $STREAM_LAST of $STREAM_SENT sent"
+	nf_check_err $? "end of the stream missing at the peer: last_seq $STREAM_LAST of $STREAM_SENT sent"
 	nf_figure "sriov: loss=$STREAM_LOST/$STREAM_SENT max_gap_ms=$STREAM_MAXGAP rate_pps=$STREAM_RATE"
-	log_test
+	nf_log_test
 }
 
 e1000e_primary_back()
 {
 	if [ -z "$E1000E_REMOVED" ]; then
-		log_test_skip e1000e_primary_back "e1000e was not removed"
+		nf_log_test_skip e1000e_primary_back "e1000e was not removed"
 		return
 	fi
 	[ -n "$PF_BDF" ] && echo 0 > "/sys/bus/pci/devices/$PF_BDF/sriov_numvfs"
@@ -356,16 +356,16 @@ e1000e_primary_back()
 	[ -n "$PF_DEV" ] && ip link set dev "$PF_DEV" down
 	if [ "$E1000E_REMOVED" = qmp ]; then
 		host_do device_add "$NF_PRIMARY_QDEV" > "$NF_TMP/host.out" 2>&1
-		check_err $? "device_add $NF_PRIMARY_QDEV: $(cat "$NF_TMP/host.out")"
+		nf_check_err $? "device_add $NF_PRIMARY_QDEV: $(cat "$NF_TMP/host.out")"
 	else
 		echo 1 > /sys/bus/pci/rescan
 	fi
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
-	check_err $? "e1000e not enslaved again: $(nf_roles)"
+	nf_check_err $? "e1000e not enslaved again: $(nf_roles)"
 	E1000E_REMOVED=
 	nf_bringup
-	check_err $? "topology not restored"
-	log_test
+	nf_check_err $? "topology not restored"
+	nf_log_test
 }
 
 nf_main

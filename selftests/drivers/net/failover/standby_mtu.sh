@@ -58,27 +58,27 @@ standby_host_mtu()
 	local mtu=$1 m s maxmtu
 	nf_require_host_ctl || return
 	host_do device_add_standby "$SB2_ID" "$SB2_MAC" "$mtu" > "$NF_TMP/host.out" 2>&1
-	check_err $? "QMP device_add of a standby with host_mtu=$mtu failed: $(cat "$NF_TMP/host.out")"
+	nf_check_err $? "QMP device_add of a standby with host_mtu=$mtu failed: $(cat "$NF_TMP/host.out")"
 	nf_defer host_do device_del "$SB2_ID"
 	nf_wait "$NF_TIMEOUT" sb2_has_master
-	check_err $? "no failover master for the hot-plugged standby ($SB2_MAC)"
+	nf_check_err $? "no failover master for the hot-plugged standby ($SB2_MAC)"
 	m=$(sb2_master)
 	nf_wait 20 sb2_has_standby
-	check_err $? "the standby with host_mtu=$mtu is not enslaved to ${m:-the master}: $(sb2_devs | tr '\n' ' ')"
+	nf_check_err $? "the standby with host_mtu=$mtu is not enslaved to ${m:-the master}: $(sb2_devs | tr '\n' ' ')"
 	s=$(sb2_standby)
 	if [ -n "$m" ]; then
-		check_eq "master $m MTU" "$(nf_read "/sys/class/net/$m/mtu")" "$mtu"
+		nf_check_eq "master $m MTU" "$(nf_read "/sys/class/net/$m/mtu")" "$mtu"
 		maxmtu=$(ip -d -j link show dev "$m" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0].get("max_mtu",""))')
-		check_eq "master $m max_mtu" "$maxmtu" "$mtu"
+		nf_check_eq "master $m max_mtu" "$maxmtu" "$mtu"
 	fi
-	[ -n "$s" ] && check_eq "standby $s MTU" "$(nf_read "/sys/class/net/$s/mtu")" "$mtu"
+	[ -n "$s" ] && nf_check_eq "standby $s MTU" "$(nf_read "/sys/class/net/$s/mtu")" "$mtu"
 	nf_diag "host_mtu=$mtu: master=${m:-none} standby=${s:-none}"
 
 	host_do device_del "$SB2_ID" > "$NF_TMP/host.out" 2>&1
-	check_err $? "QMP device_del of the standby failed: $(cat "$NF_TMP/host.out")"
+	nf_check_err $? "QMP device_del of the standby failed: $(cat "$NF_TMP/host.out")"
 	nf_wait "$NF_TIMEOUT" sb2_gone
-	check_err $? "master or standby left after the standby's unplug: $(sb2_devs | tr '\n' ' ')"
-	log_test
+	nf_check_err $? "master or standby left after the standby's unplug: $(sb2_devs | tr '\n' ' ')"
+	nf_log_test
 }
 
 standby_host_mtu_1400() { standby_host_mtu 1400; }

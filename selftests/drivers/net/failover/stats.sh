@@ -26,18 +26,18 @@ monotonic_around()
 {
 	local out=$NF_TMP/samples-$NF_CUR_TEST.json res
 	nf_stream_start "$NF_CUR_TEST" 2000
-	check_err $? "cannot start the UDP stream"
+	nf_check_err $? "cannot start the UDP stream"
 	nf_sampler_start "$out" 0.1
 	nf_defer nf_sampler_stop
 	# samples before and after the action, however slow the guest runs
 	nf_wait "$NF_TIMEOUT" nf_sampler_has "$out" 3
 	"$@"
-	check_err $? "action '$*' failed"
+	nf_check_err $? "action '$*' failed"
 	nf_wait "$NF_TIMEOUT" nf_sampler_has "$out" $(($(nf_sampler_count "$out") + 3))
 	nf_sampler_stop
 	nf_stream_stop "$NF_CUR_TEST"
 	res=$(nf_counters_monotonic "$out" 5)
-	check_err $? "master counters went backwards or too few samples: $res"
+	nf_check_err $? "master counters went backwards or too few samples: $res"
 	nf_diag "$res"
 }
 
@@ -81,21 +81,21 @@ monotonic_qmp_replug()
 {
 	nf_require_host_ctl || return
 	monotonic_around qmp_replug
-	log_test
+	nf_log_test
 }
 
 monotonic_pci_replug()
 {
 	nf_defer sh -c 'echo 1 > /sys/bus/pci/rescan'
 	monotonic_around pci_replug
-	log_test
+	nf_log_test
 }
 
 monotonic_link_down_up()
 {
 	nf_defer ip link set dev "$NF_PRI" up
 	monotonic_around link_down_up
-	log_test
+	nf_log_test
 }
 
 monotonic_rename()
@@ -103,7 +103,7 @@ monotonic_rename()
 	nf_defer ip link set dev nfstp0 name "$NF_PRI"
 	nf_defer ip link set dev nfsts0 name "$NF_SBY"
 	monotonic_around renames
-	log_test
+	nf_log_test
 }
 
 master_counts_stream()
@@ -111,16 +111,16 @@ master_counts_stream()
 	local m0 dm
 	m0=$(nf_stat "$NF_M" tx_packets)
 	nf_stream_start count 2000
-	check_err $? "cannot start the UDP stream"
+	nf_check_err $? "cannot start the UDP stream"
 	nf_stream_advances count 2000 30
-	check_err $? "stream not reaching the peer"
+	nf_check_err $? "stream not reaching the peer"
 	nf_stream_stop count
-	check_err $? "no stream result"
+	nf_check_err $? "no stream result"
 	dm=$(nf_stat_delta "$NF_M" tx_packets "$m0")
 	nf_figure "master tx +$dm, peer received $STREAM_RECEIVED of $STREAM_SENT"
 	[ "$dm" -ge "$STREAM_RECEIVED" ] && [ "$STREAM_RECEIVED" -gt 0 ]
-	check_err $? "master tx_packets +$dm < $STREAM_RECEIVED packets received by the peer"
-	log_test
+	nf_check_err $? "master tx_packets +$dm < $STREAM_RECEIVED packets received by the peer"
+	nf_log_test
 }
 
 nf_main

@@ -67,7 +67,7 @@ replug_cycles()
 	fi
 	nf_dmesg_mark STRESS_MARK
 	nf_stream_start stress "$NF_STRESS_RATE"
-	check_err $? "cannot start the UDP stream"
+	nf_check_err $? "cannot start the UDP stream"
 	[ "$RET" -eq 0 ] && STREAM_OK=1
 	SAMPLES=$NF_TMP/stress-samples.json
 	nf_sampler_start "$SAMPLES" 0.5
@@ -82,7 +82,7 @@ replug_cycles()
 		rc=$?
 		if [ "$rc" -ne 0 ]; then
 			fails=$((fails + 1))
-			check_err 1 "cycle $i ($how) failed at step $rc: $(nf_roles) $(cat "$NF_TMP/host.out" 2> /dev/null)"
+			nf_check_err 1 "cycle $i ($how) failed at step $rc: $(nf_roles) $(cat "$NF_TMP/host.out" 2> /dev/null)"
 			# one more try to get back to a sane state, else stop
 			nf_bringup > /dev/null 2>&1 || break
 			[ "$fails" -ge 3 ] && break
@@ -91,32 +91,32 @@ replug_cycles()
 	done
 	STRESS_DONE=$((i - 1))
 	nf_figure "cycles=$STRESS_DONE mode=$NF_STRESS_MODE failed=$fails seconds=$((SECONDS - t0))"
-	log_test
+	nf_log_test
 }
 
 stream_survives()
 {
 	if [ "$STREAM_OK" != 1 ]; then
 		RET=1 RET_MSG="stream was not started"
-		log_test
+		nf_log_test
 		return
 	fi
 	nf_stream_advances stress 200 30
-	check_err $? "stream no longer reaches the peer after $STRESS_DONE cycles"
+	nf_check_err $? "stream no longer reaches the peer after $STRESS_DONE cycles"
 	# a slave whose tx queue stalled holds the sender's socket buffer
 	[ "$RET" -ne 0 ] && nf_diag "$(nf_dmesg_since_mark STRESS_MARK | grep -E 'NETDEV WATCHDOG|TX timeout' | head -n 3)"
 	nf_stream_stop stress
-	check_err $? "no stream result"
+	nf_check_err $? "no stream result"
 	[ "$STREAM_LAST" -ge $((STREAM_SENT - STREAM_SENT / 20 - 1)) ]
-	check_err $? "end of the stream missing: last_seq $STREAM_LAST of $STREAM_SENT"
+	nf_check_err $? "end of the stream missing: last_seq $STREAM_LAST of $STREAM_SENT"
 	if [ -n "${PING_PID:-}" ]; then
 		kill -INT "$PING_PID" 2> /dev/null
 		wait "$PING_PID" 2> /dev/null
 		nf_figure "ping over the whole run: $(grep 'packets transmitted' "$NF_TMP/ping.txt")"
 	fi
 	nf_ping_peer 3
-	check_err $? "no ping after the cycles"
-	log_test
+	nf_check_err $? "no ping after the cycles"
+	nf_log_test
 }
 
 counters_monotonic()
@@ -124,9 +124,9 @@ counters_monotonic()
 	nf_sampler_stop
 	local res
 	res=$(nf_counters_monotonic "$SAMPLES" 2)
-	check_err $? "master counters went backwards or too few samples: $res"
+	nf_check_err $? "master counters went backwards or too few samples: $res"
 	nf_diag "$res"
-	log_test
+	nf_log_test
 }
 
 no_leaked_references()
@@ -136,22 +136,22 @@ no_leaked_references()
 	sleep 12
 	nf_klog_sync
 	if ! log=$(nf_dmesg_since_mark STRESS_MARK); then
-		check_err 1 "stress start marker not found in the kernel log: cannot check"
+		nf_check_err 1 "stress start marker not found in the kernel log: cannot check"
 	fi
 	bad=$(echo "$log" | grep -E 'waiting for .* to become free|unregister_netdevice: waiting|ref_tracker|leaked' | head -n 10)
 	[ -z "$bad" ]
-	check_err $? "leaked device references"
+	nf_check_err $? "leaked device references"
 	[ -n "$bad" ] && nf_diag "$bad"
-	log_test
+	nf_log_test
 }
 
 kmemleak_clean()
 {
 	if ! nf_kmemleak_check; then
-		log_test_skip kmemleak_clean "no kmemleak in this kernel"
+		nf_log_test_skip kmemleak_clean "no kmemleak in this kernel"
 		return
 	fi
-	log_test
+	nf_log_test
 }
 
 stress_exit()

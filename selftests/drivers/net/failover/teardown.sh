@@ -38,45 +38,45 @@ unbind_releases_primary()
 	nf_defer ip link del nftd-br0
 	nf_defer ip addr flush dev "$pri"
 	echo "$vdev" > "$VIRTIO_NET_DRV/unbind"
-	check_err $? "cannot unbind $vdev from virtio_net"
+	nf_check_err $? "cannot unbind $vdev from virtio_net"
 	nf_wait "$NF_TIMEOUT" master_gone "$m"
-	check_err $? "master $m still there after unbind"
+	nf_check_err $? "master $m still there after unbind"
 	nf_wait "$NF_TIMEOUT" master_gone "$sby"
-	check_err $? "standby $sby still there after unbind"
+	nf_check_err $? "standby $sby still there after unbind"
 	nf_dev_exists "$pri"
-	check_err $? "primary $pri vanished"
+	nf_check_err $? "primary $pri vanished"
 	[ -z "$(nf_master_of "$pri")" ]
-	check_err $? "primary still has master $(nf_master_of "$pri")"
+	nf_check_err $? "primary still has master $(nf_master_of "$pri")"
 	! ls -d /sys/class/net/"$pri"/upper_* > /dev/null 2>&1
-	check_err $? "primary still has upper links"
+	nf_check_err $? "primary still has upper links"
 	# usable on its own
 	ip link set dev "$pri" up
 	nf_run ip addr add "$NF_ADDR4/$NF_PREFIX4" dev "$pri"
-	check_err $? "cannot add $NF_ADDR4 to the released primary"
+	nf_check_err $? "cannot add $NF_ADDR4 to the released primary"
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$pri" 1
-	check_err $? "released primary has no carrier"
+	nf_check_err $? "released primary has no carrier"
 	nf_wait 30 nf_ping_peer
-	check_err $? "no ping through the released primary alone"
+	nf_check_err $? "no ping through the released primary alone"
 	# IFF_NO_ADDRCONF cleared: a link-local address appears
 	nf_wait 10 has_ll "$pri"
-	check_err $? "no IPv6 link-local on the released primary (IFF_NO_ADDRCONF left set?)"
+	nf_check_err $? "no IPv6 link-local on the released primary (IFF_NO_ADDRCONF left set?)"
 	ip addr flush dev "$pri"
 	ip link set dev "$pri" down
 	# rx_handler released: a bridge can take the device
 	modprobe -q bridge
 	if out=$(ip link add nftd-br0 type bridge 2>&1); then
 		nf_run ip link set dev "$pri" master nftd-br0
-		check_err $? "released primary cannot join a bridge (rx_handler/upper left behind?)"
+		nf_check_err $? "released primary cannot join a bridge (rx_handler/upper left behind?)"
 		ip link set dev "$pri" nomaster
 		ip link del nftd-br0
 	else
 		nf_skip_part "rx_handler release (cannot create a bridge: $out)"
 	fi
 	rebind "$vdev"
-	check_err $? "cannot bind $vdev again"
+	nf_check_err $? "cannot bind $vdev again"
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
-	check_err $? "topology not back after rebinding: $(nf_roles)"
-	log_test
+	nf_check_err $? "topology not back after rebinding: $(nf_roles)"
+	nf_log_test
 }
 
 rebind_restores_topology()
@@ -86,77 +86,77 @@ rebind_restores_topology()
 	nf_defer rebind "$vdev"
 	nf_defer ip link del nftd-dum0
 	echo "$vdev" > "$VIRTIO_NET_DRV/unbind"
-	check_err $? "cannot unbind $vdev"
+	nf_check_err $? "cannot unbind $vdev"
 	nf_wait "$NF_TIMEOUT" master_gone "$NF_M"
-	check_err $? "master still there after unbind"
+	nf_check_err $? "master still there after unbind"
 	# an impostor exists before the master: the creation-time scan must skip it
 	modprobe -q dummy
 	out=$(ip link add nftd-dum0 address "$NF_MAC" type dummy 2>&1) && ip link set dev nftd-dum0 up ||
 		nf_skip_part "same-MAC dummy present at creation (cannot create it: $out)"
 	ip link set dev "$pri" up
 	rebind "$vdev"
-	check_err $? "cannot bind $vdev again"
+	nf_check_err $? "cannot bind $vdev again"
 	nf_wait "$NF_TIMEOUT" nf_has_standby
-	check_err $? "no master+standby after rebinding"
+	nf_check_err $? "no master+standby after rebinding"
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
-	check_err $? "existing primary $pri not enslaved by the new master: $(nf_roles)"
+	nf_check_err $? "existing primary $pri not enslaved by the new master: $(nf_roles)"
 	nf_discover
-	check_eq "primary after rebind" "$NF_PRI" "$pri"
+	nf_check_eq "primary after rebind" "$NF_PRI" "$pri"
 	if nf_dev_exists nftd-dum0; then
 		[ -z "$(nf_master_of nftd-dum0)" ]
-		check_err $? "same-MAC dummy enslaved by the new master"
+		nf_check_err $? "same-MAC dummy enslaved by the new master"
 	fi
-	check_eq "number of lowers" "$(nf_lowers "$NF_M" | wc -l)" 2
+	nf_check_eq "number of lowers" "$(nf_lowers "$NF_M" | wc -l)" 2
 	nf_bringup
-	check_err $? "bring-up after rebind failed"
-	log_test
+	nf_check_err $? "bring-up after rebind failed"
+	nf_log_test
 }
 
 module_in_use_refused()
 {
 	local out
 	out=$(rmmod net_failover 2>&1)
-	check_fail $? "rmmod net_failover succeeded while virtio_net uses it"
+	nf_check_fail $? "rmmod net_failover succeeded while virtio_net uses it"
 	nf_diag "rmmod net_failover: $out"
 	[ -d /sys/module/net_failover ]
-	check_err $? "net_failover module gone"
+	nf_check_err $? "net_failover module gone"
 	nf_has_primary
-	check_err $? "topology changed: $(nf_roles)"
+	nf_check_err $? "topology changed: $(nf_roles)"
 	nf_ping_peer 3
-	check_err $? "no ping afterwards"
-	log_test
+	nf_check_err $? "no ping afterwards"
+	nf_log_test
 }
 
 rmmod_and_reload()
 {
 	local m=$NF_M pri=$NF_PRI
 	if [ ! -e /sys/module/virtio_net/initstate ]; then
-		log_test_skip "$NF_CUR_TEST" "virtio_net is built in"
+		nf_log_test_skip "$NF_CUR_TEST" "virtio_net is built in"
 		return
 	fi
 	if [ ! -e /sys/module/net_failover/initstate ]; then
-		log_test_skip "$NF_CUR_TEST" "net_failover is built in"
+		nf_log_test_skip "$NF_CUR_TEST" "net_failover is built in"
 		return
 	fi
 	nf_run rmmod virtio_net
-	check_err $? "rmmod virtio_net failed"
+	nf_check_err $? "rmmod virtio_net failed"
 	nf_wait "$NF_TIMEOUT" master_gone "$m"
-	check_err $? "master $m still there after rmmod virtio_net"
+	nf_check_err $? "master $m still there after rmmod virtio_net"
 	[ -z "$(nf_master_of "$pri")" ]
-	check_err $? "primary still enslaved after rmmod virtio_net"
+	nf_check_err $? "primary still enslaved after rmmod virtio_net"
 	nf_run rmmod net_failover
-	check_err $? "rmmod net_failover failed"
+	nf_check_err $? "rmmod net_failover failed"
 	[ ! -d /sys/module/net_failover ]
-	check_err $? "net_failover still loaded"
+	nf_check_err $? "net_failover still loaded"
 	if [ "$NF_MODULE" = c ]; then
 		nf_run rmmod failover
-		check_err $? "rmmod failover failed"
+		nf_check_err $? "rmmod failover failed"
 	fi
 	nf_bringup
-	check_err $? "topology not back after reloading the modules"
+	nf_check_err $? "topology not back after reloading the modules"
 	nf_discover
-	check_eq "primary after reload" "$NF_PRI" "$pri"
-	log_test
+	nf_check_eq "primary after reload" "$NF_PRI" "$pri"
+	nf_log_test
 }
 
 nf_main

@@ -28,16 +28,16 @@ source "$lib_dir/lib.sh"
 roles_found()
 {
 	[ -n "$NF_M" ]
-	check_err $? "no failover master"
+	nf_check_err $? "no failover master"
 	[ -n "$NF_SBY" ]
-	check_err $? "no standby lower"
+	nf_check_err $? "no standby lower"
 	[ -n "$NF_PRI" ]
-	check_err $? "no primary lower"
+	nf_check_err $? "no primary lower"
 	[ "$NF_M" != "$NF_SBY" ] && [ "$NF_M" != "$NF_PRI" ] && [ "$NF_SBY" != "$NF_PRI" ]
-	check_err $? "roles not distinct: $(nf_roles)"
-	check_eq "number of lowers of $NF_M" "$(nf_lowers "$NF_M" | wc -l)" 2
-	check_eq "standby phys_port_name" "$(cat "/sys/class/net/$NF_SBY/phys_port_name" 2> /dev/null)" sby
-	log_test
+	nf_check_err $? "roles not distinct: $(nf_roles)"
+	nf_check_eq "number of lowers of $NF_M" "$(nf_lowers "$NF_M" | wc -l)" 2
+	nf_check_eq "standby phys_port_name" "$(cat "/sys/class/net/$NF_SBY/phys_port_name" 2> /dev/null)" sby
+	nf_log_test
 }
 
 sysfs_links()
@@ -45,33 +45,33 @@ sysfs_links()
 	local s
 	for s in "$NF_SBY" "$NF_PRI"; do
 		[ -L "/sys/class/net/$NF_M/lower_$s" ]
-		check_err $? "/sys/class/net/$NF_M/lower_$s missing"
-		check_eq "$s master link" "$(nf_master_of "$s")" "$NF_M"
+		nf_check_err $? "/sys/class/net/$NF_M/lower_$s missing"
+		nf_check_eq "$s master link" "$(nf_master_of "$s")" "$NF_M"
 		[ -L "/sys/class/net/$s/upper_$NF_M" ]
-		check_err $? "/sys/class/net/$s/upper_$NF_M missing"
+		nf_check_err $? "/sys/class/net/$s/upper_$NF_M missing"
 		ip -d link show dev "$s" | grep -q "master $NF_M "
-		check_err $? "ip -d link show $s does not name master $NF_M"
+		nf_check_err $? "ip -d link show $s does not name master $NF_M"
 	done
 	# the master itself has no upper
 	! ls -d /sys/class/net/"$NF_M"/upper_* > /dev/null 2>&1
-	check_err $? "$NF_M has an upper device"
-	log_test
+	nf_check_err $? "$NF_M has an upper device"
+	nf_log_test
 }
 
 parents_and_drivers()
 {
 	local mdev sdev
-	check_eq "master device/driver" "$(nf_driver_of "$NF_M")" virtio_net
+	nf_check_eq "master device/driver" "$(nf_driver_of "$NF_M")" virtio_net
 	mdev=$(readlink -f "/sys/class/net/$NF_M/device")
 	sdev=$(readlink -f "/sys/class/net/$NF_SBY/device")
 	[ -n "$mdev" ] && [ "$mdev" = "$sdev" ]
-	check_err $? "master and standby parents differ ($mdev vs $sdev)"
-	check_eq "master parent bus" "$(basename "$(readlink -f "$mdev/subsystem")")" virtio
+	nf_check_err $? "master and standby parents differ ($mdev vs $sdev)"
+	nf_check_eq "master parent bus" "$(basename "$(readlink -f "$mdev/subsystem")")" virtio
 	nf_pci_of "$NF_PRI" > /dev/null
-	check_err $? "primary $NF_PRI is not on a PCI device"
-	check_eq "primary PCI function" "$(nf_pci_of "$NF_PRI")" "$(nf_e1000e_bdf)"
-	check_eq "primary driver" "$(nf_driver_of "$NF_PRI")" e1000e
-	log_test
+	nf_check_err $? "primary $NF_PRI is not on a PCI device"
+	nf_check_eq "primary PCI function" "$(nf_pci_of "$NF_PRI")" "$(nf_e1000e_bdf)"
+	nf_check_eq "primary driver" "$(nf_driver_of "$NF_PRI")" e1000e
+	nf_log_test
 }
 
 mac_addresses()
@@ -79,13 +79,13 @@ mac_addresses()
 	local d want
 	want=$(echo "$NF_MAC" | tr 'A-F' 'a-f')
 	for d in "$NF_M" "$NF_SBY" "$NF_PRI"; do
-		check_eq "$d address" "$(nf_mac "$d")" "$want"
+		nf_check_eq "$d address" "$(nf_mac "$d")" "$want"
 	done
 	for d in "$NF_SBY" "$NF_PRI"; do
-		check_eq "$d permanent address" \
+		nf_check_eq "$d permanent address" \
 			"$(ethtool -P "$d" 2> /dev/null | awk '{print tolower($3)}')" "$want"
 	done
-	log_test
+	nf_log_test
 }
 
 no_addrconf_on_slaves()
@@ -93,53 +93,53 @@ no_addrconf_on_slaves()
 	local s n
 	for s in "$NF_SBY" "$NF_PRI"; do
 		n=$(ip -6 -o addr show dev "$s" | wc -l)
-		check_eq "IPv6 addresses on $s (IFF_NO_ADDRCONF)" "$n" 0
+		nf_check_eq "IPv6 addresses on $s (IFF_NO_ADDRCONF)" "$n" 0
 		n=$(ip -4 -o addr show dev "$s" | wc -l)
-		check_eq "IPv4 addresses on $s" "$n" 0
+		nf_check_eq "IPv4 addresses on $s" "$n" 0
 	done
 	ip -6 -o addr show dev "$NF_M" scope link | grep -q fe80
-	check_err $? "master $NF_M has no IPv6 link-local address"
-	log_test
+	nf_check_err $? "master $NF_M has no IPv6 link-local address"
+	nf_log_test
 }
 
 txq() { local q n=0; for q in /sys/class/net/"$1"/queues/tx-*; do [ -e "$q" ] && n=$((n + 1)); done; echo "$n"; }
 
 master_flags()
 {
-	check_eq "master qdisc (IFF_NO_QUEUE)" "$(nf_link_field "$NF_M" qdisc)" noqueue
-	check_eq "master operstate" "$(cat "/sys/class/net/$NF_M/operstate")" up
-	check_eq "master carrier" "$(nf_carrier "$NF_M")" 1
-	check_eq "master type" "$(cat "/sys/class/net/$NF_M/type")" 1
+	nf_check_eq "master qdisc (IFF_NO_QUEUE)" "$(nf_link_field "$NF_M" qdisc)" noqueue
+	nf_check_eq "master operstate" "$(cat "/sys/class/net/$NF_M/operstate")" up
+	nf_check_eq "master carrier" "$(nf_carrier "$NF_M")" 1
+	nf_check_eq "master type" "$(cat "/sys/class/net/$NF_M/type")" 1
 	nf_is_up "$NF_SBY" && nf_is_up "$NF_PRI"
-	check_err $? "slaves not UP with the master"
+	nf_check_err $? "slaves not UP with the master"
 	nf_diag "tx queues: master $(txq "$NF_M"), primary $(txq "$NF_PRI"), standby $(txq "$NF_SBY")"
-	log_test
+	nf_log_test
 }
 
 module_identity()
 {
 	[ -d /sys/module/net_failover ]
-	check_err $? "net_failover module not loaded"
+	nf_check_err $? "net_failover module not loaded"
 	if [ "$NF_MODULE" = c ]; then
 		[ -d /sys/module/failover ]
-		check_err $? "C reference: failover module not loaded"
+		nf_check_err $? "C reference: failover module not loaded"
 	else
 		# the Rust module is self-contained: the C failover core is not used
 		[ ! -d /sys/module/failover ]
-		check_err $? "failover (C core) module is loaded with the Rust net_failover"
+		nf_check_err $? "failover (C core) module is loaded with the Rust net_failover"
 	fi
 	nf_diag "net_failover: $(modinfo -F description net_failover 2> /dev/null | head -n1)"
-	log_test
+	nf_log_test
 }
 
 ethtool_drvinfo()
 {
-	check_eq "master ethtool driver" "$(nf_ethtool_field "$NF_M" driver)" net_failover
+	nf_check_eq "master ethtool driver" "$(nf_ethtool_field "$NF_M" driver)" net_failover
 	[ -n "$(nf_ethtool_field "$NF_M" version)" ]
-	check_err $? "master ethtool version empty"
-	check_eq "standby ethtool driver" "$(nf_ethtool_field "$NF_SBY" driver)" virtio_net
-	check_eq "primary ethtool driver" "$(nf_ethtool_field "$NF_PRI" driver)" e1000e
-	log_test
+	nf_check_err $? "master ethtool version empty"
+	nf_check_eq "standby ethtool driver" "$(nf_ethtool_field "$NF_SBY" driver)" virtio_net
+	nf_check_eq "primary ethtool driver" "$(nf_ethtool_field "$NF_PRI" driver)" e1000e
+	nf_log_test
 }
 
 ethtool_bus_info()
@@ -149,26 +149,26 @@ ethtool_bus_info()
 	bi=$(nf_ethtool_field "$NF_M" bus-info)
 	nf_diag "master bus-info: '$bi'"
 	[ -n "$bi" ]
-	check_err $? "master ethtool bus-info empty"
-	log_test
+	nf_check_err $? "master ethtool bus-info empty"
+	nf_log_test
 }
 
 ethtool_link()
 {
 	local ms ps
 	ethtool "$NF_M" | grep -q "Link detected: yes"
-	check_err $? "ethtool $NF_M: link not detected"
+	nf_check_err $? "ethtool $NF_M: link not detected"
 	ms=$(ethtool "$NF_M" 2> /dev/null | sed -n 's/^[[:space:]]*Speed: //p')
 	ps=$(ethtool "$NF_PRI" 2> /dev/null | sed -n 's/^[[:space:]]*Speed: //p')
 	nf_diag "speed: master '$ms' primary '$ps'"
-	check_eq "master speed (active slave = primary)" "$ms" "$ps"
+	nf_check_eq "master speed (active slave = primary)" "$ms" "$ps"
 	# with the primary down the master reports the standby's settings
 	ip link set dev "$NF_PRI" down
 	nf_defer ip link set dev "$NF_PRI" up
 	ms=$(ethtool "$NF_M" 2> /dev/null | sed -n 's/^[[:space:]]*Speed: //p')
 	ps=$(ethtool "$NF_SBY" 2> /dev/null | sed -n 's/^[[:space:]]*Speed: //p')
-	check_eq "master speed with primary down (= standby)" "$ms" "$ps"
-	log_test
+	nf_check_eq "master speed with primary down (= standby)" "$ms" "$ps"
+	nf_log_test
 }
 
 master_carrier_follows_slaves()
@@ -177,21 +177,21 @@ master_carrier_follows_slaves()
 	nf_defer ip link set dev "$NF_PRI" up
 	ip link set dev "$NF_PRI" down
 	nf_wait 10 nf_carrier_is "$NF_M" 1
-	check_err $? "master lost carrier with the standby still up"
+	nf_check_err $? "master lost carrier with the standby still up"
 	nf_ping_peer 3
-	check_err $? "no ping with the primary down"
+	nf_check_err $? "no ping with the primary down"
 	ip link set dev "$NF_SBY" down
 	nf_wait 10 nf_carrier_is "$NF_M" 0
-	check_err $? "master keeps carrier with both slaves down"
+	nf_check_err $? "master keeps carrier with both slaves down"
 	ip link set dev "$NF_SBY" up
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_M" 1
-	check_err $? "master carrier not back with the standby up"
+	nf_check_err $? "master carrier not back with the standby up"
 	ip link set dev "$NF_PRI" up
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 1
-	check_err $? "primary carrier not back"
+	nf_check_err $? "primary carrier not back"
 	nf_wait 30 nf_ping_peer
-	check_err $? "no ping after restoring both slaves"
-	log_test
+	nf_check_err $? "no ping after restoring both slaves"
+	nf_log_test
 }
 
 nf_main

@@ -27,26 +27,26 @@ ping4()
 {
 	local out
 	out=$(ping -c 10 -i 0.2 -W 2 "$NF_PEER4" 2>&1)
-	check_err $? "ping $NF_PEER4 failed"
+	nf_check_err $? "ping $NF_PEER4 failed"
 	echo "$out" | grep -q " 0% packet loss"
-	check_err $? "ping $NF_PEER4 lost packets: $(echo "$out" | grep 'packet loss')"
-	log_test
+	nf_check_err $? "ping $NF_PEER4 lost packets: $(echo "$out" | grep 'packet loss')"
+	nf_log_test
 }
 
 ping6()
 {
 	if [ -z "${NF_PEER6:-}" ]; then
-		log_test_skip ping6 "NF_PEER6 not set"
+		nf_log_test_skip ping6 "NF_PEER6 not set"
 		return
 	fi
 	local out
 	# the peer may still be doing DAD/ND: allow a warm-up
 	nf_wait 30 ping -6 -q -c 1 -W 2 "$NF_PEER6" > /dev/null 2>&1
 	out=$(ping -6 -c 10 -i 0.2 -W 2 "$NF_PEER6" 2>&1)
-	check_err $? "ping -6 $NF_PEER6 failed"
+	nf_check_err $? "ping -6 $NF_PEER6 failed"
 	echo "$out" | grep -q " 0% packet loss"
-	check_err $? "ping -6 $NF_PEER6 lost packets: $(echo "$out" | grep 'packet loss')"
-	log_test
+	nf_check_err $? "ping -6 $NF_PEER6 lost packets: $(echo "$out" | grep 'packet loss')"
+	nf_log_test
 }
 
 # iperf3 -J FILE: print "bytes_sent bytes_received mbps" of the end summary
@@ -70,7 +70,7 @@ else:
 need_iperf()
 {
 	command -v iperf3 > /dev/null && return 0
-	log_test_skip "$NF_CUR_TEST" "iperf3 not installed"
+	nf_log_test_skip "$NF_CUR_TEST" "iperf3 not installed"
 	return 1
 }
 
@@ -82,19 +82,19 @@ tcp_tx_via_primary()
 	s0=$(nf_stat "$NF_SBY" tx_packets)
 	m0=$(nf_stat "$NF_M" tx_packets)
 	iperf3 -c "$NF_PEER4" -t "$NF_IPERF_TIME" -J > "$NF_TMP/tcp.json" 2>&1
-	check_err $? "iperf3 TCP to $NF_PEER4 failed: $(head -c 300 "$NF_TMP/tcp.json")"
+	nf_check_err $? "iperf3 TCP to $NF_PEER4 failed: $(head -c 300 "$NF_TMP/tcp.json")"
 	dp=$(nf_stat_delta "$NF_PRI" tx_packets "$p0")
 	ds=$(nf_stat_delta "$NF_SBY" tx_packets "$s0")
 	dm=$(nf_stat_delta "$NF_M" tx_packets "$m0")
 	sum=$(iperf_sum "$NF_TMP/tcp.json")
 	nf_figure "tcp_tx bytes_sent/bytes_recv/mbps=$sum tx_pkts primary=$dp standby=$ds master=$dm"
 	[ "$dp" -ge 1000 ]
-	check_err $? "primary sent only $dp packets during the TCP run"
+	nf_check_err $? "primary sent only $dp packets during the TCP run"
 	[ "$ds" -le $((20 + dp / 100)) ]
-	check_err $? "standby sent $ds packets while the primary was up (primary $dp)"
+	nf_check_err $? "standby sent $ds packets while the primary was up (primary $dp)"
 	[ "$dm" -ge "$dp" ]
-	check_err $? "master tx_packets grew by $dm, less than the primary's $dp"
-	log_test
+	nf_check_err $? "master tx_packets grew by $dm, less than the primary's $dp"
+	nf_log_test
 }
 
 tcp_rx_on_master()
@@ -104,19 +104,19 @@ tcp_rx_on_master()
 	m0=$(nf_stat "$NF_M" rx_bytes)
 	p0=$(nf_stat "$NF_PRI" rx_bytes)
 	iperf3 -c "$NF_PEER4" -R -t "$NF_IPERF_TIME" -J > "$NF_TMP/tcpr.json" 2>&1
-	check_err $? "iperf3 -R from $NF_PEER4 failed: $(head -c 300 "$NF_TMP/tcpr.json")"
+	nf_check_err $? "iperf3 -R from $NF_PEER4 failed: $(head -c 300 "$NF_TMP/tcpr.json")"
 	dm=$(nf_stat_delta "$NF_M" rx_bytes "$m0")
 	dp=$(nf_stat_delta "$NF_PRI" rx_bytes "$p0")
 	sum=$(iperf_sum "$NF_TMP/tcpr.json")
 	got=$(echo "$sum" | awk '{print $2}')
 	nf_figure "tcp_rx bytes_sent/bytes_recv/mbps=$sum rx_bytes master=$dm primary=$dp"
 	[[ "$got" =~ ^[0-9]+$ ]] && [ "$got" -gt 0 ]
-	check_err $? "iperf3 received nothing"
+	nf_check_err $? "iperf3 received nothing"
 	[[ "$got" =~ ^[0-9]+$ ]] && [ "$dm" -ge "$got" ]
-	check_err $? "master rx_bytes grew by $dm, less than the $got bytes delivered"
+	nf_check_err $? "master rx_bytes grew by $dm, less than the $got bytes delivered"
 	[ "$dp" -ge $((dm * 9 / 10)) ]
-	check_err $? "primary received $dp of the master's $dm bytes (peer should reach us via the primary)"
-	log_test
+	nf_check_err $? "primary received $dp of the master's $dm bytes (peer should reach us via the primary)"
+	nf_log_test
 }
 
 udp_iperf()
@@ -125,15 +125,15 @@ udp_iperf()
 	local p0 dp sum
 	p0=$(nf_stat "$NF_PRI" tx_packets)
 	iperf3 -c "$NF_PEER4" -u -b 20M -t "$NF_IPERF_TIME" -J > "$NF_TMP/udp.json" 2>&1
-	check_err $? "iperf3 UDP to $NF_PEER4 failed: $(head -c 300 "$NF_TMP/udp.json")"
+	nf_check_err $? "iperf3 UDP to $NF_PEER4 failed: $(head -c 300 "$NF_TMP/udp.json")"
 	dp=$(nf_stat_delta "$NF_PRI" tx_packets "$p0")
 	sum=$(iperf_sum "$NF_TMP/udp.json")
 	nf_figure "udp bytes/bytes/mbps/lost/packets/lost%=$sum primary_tx=$dp"
 	[ "$dp" -ge 1000 ]
-	check_err $? "primary sent only $dp packets during the UDP run"
+	nf_check_err $? "primary sent only $dp packets during the UDP run"
 	echo "$sum" | grep -qv '^ERR'
-	check_err $? "iperf3 UDP reported an error: $sum"
-	log_test
+	nf_check_err $? "iperf3 UDP reported an error: $sum"
+	nf_log_test
 }
 
 udpseq_baseline()
@@ -141,21 +141,21 @@ udpseq_baseline()
 	local p0 dp
 	p0=$(nf_stat "$NF_PRI" tx_packets)
 	nf_stream_start base 10000
-	check_err $? "cannot start the UDP stream"
+	nf_check_err $? "cannot start the UDP stream"
 	if [ "$RET" -eq 0 ]; then
 		nf_stream_advances base 1000 20
-		check_err $? "stream does not reach the peer"
+		nf_check_err $? "stream does not reach the peer"
 		sleep 3
 		nf_stream_stop base
-		check_err $? "no stream result"
+		nf_check_err $? "no stream result"
 		dp=$(nf_stat_delta "$NF_PRI" tx_packets "$p0")
 		[ "$STREAM_RECEIVED" -gt 0 ] && [ "$STREAM_LAST" -ge $((STREAM_SENT * 9 / 10 - 1)) ]
-		check_err $? "stream tail missing: last_seq $STREAM_LAST of $STREAM_SENT sent"
+		nf_check_err $? "stream tail missing: last_seq $STREAM_LAST of $STREAM_SENT sent"
 		[ "$dp" -ge "$STREAM_RECEIVED" ]
-		check_err $? "primary tx $dp < packets received by the peer $STREAM_RECEIVED"
+		nf_check_err $? "primary tx $dp < packets received by the peer $STREAM_RECEIVED"
 		nf_figure "baseline loss without failover: lost=$STREAM_LOST of $STREAM_SENT"
 	fi
-	log_test
+	nf_log_test
 }
 
 tx_via_standby_when_primary_down()
@@ -163,32 +163,32 @@ tx_via_standby_when_primary_down()
 	local p0 dp
 	nf_defer ip link set dev "$NF_PRI" up
 	ip link set dev "$NF_PRI" down
-	check_err $? "cannot set $NF_PRI down"
+	nf_check_err $? "cannot set $NF_PRI down"
 	nf_wait 10 nf_carrier_is "$NF_M" 1
-	check_err $? "master lost carrier with the primary down"
+	nf_check_err $? "master lost carrier with the primary down"
 	local s0 ds
 	p0=$(nf_stat "$NF_PRI" tx_packets)
 	s0=$(nf_stat "$NF_SBY" tx_packets)
 	ping -c 10 -i 0.2 -W 2 "$NF_PEER4" > "$NF_TMP/ping.txt" 2>&1
-	check_err $? "ping via the standby failed: $(grep 'packet loss' "$NF_TMP/ping.txt")"
+	nf_check_err $? "ping via the standby failed: $(grep 'packet loss' "$NF_TMP/ping.txt")"
 	ds=$(nf_stat_delta "$NF_SBY" tx_packets "$s0")
 	dp=$(nf_stat_delta "$NF_PRI" tx_packets "$p0")
 	[ "$ds" -ge 10 ]
-	check_err $? "standby sent only $ds packets with the primary down"
+	nf_check_err $? "standby sent only $ds packets with the primary down"
 	[ "$dp" -eq 0 ]
-	check_err $? "primary (down) sent $dp packets"
+	nf_check_err $? "primary (down) sent $dp packets"
 	ip link set dev "$NF_PRI" up
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 1
-	check_err $? "primary carrier not back"
+	nf_check_err $? "primary carrier not back"
 	s0=$(nf_stat "$NF_SBY" tx_packets)
 	p0=$(nf_stat "$NF_PRI" tx_packets)
 	ping -c 10 -i 0.2 -W 2 "$NF_PEER4" > /dev/null 2>&1
-	check_err $? "ping after primary up failed"
+	nf_check_err $? "ping after primary up failed"
 	ds=$(nf_stat_delta "$NF_SBY" tx_packets "$s0")
 	dp=$(nf_stat_delta "$NF_PRI" tx_packets "$p0")
 	[ "$dp" -ge 10 ] && [ "$ds" -le 2 ]
-	check_err $? "tx not back on the primary (primary +$dp, standby +$ds)"
-	log_test
+	nf_check_err $? "tx not back on the primary (primary +$dp, standby +$ds)"
+	nf_log_test
 }
 
 nf_main

@@ -75,7 +75,7 @@ ue_expect()
 	local what=$1
 	shift
 	nf_wait 30 ue_seen "$@"
-	check_err $? "no uevent $what ($*); seen: $(tr '\n' ';' < "$UE_LOG")"
+	nf_check_err $? "no uevent $what ($*); seen: $(tr '\n' ';' < "$UE_LOG")"
 }
 
 uevent_tx_path()
@@ -83,24 +83,24 @@ uevent_tx_path()
 	nf_skip_if_c "uevents" && return
 	local pri=$NF_PRI sby=$NF_SBY base="ACTION=change SUBSYSTEM=net INTERFACE=$NF_M"
 	if ! ue_start; then
-		check_err 1 "uevent listener not ready: $(head -c 300 "$NF_TMP/uevents-$NF_CUR_TEST.err")"
-		log_test
+		nf_check_err 1 "uevent listener not ready: $(head -c 300 "$NF_TMP/uevents-$NF_CUR_TEST.err")"
+		nf_log_test
 		return
 	fi
 	nf_defer ip link set dev "$pri" up
 	ip link set dev "$pri" down
-	check_err $? "cannot take the primary $pri down"
+	nf_check_err $? "cannot take the primary $pri down"
 	ue_expect "for the switch to the standby" $base FAILOVER_EVENT=tx_path FAILOVER_TX=standby \
 		FAILOVER_ROLE=standby "FAILOVER_LOWER=$sby"
 	ip link set dev "$pri" up
-	check_err $? "cannot bring the primary $pri up"
+	nf_check_err $? "cannot bring the primary $pri up"
 	ue_expect "for the switch back to the primary" $base FAILOVER_EVENT=tx_path FAILOVER_TX=primary \
 		FAILOVER_ROLE=primary "FAILOVER_LOWER=$pri"
 	# nothing else happened: no lower device joined or left
 	! grep -qE "FAILOVER_EVENT=(primary|standby)_(joined|left)" "$UE_LOG"
-	check_err $? "join/leave uevents without a join or leave: $(tr '\n' ';' < "$UE_LOG")"
+	nf_check_err $? "join/leave uevents without a join or leave: $(tr '\n' ';' < "$UE_LOG")"
 	nf_diag "$(cat "$UE_LOG")"
-	log_test
+	nf_log_test
 }
 
 uevent_primary_left_joined()
@@ -109,19 +109,19 @@ uevent_primary_left_joined()
 	local pri=$NF_PRI base="ACTION=change SUBSYSTEM=net INTERFACE=$NF_M" bdf new lj lt
 	bdf=$(nf_pci_of "$pri")
 	if ! ue_start; then
-		check_err 1 "uevent listener not ready: $(head -c 300 "$NF_TMP/uevents-$NF_CUR_TEST.err")"
-		log_test
+		nf_check_err 1 "uevent listener not ready: $(head -c 300 "$NF_TMP/uevents-$NF_CUR_TEST.err")"
+		nf_log_test
 		return
 	fi
 	nf_defer nf_pci_rescan_parent
 	nf_pci_remove "$bdf"
-	check_err $? "cannot remove PCI function $bdf"
+	nf_check_err $? "cannot remove PCI function $bdf"
 	ue_expect "for the primary leaving" $base FAILOVER_EVENT=primary_left FAILOVER_ROLE=primary \
 		"FAILOVER_LOWER=$pri"
 	ue_expect "for the switch to the standby" $base FAILOVER_EVENT=tx_path FAILOVER_TX=standby
 	nf_pci_rescan_parent
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
-	check_err $? "the rescanned e1000e was not enslaved"
+	nf_check_err $? "the rescanned e1000e was not enslaved"
 	new=$NF_PRI
 	ue_expect "for the primary joining" $base FAILOVER_EVENT=primary_joined FAILOVER_ROLE=primary \
 		"FAILOVER_LOWER=$new"
@@ -130,9 +130,9 @@ uevent_primary_left_joined()
 	lj=$(ue_line FAILOVER_EVENT=primary_joined)
 	lt=$(ue_line FAILOVER_EVENT=tx_path FAILOVER_TX=primary)
 	[ -n "$lj" ] && [ -n "$lt" ] && [ "$lj" -lt "$lt" ]
-	check_err $? "primary_joined (line ${lj:-?}) not before tx_path primary (line ${lt:-?})"
+	nf_check_err $? "primary_joined (line ${lj:-?}) not before tx_path primary (line ${lt:-?})"
 	nf_diag "$(cat "$UE_LOG")"
-	log_test
+	nf_log_test
 }
 
 uevent_standby_left_joined()
@@ -141,28 +141,28 @@ uevent_standby_left_joined()
 	local m=$NF_M sby=$NF_SBY pri=$NF_PRI vdev nm
 	vdev=$(basename "$(readlink -f "/sys/class/net/$m/device")")
 	if ! ue_start; then
-		check_err 1 "uevent listener not ready: $(head -c 300 "$NF_TMP/uevents-$NF_CUR_TEST.err")"
-		log_test
+		nf_check_err 1 "uevent listener not ready: $(head -c 300 "$NF_TMP/uevents-$NF_CUR_TEST.err")"
+		nf_log_test
 		return
 	fi
 	nf_defer nf_rebind_virtio "$vdev"
 	echo "$vdev" > "$VIRTIO_NET_DRV/unbind"
-	check_err $? "cannot unbind $vdev from virtio_net"
+	nf_check_err $? "cannot unbind $vdev from virtio_net"
 	ue_expect "for the primary leaving the old master" "INTERFACE=$m" FAILOVER_EVENT=primary_left \
 		"FAILOVER_LOWER=$pri"
 	ue_expect "for the standby leaving the old master" "INTERFACE=$m" FAILOVER_EVENT=standby_left \
 		"FAILOVER_LOWER=$sby"
 	echo "$vdev" > "$VIRTIO_NET_DRV/bind"
-	check_err $? "cannot bind $vdev to virtio_net again"
+	nf_check_err $? "cannot bind $vdev to virtio_net again"
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
-	check_err $? "no master with the e1000e enslaved after the rebind"
+	nf_check_err $? "no master with the e1000e enslaved after the rebind"
 	nm=$NF_M
 	ue_expect "for the standby joining the new master" "INTERFACE=$nm" FAILOVER_EVENT=standby_joined \
 		FAILOVER_ROLE=standby "FAILOVER_LOWER=$NF_SBY"
 	ue_expect "for the primary joining the new master" "INTERFACE=$nm" FAILOVER_EVENT=primary_joined \
 		FAILOVER_ROLE=primary "FAILOVER_LOWER=$NF_PRI"
 	nf_diag "$(cat "$UE_LOG")"
-	log_test
+	nf_log_test
 }
 nf_rebind_virtio() { [ -e "/sys/bus/virtio/devices/$1/driver" ] || echo "$1" > "$VIRTIO_NET_DRV/bind"; }
 
