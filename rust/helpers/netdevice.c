@@ -5,6 +5,8 @@
 #include <linux/netdevice.h>
 #include <linux/pci.h>
 #include <linux/rtnetlink.h>
+#include <linux/sched/signal.h>
+#include <linux/sysfs.h>
 #include <net/sch_generic.h>
 
 #include "nf_compat.h"
@@ -206,4 +208,26 @@ void rust_helper_ratelimit_state_init(struct ratelimit_state *rs, int interval,
 				      int burst)
 {
 	ratelimit_state_init(rs, interval, burst);
+}
+
+/*
+ * INIT_DELAYED_WORK() for the deferred work of a Rust netdev
+ * (kernel::net::driver::NetDev::schedule_work): one lockdep class for all of
+ * them, which is enough as none waits for another.
+ */
+void rust_helper_netdev_init_delayed_work(struct delayed_work *dw,
+					  work_func_t func)
+{
+	INIT_DELAYED_WORK(dw, func);
+}
+
+/* A sysfs attribute of a Rust netdev's group, allocated with the device. */
+void rust_helper_netdev_sysfs_attr_init(struct attribute *attr)
+{
+	sysfs_attr_init(attr);
+}
+
+int rust_helper_netdev_restart_syscall(void)
+{
+	return restart_syscall();
 }

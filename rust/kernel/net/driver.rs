@@ -61,7 +61,8 @@ use crate::{
         stats::Stats64,
     },
     prelude::*,
-    types::{ARef, AlwaysRefCounted},
+    str::RawFormatter,
+    types::{ARef, AlwaysRefCounted, Opaque},
 };
 use core::{
     ffi::c_int,
@@ -230,6 +231,172 @@ pub trait Operations: Sized + Send + Sync + 'static {
     fn get_link_ksettings(_dev: &NetDev<Self>, _ks: &mut LinkKsettings, _rtnl: &Rtnl) -> Result {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
+
+    /// The device's deferred work, queued by [`NetDev::schedule_work`]. Process context (the
+    /// system workqueue), no lock held; may sleep and may take RTNL (the abstraction never
+    /// waits for the work with RTNL held).
+    ///
+    /// It may run after the device was unregistered (if it was queued before), never after its
+    /// private data was dropped: the device is freed only once the work is neither pending nor
+    /// running.
+    fn work(_dev: &NetDev<Self>) {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Name of the directory below the device in sysfs (`/sys/class/net/<dev>/<name>/`) that
+    /// holds [`Operations::SYSFS_ATTRS`]; unused when they are empty.
+    const SYSFS_GROUP: &'static CStr = crate::c_str!("driver_attrs");
+
+    /// The device's sysfs attributes (at most 8), shown by [`Operations::sysfs_show`] and, if
+    /// writable, stored by [`Operations::sysfs_store`]; they exist while the device is
+    /// registered.
+    const SYSFS_ATTRS: &'static [SysfsAttrDesc] = &[];
+
+    /// Writes the value of attribute `index` of [`Operations::SYSFS_ATTRS`] to `out` (one page;
+    /// longer text is truncated). Process context, RTNL held: the adapter takes it with
+    /// `rtnl_trylock()` and restarts the system call if it is busy, as the core's attributes do
+    /// (unregistering the device, under RTNL, waits for running `show`/`store` calls).
+    fn sysfs_show(
+        _dev: &NetDev<Self>,
+        _index: usize,
+        _out: &mut dyn core::fmt::Write,
+        _rtnl: &Rtnl,
+    ) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Stores `value` (the text written, without a trailing newline) into the writable
+    /// attribute `index` of [`Operations::SYSFS_ATTRS`]. Process context, RTNL held (as for
+    /// [`Operations::sysfs_show`]).
+    fn sysfs_store(_dev: &NetDev<Self>, _index: usize, _value: &str, _rtnl: &Rtnl) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The device's link kind (`rtnl_link_ops.kind`): rtnetlink reports it as `IFLA_INFO_KIND`
+    /// of the device and as `IFLA_INFO_SLAVE_KIND` of its lower devices, which `ip -d link`
+    /// shows (`<kind>` and `<kind>_slave`). The ops are not registered with
+    /// `rtnl_link_register()`: `ip link add ... type <kind>` cannot create such a device and
+    /// `ip link del` refuses it (`EOPNOTSUPP`), as without a kind.
+    const LINK_KIND: Option<&'static CStr> = None;
+
+    /// Most attributes [`Operations::fill_slave_info`] puts (each with at most 4 bytes of
+    /// payload); rtnetlink reserves room for them.
+    const SLAVE_INFO_ATTRS: usize = 0;
+
+    /// Fills `IFLA_INFO_SLAVE_DATA` for `slave`, a lower device of `dev` (used only with a
+    /// [`Operations::LINK_KIND`]). Must not sleep: called under RTNL or in an RCU read-side
+    /// critical section, depending on the rtnetlink path.
+    fn fill_slave_info(_dev: &NetDev<Self>, _slave: &Device, _info: &mut SlaveInfo<'_>) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// The `IFLA_INFO_SLAVE_DATA` nest being filled by [`Operations::fill_slave_info`].
+///
+/// # Invariants
+///
+/// `skb` is the message being built, valid for `'a`; at most `left` more attributes of at most
+/// 4 bytes fit in the room rtnetlink reserved.
+pub struct SlaveInfo<'a> {
+    skb: *mut bindings::sk_buff,
+    left: usize,
+    _p: PhantomData<&'a mut bindings::sk_buff>,
+}
+
+impl SlaveInfo<'_> {
+    /// Puts a `u8` attribute (`nla_put_u8()`); `-EMSGSIZE` beyond
+    /// [`Operations::SLAVE_INFO_ATTRS`] attributes.
+    pub fn put_u8(&mut self, attr: u16, value: u8) -> Result {
+        self.put(attr, &[value])
+    }
+
+    /// Puts a `u32` attribute (`nla_put_u32()`, host byte order); `-EMSGSIZE` beyond
+    /// [`Operations::SLAVE_INFO_ATTRS`] attributes.
+    pub fn put_u32(&mut self, attr: u16, value: u32) -> Result {
+        self.put(attr, &value.to_ne_bytes())
+    }
+
+    fn put(&mut self, attr: u16, payload: &[u8]) -> Result {
+        if self.left == 0 || payload.len() > 4 {
+            // `error::code` has no `EMSGSIZE` in 6.12.
+            return Err(Error::from_errno(-(bindings::EMSGSIZE as c_int)));
+        }
+        // SAFETY: `skb` is the message being built (invariant); `payload` is valid for its
+        // length, which fits in `c_int`.
+        let ret = unsafe {
+            bindings::nla_put(
+                self.skb,
+                c_int::from(attr),
+                payload.len() as c_int,
+                payload.as_ptr().cast(),
+            )
+        };
+        if ret != 0 {
+            return Err(Error::from_errno(ret));
+        }
+        // INVARIANT: one attribute of the reserved room used.
+        self.left -= 1;
+        Ok(())
+    }
+}
+
+/// A sysfs attribute of a driver's devices, see [`Operations::SYSFS_ATTRS`].
+#[derive(Clone, Copy, Debug)]
+pub struct SysfsAttrDesc {
+    /// File name.
+    pub name: &'static CStr,
+    /// Mode 0644 (written with [`Operations::sysfs_store`]) rather than 0444.
+    pub writable: bool,
+}
+
+/// Most attributes in [`Operations::SYSFS_ATTRS`].
+const SYSFS_MAX: usize = 8;
+
+/// One attribute of a [`SysfsTable`]: the `device_attribute` the core sees, and its index.
+#[repr(C)]
+struct SysfsAttr {
+    attr: bindings::device_attribute,
+    index: usize,
+}
+
+/// A device's sysfs attribute group, allocated with the device and freed with it.
+///
+/// # Invariants
+///
+/// `group.attrs` points to `list`, whose non-null entries point into `attrs`; the table is
+/// never moved while the device may use it (it is boxed).
+#[repr(C)]
+struct SysfsTable {
+    attrs: [SysfsAttr; SYSFS_MAX],
+    list: [*mut bindings::attribute; SYSFS_MAX + 1],
+    group: bindings::attribute_group,
+}
+
+/// What the private area of a device built by [`Builder<T>`] holds: the driver's data first
+/// (so that `netdev_priv()` points to it), then what the abstraction needs.
+///
+/// # Invariants
+///
+/// `work` was initialised by `INIT_DELAYED_WORK()` with [`Adapter::<T>::work`] and `dev` is the
+/// device whose private area this is; both are written once, before the device is shared.
+#[repr(C)]
+struct Priv<T> {
+    data: T,
+    work: Opaque<bindings::delayed_work>,
+    dev: *mut bindings::net_device,
+    /// The sysfs group (`sysfs_groups[0]`), a `KBox` turned into a raw pointer; null if none.
+    sysfs: *mut SysfsTable,
+}
+
+/// Returns the `Priv<T>` of a device built by [`Builder<T>`].
+///
+/// # Safety
+///
+/// `dev` must be a valid device allocated by [`Builder::<T>::new`].
+unsafe fn priv_of<T>(dev: *mut bindings::net_device) -> *mut Priv<T> {
+    // CAST: the private area of devices built by `Builder<T>` holds a `Priv<T>`.
+    // SAFETY: `dev` is valid, by the caller's guarantee.
+    unsafe { bindings::netdev_priv(dev) }.cast::<Priv<T>>()
 }
 
 /// A network device whose private data is a `T` and whose operations are `T`'s.
@@ -240,9 +407,10 @@ pub trait Operations: Sized + Send + Sync + 'static {
 /// # Invariants
 ///
 /// The device was allocated by [`Builder::<T>::new`] and registered by [`Builder::register`]
-/// (so it is a [`Device`]): its private area holds an initialised `T`, which is dropped only
-/// after the device was unregistered and its last reference put (see [`Registration`]); hence a
-/// `&NetDev<T>` that is valid as a `&Device` has valid data.
+/// (so it is a [`Device`]): its private area holds a `Priv<T>` with an initialised `T`, which
+/// is dropped only after the device was unregistered, its last reference put and its deferred
+/// work cancelled (see [`Registration`]); hence a `&NetDev<T>` that is valid as a `&Device` has
+/// valid data.
 #[repr(transparent)]
 pub struct NetDev<T: Operations>(Device, PhantomData<T>);
 
@@ -288,10 +456,43 @@ impl<T: Operations> NetDev<T> {
 
     /// The driver's private data.
     pub fn data(&self) -> &T {
-        // CAST: the private area holds a `T` (type invariant).
-        // SAFETY: by the type invariant, the private area holds an initialised `T` for as long
-        // as the device is valid.
-        unsafe { &*bindings::netdev_priv(self.as_raw()).cast::<T>() }
+        // SAFETY: by the type invariant, the private area holds a `Priv<T>` whose `data` is
+        // initialised for as long as the device is valid.
+        unsafe { &(*priv_of::<T>(self.as_raw())).data }
+    }
+
+    /// Queues the device's [`Operations::work`] to run in `delay_ms` milliseconds on the system
+    /// workqueue; if it is already pending, it runs in `delay_ms` from now instead
+    /// (`mod_delayed_work()`). Returns whether it was pending. Does nothing (and returns `false`)
+    /// if `T` has no `work`. Any context.
+    pub fn schedule_work(&self, delay_ms: u32) -> bool {
+        if !T::HAS_WORK {
+            return false;
+        }
+        let delay = crate::time::msecs_to_jiffies(delay_ms);
+        // SAFETY: `priv_of` is given a device built by `Builder<T>` (type invariant); its
+        // `work` is initialised (invariant of `Priv`) and outlives any queueing: the device is
+        // freed only after `cancel_delayed_work_sync()` (`Registration::free`).
+        unsafe {
+            bindings::mod_delayed_work_on(
+                bindings::wq_misc_consts_WORK_CPU_UNBOUND as _,
+                bindings::system_wq,
+                Opaque::raw_get(ptr::addr_of!((*priv_of::<T>(self.as_raw())).work)),
+                delay,
+            )
+        }
+    }
+
+    /// Cancels the device's [`Operations::work`] if it is pending; does not wait for a run
+    /// that already started (`cancel_delayed_work()`). Returns whether it was pending. Any
+    /// context.
+    pub fn cancel_work(&self) -> bool {
+        // SAFETY: as in `schedule_work`.
+        unsafe {
+            bindings::cancel_delayed_work(Opaque::raw_get(ptr::addr_of!(
+                (*priv_of::<T>(self.as_raw())).work
+            )))
+        }
     }
 
     /// Turns the carrier on (`netif_carrier_on()`). Any context.
@@ -689,7 +890,228 @@ impl<T: Operations> Adapter<T> {
         ..unsafe { core::mem::MaybeUninit::<bindings::ethtool_ops>::zeroed().assume_init() }
     };
 
-    const ALIGN_OK: () = assert!(core::mem::align_of::<T>() <= NETDEV_ALIGN);
+    const ALIGN_OK: () = assert!(core::mem::align_of::<Priv<T>>() <= NETDEV_ALIGN);
+    const SYSFS_OK: () = assert!(T::SYSFS_ATTRS.len() <= SYSFS_MAX);
+
+    /// The device's link ops, never registered (see [`Operations::LINK_KIND`]), so the core
+    /// never writes to them.
+    const LINK_OPS: bindings::rtnl_link_ops = bindings::rtnl_link_ops {
+        kind: match T::LINK_KIND {
+            Some(k) => k.as_char_ptr(),
+            None => ptr::null(),
+        },
+        slave_maxtype: T::SLAVE_INFO_ATTRS as u32,
+        get_slave_size: if T::HAS_FILL_SLAVE_INFO {
+            Some(Self::get_slave_size)
+        } else {
+            None
+        },
+        fill_slave_info: if T::HAS_FILL_SLAVE_INFO {
+            Some(Self::fill_slave_info)
+        } else {
+            None
+        },
+        // SAFETY: all-zero (no callbacks, empty list head, no policy) is a valid
+        // `rtnl_link_ops`.
+        ..unsafe { core::mem::MaybeUninit::<bindings::rtnl_link_ops>::zeroed().assume_init() }
+    };
+
+    /// `get_slave_size`: room for `SLAVE_INFO_ATTRS` attributes of up to 4 bytes
+    /// (`nla_total_size(4)` = 8 each). Called under RCU: only reads a constant.
+    ///
+    /// # Safety
+    ///
+    /// None: the arguments are not used (`unsafe` only for the C function pointer type).
+    unsafe extern "C" fn get_slave_size(
+        _dev: *const bindings::net_device,
+        _slave: *const bindings::net_device,
+    ) -> usize {
+        T::SLAVE_INFO_ATTRS * 8
+    }
+
+    /// # Safety
+    ///
+    /// Called by rtnetlink as `fill_slave_info` of `LINK_OPS`: `dev` is a device of `T` (the
+    /// only devices using these ops) and the master of `slave`, both valid and registered for
+    /// the call; `skb` is the message being built, with the room of `get_slave_size`.
+    unsafe extern "C" fn fill_slave_info(
+        skb: *mut bindings::sk_buff,
+        dev: *const bindings::net_device,
+        slave: *const bindings::net_device,
+    ) -> c_int {
+        // SAFETY: a device built by `Builder<T>` (its ops are ours), valid for the call.
+        let dev = unsafe { NetDev::<T>::from_raw(dev.cast_mut()) };
+        // SAFETY: a registered device, valid for the call.
+        let slave = unsafe { Device::from_raw(slave.cast_mut()) };
+        // INVARIANT: the message being built, with room for `SLAVE_INFO_ATTRS` attributes.
+        let mut info = SlaveInfo {
+            skb,
+            left: T::SLAVE_INFO_ATTRS,
+            _p: PhantomData,
+        };
+        from_result(|| T::fill_slave_info(dev, slave, &mut info).map(|()| 0))
+    }
+
+    /// The device of a sysfs callback, and the index of its attribute.
+    ///
+    /// # Safety
+    ///
+    /// `d` must be the `dev` of a `net_device` built by `Builder<T>` and `attr` an attribute of
+    /// its `SysfsTable`, as the core passes them to the table's callbacks (while the device's
+    /// sysfs files exist, i.e. between registration and unregistration).
+    unsafe fn sysfs_args<'a>(
+        d: *mut bindings::device,
+        attr: *mut bindings::device_attribute,
+    ) -> (&'a NetDev<T>, usize) {
+        // CAST: `to_net_dev()`: `d` is the `dev` field of a `net_device`.
+        let nd = d
+            .cast::<u8>()
+            .wrapping_sub(core::mem::offset_of!(bindings::net_device, dev))
+            .cast::<bindings::net_device>();
+        // CAST: `attr` is the first field of a `SysfsAttr` (`repr(C)`).
+        // SAFETY: an attribute of the table (caller's guarantee), initialised by `Builder::new`.
+        let index = unsafe { (*attr.cast::<SysfsAttr>()).index };
+        // SAFETY: a device built by `Builder<T>`, registered while its files exist (caller).
+        (unsafe { NetDev::<T>::from_raw(nd) }, index)
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as a `show` of the table (see `sysfs_args`); `buf` is a page.
+    unsafe extern "C" fn sysfs_show(
+        d: *mut bindings::device,
+        attr: *mut bindings::device_attribute,
+        buf: *mut u8,
+    ) -> isize {
+        // SAFETY: forwarded guarantee.
+        let (dev, index) = unsafe { Self::sysfs_args(d, attr) };
+        let Some(rtnl) = crate::net::rtnl::try_lock() else {
+            // SAFETY: just an FFI call (sets `TIF_SIGPENDING`).
+            return unsafe { bindings::netdev_restart_syscall() } as isize;
+        };
+        // SAFETY: `buf` is a page for us to fill (sysfs `show` contract); one byte is kept for
+        // the terminating NUL `sysfs_emit()` would write.
+        let mut out = unsafe { RawFormatter::from_buffer(buf, bindings::PAGE_SIZE - 1) };
+        match T::sysfs_show(dev, index, &mut out, &rtnl) {
+            Ok(()) => out.bytes_written() as isize,
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as a `store` of the table (see `sysfs_args`); `buf` holds `count`
+    /// bytes.
+    unsafe extern "C" fn sysfs_store(
+        d: *mut bindings::device,
+        attr: *mut bindings::device_attribute,
+        buf: *const u8,
+        count: usize,
+    ) -> isize {
+        // SAFETY: forwarded guarantee.
+        let (dev, index) = unsafe { Self::sysfs_args(d, attr) };
+        // SAFETY: `buf` holds `count` bytes for the duration of the call (sysfs contract).
+        let bytes = unsafe { core::slice::from_raw_parts(buf, count) };
+        let Ok(text) = core::str::from_utf8(bytes) else {
+            return EINVAL.to_errno() as isize;
+        };
+        let Some(rtnl) = crate::net::rtnl::try_lock() else {
+            // SAFETY: just an FFI call (sets `TIF_SIGPENDING`).
+            return unsafe { bindings::netdev_restart_syscall() } as isize;
+        };
+        match T::sysfs_store(dev, index, text.strip_suffix('\n').unwrap_or(text), &rtnl) {
+            Ok(()) => count as isize,
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    /// Allocates the device's sysfs table for `T::SYSFS_ATTRS`.
+    fn sysfs_table() -> Result<KBox<SysfsTable>> {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::SYSFS_OK;
+        // SAFETY: all-zero is a valid `SysfsTable` (null pointers, `None` callbacks).
+        let zeroed = unsafe { core::mem::MaybeUninit::<SysfsTable>::zeroed().assume_init() };
+        let mut t = KBox::new(zeroed, GFP_KERNEL)?;
+        let tp: *mut SysfsTable = &mut *t;
+        for (i, desc) in T::SYSFS_ATTRS.iter().enumerate() {
+            // SAFETY: `tp` points to the boxed table, which does not move; `i < SYSFS_MAX`.
+            unsafe {
+                let a = ptr::addr_of_mut!((*tp).attrs[i]);
+                (*a).index = i;
+                (*a).attr.attr.name = desc.name.as_char_ptr();
+                (*a).attr.attr.mode = if desc.writable { 0o644 } else { 0o444 };
+                (*a).attr.show = Some(Self::sysfs_show);
+                if desc.writable {
+                    (*a).attr.store = Some(Self::sysfs_store);
+                }
+                bindings::netdev_sysfs_attr_init(ptr::addr_of_mut!((*a).attr.attr));
+                (*tp).list[i] = ptr::addr_of_mut!((*a).attr.attr);
+            }
+        }
+        // SAFETY: as above; the list stays null-terminated (`list[SYSFS_ATTRS.len()]` is null).
+        unsafe {
+            (*tp).group.name = T::SYSFS_GROUP.as_char_ptr();
+            (*tp).group.attrs = ptr::addr_of_mut!((*tp).list).cast();
+        }
+        // INVARIANT: `group.attrs` points to `list`, whose entries point into `attrs`.
+        Ok(t)
+    }
+
+    /// Frees the device's sysfs table, if any.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be a device allocated by `Builder<T>` whose sysfs files do not exist (never
+    /// registered, or unregistered and its todo list run).
+    unsafe fn free_sysfs(dev: *mut bindings::net_device) {
+        // SAFETY: `priv_of` is given such a device; `sysfs` was set by `Builder::new`.
+        let t = unsafe { (*priv_of::<T>(dev)).sysfs };
+        if !t.is_null() {
+            // SAFETY: a `KBox` turned into a raw pointer by `Builder::new`, unused now.
+            drop(unsafe { KBox::from_raw(t) });
+        }
+    }
+
+    /// The work function of every device's delayed work.
+    ///
+    /// # Safety
+    ///
+    /// `w` must be the `work` of the `delayed_work` in the `Priv<T>` of a device built by
+    /// `Builder<T>`, not freed yet (the workqueue calls it so).
+    unsafe extern "C" fn work(w: *mut bindings::work_struct) {
+        // CAST: `work` is the first field of `struct delayed_work`, itself `Priv<T>::work`
+        // (`Opaque` is transparent).
+        let p = w
+            .cast::<u8>()
+            .wrapping_sub(core::mem::offset_of!(Priv<T>, work))
+            .cast::<Priv<T>>();
+        // SAFETY: `p` is a live `Priv<T>` (caller's guarantee), whose `dev` was set before the
+        // device was shared (its invariant).
+        let dev = unsafe { (*p).dev };
+        // SAFETY: the device is allocated by `Builder<T>` and registered (the work is queued
+        // only through a `NetDev<T>`); it is not freed before the work finished
+        // (`Registration::free` cancels it synchronously first).
+        let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        if T::HAS_WORK {
+            T::work(dev);
+        }
+    }
+
+    /// Waits until the device's work is neither pending nor running, and keeps it from being
+    /// queued again until it is re-armed (`cancel_delayed_work_sync()`).
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be a device allocated by `Builder<T>`, valid for the call. Process context,
+    /// without RTNL (the work may take it).
+    unsafe fn cancel_work_sync(dev: *mut bindings::net_device) {
+        // SAFETY: `priv_of` is given such a device; its `work` is initialised.
+        unsafe {
+            bindings::cancel_delayed_work_sync(Opaque::raw_get(ptr::addr_of!(
+                (*priv_of::<T>(dev)).work
+            )));
+        }
+    }
 }
 
 /// An allocated Ethernet device with initialised private data, not yet registered.
@@ -714,24 +1136,59 @@ impl<T: Operations> Builder<T> {
     pub fn new(txqs: u32, rxqs: u32, init: impl PinInit<T, Error>) -> Result<Self> {
         #[allow(clippy::let_unit_value)]
         let () = Adapter::<T>::ALIGN_OK;
-        let size = c_int::try_from(core::mem::size_of::<T>()).map_err(|_| EINVAL)?;
+        let size = c_int::try_from(core::mem::size_of::<Priv<T>>()).map_err(|_| EINVAL)?;
         // SAFETY: just an allocation.
         let dev = unsafe { bindings::alloc_etherdev_mqs(size, txqs, rxqs) };
         let dev = NonNull::new(dev).ok_or(ENOMEM)?;
-        // CAST: the private area was sized for a `T`.
-        // SAFETY: the private area has room for `T` and is aligned to `NETDEV_ALIGN`, which is at
-        // least `T`'s alignment (`ALIGN_OK`); it is pinned as long as the device lives.
-        let slot = unsafe { bindings::netdev_priv(dev.as_ptr()) }.cast::<T>();
-        // SAFETY: `slot` is valid uninitialised memory for `T`; on error it stays uninitialised.
-        if let Err(e) = unsafe { init.__pinned_init(slot) } {
+        // SAFETY: the private area was sized for a `Priv<T>` and is aligned to `NETDEV_ALIGN`,
+        // which is at least its alignment (`ALIGN_OK`); it is pinned as long as the device
+        // lives.
+        let p = unsafe { priv_of::<T>(dev.as_ptr()) };
+        // SAFETY: `p` is valid memory for a `Priv<T>`, not shared yet: `work` and `dev` are
+        // initialised here (the invariant of `Priv`), before `data` and before anyone can queue
+        // the work.
+        unsafe {
+            bindings::netdev_init_delayed_work(
+                Opaque::raw_get(ptr::addr_of!((*p).work)),
+                Some(Adapter::<T>::work),
+            );
+            ptr::addr_of_mut!((*p).dev).write(dev.as_ptr());
+            ptr::addr_of_mut!((*p).sysfs).write(ptr::null_mut());
+        }
+        // SAFETY: `data` is valid uninitialised memory for `T`, pinned; on error it stays
+        // uninitialised.
+        if let Err(e) = unsafe { init.__pinned_init(ptr::addr_of_mut!((*p).data)) } {
             // SAFETY: allocated above, not registered, private data not initialised.
             unsafe { bindings::free_netdev(dev.as_ptr()) };
             return Err(e);
+        }
+        if !T::SYSFS_ATTRS.is_empty() {
+            match Adapter::<T>::sysfs_table() {
+                // SAFETY: `p` is our private area; the table is handed to the core as the
+                // device's first attribute group (`netdev_register_kobject()` keeps
+                // `sysfs_groups[0]`), and freed only once the device's files are gone.
+                Ok(t) => unsafe {
+                    let t = KBox::into_raw(t);
+                    ptr::addr_of_mut!((*p).sysfs).write(t);
+                    (*dev.as_ptr()).sysfs_groups[0] = ptr::addr_of!((*t).group);
+                },
+                Err(e) => {
+                    // SAFETY: not registered; the data was initialised above.
+                    unsafe {
+                        ptr::drop_in_place(ptr::addr_of_mut!((*p).data));
+                        bindings::free_netdev(dev.as_ptr());
+                    }
+                    return Err(e);
+                }
+            }
         }
         // SAFETY: the device is ours; the ops tables are promoted to `'static` constants.
         unsafe {
             (*dev.as_ptr()).netdev_ops = &Adapter::<T>::NETDEV_OPS;
             (*dev.as_ptr()).ethtool_ops = &Adapter::<T>::ETHTOOL_OPS;
+            if T::LINK_KIND.is_some() {
+                (*dev.as_ptr()).rtnl_link_ops = &Adapter::<T>::LINK_OPS;
+            }
         }
         // INVARIANT: allocated, data initialised, our operations, not registered.
         Ok(Self {
@@ -915,11 +1372,14 @@ impl<T: Operations> Builder<T> {
 
 impl<T: Operations> Drop for Builder<T> {
     fn drop(&mut self) {
-        // CAST: the private area holds a `T` (invariant).
         // SAFETY: by the invariant, the data is initialised and the device unregistered, so no
-        // callback can run; the device was allocated by `alloc_etherdev_mqs()`.
+        // callback can run (the work was never queued, but a `NetDev` handed out by a failed
+        // registration's notifiers could have); the device was allocated by
+        // `alloc_etherdev_mqs()`. Process context (type documentation).
         unsafe {
-            ptr::drop_in_place(bindings::netdev_priv(self.dev.as_ptr()).cast::<T>());
+            Adapter::<T>::cancel_work_sync(self.dev.as_ptr());
+            ptr::drop_in_place(ptr::addr_of_mut!((*priv_of::<T>(self.dev.as_ptr())).data));
+            Adapter::<T>::free_sysfs(self.dev.as_ptr());
             bindings::free_netdev(self.dev.as_ptr());
         }
     }
@@ -973,12 +1433,16 @@ impl<T: Operations> Registration<T> {
 
     /// # Safety
     ///
-    /// `dev` must be fully unregistered (todo list run) and not used by anyone else.
+    /// `dev` must be fully unregistered (todo list run) and not used by anyone else; the
+    /// caller must not hold RTNL (the device's work may be waiting for it).
     unsafe fn free(dev: NonNull<bindings::net_device>) {
-        // CAST: the private area holds a `T` (devices built by `Builder<T>`).
-        // SAFETY: as required by the caller, the data can be dropped and the device freed.
+        // SAFETY: as required by the caller, nothing but the deferred work can use the device:
+        // once it is cancelled (RTNL is not held: see `unregister` and `drop`), the data can be
+        // dropped and the device freed.
         unsafe {
-            ptr::drop_in_place(bindings::netdev_priv(dev.as_ptr()).cast::<T>());
+            Adapter::<T>::cancel_work_sync(dev.as_ptr());
+            ptr::drop_in_place(ptr::addr_of_mut!((*priv_of::<T>(dev.as_ptr())).data));
+            Adapter::<T>::free_sysfs(dev.as_ptr());
             bindings::free_netdev(dev.as_ptr());
         }
     }

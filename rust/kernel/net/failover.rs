@@ -18,13 +18,24 @@ use crate::{
     net::device::Allocated,
 };
 
+/// The module parameters of a failover module, as they are when a master is created.
+///
+/// They are defined in the module's C part (Rust modules cannot declare parameters in 6.12),
+/// which also provides a reader for each (see [`net_failover_entry_points!`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Params {
+    /// `takeover_delay_ms`: how long a new primary waits before it carries traffic.
+    pub takeover_delay_ms: u32,
+}
+
 /// A failover instance created for a paravirtual device.
 pub trait NetFailover: Sized + Send + 'static {
     /// Creates the failover master for `standby`, an allocated device whose driver has set its
-    /// addresses, MTU limits and parent, maybe not registered yet.
+    /// addresses, MTU limits and parent, maybe not registered yet, with the module parameters
+    /// of this moment.
     ///
     /// Context: process context, RTNL not held.
-    fn create(standby: &Allocated) -> Result<Self>;
+    fn create(standby: &Allocated, params: &Params) -> Result<Self>;
 
     /// Tears the instance down.
     ///
@@ -42,6 +53,7 @@ pub trait NetFailover: Sized + Send + 'static {
 #[doc(hidden)]
 pub unsafe fn __create<T: NetFailover>(
     standby: *mut bindings::net_device,
+    params: &Params,
 ) -> *mut bindings::failover {
     if standby.is_null() {
         return EINVAL.to_ptr();
@@ -54,7 +66,7 @@ pub unsafe fn __create<T: NetFailover>(
         Ok(slot) => slot,
         Err(e) => return crate::error::Error::from(e).to_ptr(),
     };
-    match T::create(standby) {
+    match T::create(standby, params) {
         // CAST: the handle is opaque to C; `__destroy` casts it back.
         Ok(f) => KBox::into_raw(KBox::write(slot, f)).cast(),
         Err(e) => e.to_ptr(),
@@ -83,6 +95,14 @@ pub unsafe fn __destroy<T: NetFailover>(failover: *mut bindings::failover) {
 /// The functions have the C ABI and the prototypes of `include/net/net_failover.h`, which the
 /// macro checks at compile time against the C declarations; a C file of the module exports
 /// them (`EXPORT_SYMBOL_GPL`), as Rust modules cannot in 6.12.
+///
+/// The same C file defines the module parameters of [`Params`], which `net_failover_create()`
+/// reads:
+///
+/// ```c
+/// unsigned int net_failover_takeover_delay_ms;
+/// module_param_named(takeover_delay_ms, net_failover_takeover_delay_ms, uint, 0644);
+/// ```
 #[macro_export]
 macro_rules! net_failover_entry_points {
     ($t:ty) => {
@@ -96,8 +116,20 @@ macro_rules! net_failover_entry_points {
         pub unsafe extern "C" fn net_failover_create(
             standby: *mut $crate::bindings::net_device,
         ) -> *mut $crate::bindings::failover {
+            extern "C" {
+                static net_failover_takeover_delay_ms: core::ffi::c_uint;
+            }
+            let params = $crate::net::failover::Params {
+                // SAFETY: the module's C part defines this `unsigned int` (the contract of
+                // `net_failover_entry_points!`), which lives as long as the module; the
+                // parameter code may write it concurrently, hence a volatile read
+                // (`READ_ONCE()`).
+                takeover_delay_ms: unsafe {
+                    core::ptr::read_volatile(core::ptr::addr_of!(net_failover_takeover_delay_ms))
+                },
+            };
             // SAFETY: forwarded contract of `net_failover_create()`.
-            unsafe { $crate::net::failover::__create::<$t>(standby) }
+            unsafe { $crate::net::failover::__create::<$t>(standby, &params) }
         }
 
         /// Destroys a failover master made by `net_failover_create()`; `NULL` is ignored.

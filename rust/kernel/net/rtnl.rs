@@ -72,6 +72,22 @@ pub fn lock() -> RtnlGuard {
     }
 }
 
+/// Locks RTNL if it is free (`rtnl_trylock()`). For code that must not wait for RTNL, such as a
+/// sysfs `store` of a device (unregistering the device, under RTNL, waits for it). Any context
+/// that may sleep.
+pub fn try_lock() -> Option<RtnlGuard> {
+    // SAFETY: just an FFI call.
+    if unsafe { bindings::rtnl_trylock() } == 0 {
+        return None;
+    }
+    // INVARIANT: RTNL was just locked.
+    Some(RtnlGuard {
+        proof: Rtnl {
+            _not_send: PhantomData,
+        },
+    })
+}
+
 impl Deref for RtnlGuard {
     type Target = Rtnl;
 
