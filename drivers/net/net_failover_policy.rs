@@ -141,6 +141,9 @@ pub(crate) struct SlaveState {
     pub(crate) running: bool,
     /// `netif_carrier_ok()` of the slave.
     pub(crate) carrier: bool,
+    /// A new primary inside its takeover delay: it carries traffic only if the standby cannot.
+    /// Does not change [`SlaveState::ready`] (nor the master's carrier).
+    pub(crate) held: bool,
 }
 
 impl SlaveState {
@@ -161,10 +164,11 @@ pub(crate) enum TxPath {
     Drop,
 }
 
-/// Chooses the transmit path: the primary if it is present, running and has carrier, else the
-/// standby under the same conditions, else [`TxPath::Drop`].
+/// Chooses the transmit path: the primary if it is present, running and has carrier (and not
+/// held in its takeover delay while the standby is ready), else the standby under the same
+/// conditions, else [`TxPath::Drop`]. A held primary still beats dropping.
 pub(crate) fn tx_path(primary: SlaveState, standby: SlaveState) -> TxPath {
-    if primary.ready() {
+    if primary.ready() && !(primary.held && standby.ready()) {
         TxPath::Primary
     } else if standby.ready() {
         TxPath::Standby

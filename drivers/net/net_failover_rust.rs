@@ -11,7 +11,7 @@
 //! prefers the primary and falls back to the standby, so traffic survives the VF being unplugged
 //! for live migration. The decisions themselves live in [`policy`], shared with host tests.
 
-use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use kernel::{
     alloc::{flags::GFP_KERNEL, KBox, KVec},
     c_str,
@@ -24,9 +24,12 @@ use kernel::{
             flags, AddrLocked, Allocated, DevRef, Device, DeviceSlot, Features, PciUnbindNotifier,
             PrivFlags, RateLimit, UnbindHandler,
         },
-        driver::{self, Builder, NetDev, Operations, Registration, TxContext, TxStatus},
+        driver::{
+            self, Builder, NetDev, Operations, Registration, SlaveInfo, SysfsAttrDesc, TxContext,
+            TxStatus,
+        },
         ethtool::{DrvInfo, LinkKsettings},
-        failover::NetFailover,
+        failover::{NetFailover, Params},
         lower::LowerLink,
         notifier::{self, Event},
         rtnl::{self, Rtnl, RtnlLocked},
@@ -96,6 +99,9 @@ struct Control {
     lowers: [Option<LowerCtl>; 2],
     /// Last logged transmit path, `None` while the master is down.
     path: Option<TxPath>,
+    /// `CLOCK_MONOTONIC` time in ns at which the held primary may take over; `None` when no
+    /// primary is held.
+    hold_until_ns: Option<i64>,
 }
 
 /// Counters of the master: running totals and each lower device's last snapshot.
@@ -128,12 +134,11 @@ struct Master {
     /// The lower devices, per role (`Role::index()`: primary, standby), for RCU readers (tx,
     /// rx) and RTNL writers.
     lowers: [DeviceSlot; 2],
-    /// The lower device announced `NETDEV_GOING_DOWN`: stop sending through it right away.
-    leaving: [AtomicBool; 2],
-    /// The lower device's PCI parent is being unbound from its driver, whose `remove()` may
-    /// drop what it is given before the netdev is unregistered (e1000e does): stop sending
-    /// through it. Cleared only when the device is released or enslaved.
-    unbinding: [AtomicBool; 2],
+    /// Per role (`Role::index()`), what keeps the datapath off the lower device: [`LEAVING`],
+    /// [`UNBINDING`], [`HELD`]. One load per role on the datapath; written under RTNL.
+    block: [AtomicU8; 2],
+    /// Takeover delay of this master in ms (see [`HELD`]).
+    takeover_delay_ms: AtomicU32,
     /// `destroy` detached the master: no more carrier, queue or peer changes on it.
     dying: AtomicBool,
     /// Statistics; `get_stats64` may run concurrently from any context.
@@ -155,6 +160,26 @@ struct Master {
     switch_notify: RateLimit,
 }
 
+/// [`Master::block`]: the lower device announced `NETDEV_GOING_DOWN`: stop sending through it
+/// right away.
+const LEAVING: u8 = 1 << 0;
+/// [`Master::block`]: the lower device's PCI parent is being unbound from its driver, whose
+/// `remove()` may drop what it is given before the netdev is unregistered (e1000e does): stop
+/// sending through it. Cleared only when the device is released or enslaved.
+const UNBINDING: u8 = 1 << 1;
+/// [`Master::block`], primary only: a new primary inside its takeover delay. It is enslaved and
+/// open, but carries traffic only if the standby cannot (`SlaveState::held`).
+const HELD: u8 = 1 << 2;
+/// `IFLA_INFO_SLAVE_DATA` attributes of a lower device (not in `if_link.h`: unstable until
+/// upstreamed), all `u8`: its role (0 primary, 1 standby), whether it carries tx now, whether
+/// it is a primary held in its takeover delay.
+const IFLA_NET_FAILOVER_SLAVE_ROLE: u16 = 1;
+const IFLA_NET_FAILOVER_SLAVE_ACTIVE: u16 = 2;
+const IFLA_NET_FAILOVER_SLAVE_HELD: u16 = 3;
+
+/// Largest takeover delay accepted, in ms.
+const TAKEOVER_DELAY_MAX_MS: u32 = 60_000;
+
 /// Path switches logged, and peers notified of, per [`SWITCH_WINDOW_MS`] at most.
 const SWITCH_BURST: u32 = 10;
 const SWITCH_WINDOW_MS: u32 = 5000;
@@ -167,15 +192,16 @@ const EV_RELEASED: usize = 2;
 const EV_REFUSED: usize = 3;
 
 impl Master {
-    fn new(standby: &Allocated) -> impl PinInit<Self, Error> {
+    fn new(standby: &Allocated, params: &Params) -> impl PinInit<Self, Error> {
+        let delay = params.takeover_delay_ms.min(TAKEOVER_DELAY_MAX_MS);
         let base_mtu = MtuRange {
             min: standby.min_mtu(),
             max: standby.max_mtu(),
         };
         try_pin_init!(Self {
             lowers: [DeviceSlot::new(), DeviceSlot::new()],
-            leaving: [const { AtomicBool::new(false) }; 2],
-            unbinding: [const { AtomicBool::new(false) }; 2],
+            block: [const { AtomicU8::new(0) }; 2],
+            takeover_delay_ms: AtomicU32::new(delay),
             dying: AtomicBool::new(false),
             stats <- new_spinlock!(StatsState::default(), "net_failover::stats"),
             ctl: RtnlLocked::new(Control::default()),
@@ -253,8 +279,14 @@ impl Master {
         &self.lowers[role.index()]
     }
 
-    fn leaving(&self, role: Role) -> &AtomicBool {
-        &self.leaving[role.index()]
+    /// Sets (`on`) or clears `bits` in the role's [`Master::block`]. RTNL held.
+    fn set_block(&self, role: Role, bits: u8, on: bool, _rtnl: &Rtnl) {
+        let b = &self.block[role.index()];
+        if on {
+            b.fetch_or(bits, Ordering::Relaxed);
+        } else {
+            b.fetch_and(!bits, Ordering::Relaxed);
+        }
     }
 
     /// Role of `dev` if it is one of our lower devices.
@@ -267,16 +299,18 @@ impl Master {
     fn state_of(&self, dev: Option<&Device>, role: Role) -> SlaveState {
         match dev {
             None => SlaveState::default(),
-            Some(d) => SlaveState {
-                present: true,
-                running: d.is_running()
-                    && !self.leaving(role).load(Ordering::Relaxed)
-                    && !self.unbinding[role.index()].load(Ordering::Relaxed),
-                // Carrier alone is not enough: between `netif_carrier_on()` and the link
-                // watcher's `dev_activate()` the device's queues still drop everything in
-                // `noop_qdisc` (the C driver loses those packets when a VF comes back).
-                carrier: d.carrier_ok() && d.tx_qdisc_active(),
-            },
+            Some(d) => {
+                let block = self.block[role.index()].load(Ordering::Relaxed);
+                SlaveState {
+                    present: true,
+                    running: d.is_running() && block & (LEAVING | UNBINDING) == 0,
+                    // Carrier alone is not enough: between `netif_carrier_on()` and the link
+                    // watcher's `dev_activate()` the device's queues still drop everything in
+                    // `noop_qdisc` (the C driver loses those packets when a VF comes back).
+                    carrier: d.carrier_ok() && d.tx_qdisc_active(),
+                    held: block & HELD != 0,
+                }
+            }
         }
     }
 
@@ -295,14 +329,15 @@ impl Master {
         let (p, s) = self.states(rtnl);
         if notify {
             // A lower device is enabled for tx when it is running; the standby only while no
-            // primary is running (the C driver's notion). Both are reported, as a primary
-            // coming or going changes the standby's state too.
+            // primary is running (the C driver's notion), or while the primary is held. Both
+            // are reported, as a primary coming or going changes the standby's state too.
+            let p_tx = p.running && !(p.held && s.ready());
             if let Some(ctl) = self.ctl.try_borrow(rtnl) {
                 for role in Role::ALL {
                     if let Some(c) = &ctl.lowers[role.index()] {
                         let tx = match role {
-                            Role::Primary => p.running,
-                            Role::Standby => s.running && !p.running,
+                            Role::Primary => p_tx,
+                            Role::Standby => s.running && !p_tx,
                         };
                         c.link.state_changed(c.link.device().carrier_ok(), tx, rtnl);
                     }
@@ -536,8 +571,11 @@ impl Master {
             let now = Counters(dev.stats().to_array());
             self.stats.lock().last[role.index()] = now;
         }
-        self.leaving(role).store(false, Ordering::Relaxed);
-        self.unbinding[role.index()].store(false, Ordering::Relaxed);
+        // A new primary next to a standby waits for its takeover delay (set before it is
+        // published, so that tx never sees it unheld). Until then the standby carries on.
+        let delay = self.takeover_delay_ms.load(Ordering::Relaxed);
+        let hold = role == Role::Primary && delay > 0 && self.slot(Role::Standby).is_occupied(rtnl);
+        self.block[role.index()].store(if hold { HELD } else { 0 }, Ordering::Relaxed);
         if let Err(e) = self.slot(role).set(dev, rtnl) {
             // Cannot happen: the policy checked the slot under RTNL.
             dev.vlan_vids_del_by_dev(master, rtnl);
@@ -547,6 +585,10 @@ impl Master {
         }
         if let Some(mut ctl) = self.ctl.try_borrow_mut(rtnl) {
             ctl.lowers[role.index()] = Some(LowerCtl { link, reopen });
+            if role == Role::Primary {
+                ctl.hold_until_ns =
+                    hold.then(|| Ktime::ktime_get().to_ns() + i64::from(delay) * 1_000_000);
+            }
         } else {
             // Only a re-entrant call could hold the borrow; none runs under enslave.
             let _ = self.slot(role).take(rtnl);
@@ -559,7 +601,18 @@ impl Master {
         self.update_mtu_range(master, rtnl);
         self.compute_features(master, rtnl);
         self.count(EV_LINKED);
-        netdev_info!(master, "enslaved {} as {}", dev.name(rtnl), role.name());
+        if hold {
+            master.schedule_work(delay);
+            netdev_info!(
+                master,
+                "enslaved {} as {}, takeover in {} ms",
+                dev.name(rtnl),
+                role.name(),
+                delay
+            );
+        } else {
+            netdev_info!(master, "enslaved {} as {}", dev.name(rtnl), role.name());
+        }
         let event = match role {
             Role::Primary => "primary_joined",
             Role::Standby => "standby_joined",
@@ -584,12 +637,15 @@ impl Master {
             st.fold(role, &dev);
             st.last[role.index()] = Counters::default();
         }
-        self.leaving(role).store(false, Ordering::Relaxed);
-        self.unbinding[role.index()].store(false, Ordering::Relaxed);
-        let ctl = self
-            .ctl
-            .try_borrow_mut(rtnl)
-            .and_then(|mut c| c.lowers[role.index()].take());
+        self.block[role.index()].store(0, Ordering::Relaxed);
+        let ctl = self.ctl.try_borrow_mut(rtnl).and_then(|mut c| {
+            if role == Role::Primary {
+                // A pending takeover is forgotten; a run already started finds nothing held.
+                c.hold_until_ns = None;
+                master.cancel_work();
+            }
+            c.lowers[role.index()].take()
+        });
 
         dev.vlan_vids_del_by_dev(master, rtnl);
         dev.unsync_addrs_from(master);
@@ -625,13 +681,38 @@ impl Master {
                 continue;
             };
             if dev.parent_is(parent) {
-                self.unbinding[role.index()].store(true, Ordering::Relaxed);
+                self.set_block(role, UNBINDING, true, rtnl);
                 self.update_link(master, true, rtnl);
                 // A transmit that read the flag before it was set may still be handing a
                 // packet to the device: let it finish before `remove()` starts dropping.
                 rcu::synchronize_rcu();
             }
         }
+    }
+
+    /// Ends the takeover delay of the held primary once it is due, or at once (`now`): the
+    /// primary then carries traffic. Re-arms the work if it ran early. RTNL held.
+    fn takeover(&self, master: &NetDev<Master>, now: bool, rtnl: &Rtnl) {
+        let Some(mut ctl) = self.ctl.try_borrow_mut(rtnl) else {
+            return;
+        };
+        let Some(until) = ctl.hold_until_ns else {
+            return;
+        };
+        let left_ns = until - Ktime::ktime_get().to_ns();
+        if !now && left_ns > 0 {
+            drop(ctl);
+            let left_ms = u32::try_from((left_ns + 999_999) / 1_000_000);
+            master.schedule_work(left_ms.unwrap_or(TAKEOVER_DELAY_MAX_MS));
+            return;
+        }
+        ctl.hold_until_ns = None;
+        drop(ctl);
+        self.set_block(Role::Primary, HELD, false, rtnl);
+        if let Some(p) = self.slot(Role::Primary).get_rtnl(rtnl) {
+            netdev_info!(master, "primary {} takes over", p.name(rtnl));
+        }
+        self.update_link(master, true, rtnl);
     }
 
     /// Handles a notifier event of one of our lower devices.
@@ -647,11 +728,11 @@ impl Master {
             Event::Unregister => self.release(master, role, rtnl),
             Event::GoingDown => {
                 // Switch away before the device stops: nothing is queued to a closing device.
-                self.leaving(role).store(true, Ordering::Relaxed);
+                self.set_block(role, LEAVING, true, rtnl);
                 self.update_link(master, true, rtnl);
             }
             Event::Up | Event::Down | Event::Change => {
-                self.leaving(role).store(false, Ordering::Relaxed);
+                self.set_block(role, LEAVING, false, rtnl);
                 if event == Event::Up {
                     if let Some(mut ctl) = self.ctl.try_borrow_mut(rtnl) {
                         if let Some(c) = ctl.lowers[role.index()].as_mut() {
@@ -715,6 +796,8 @@ impl Operations for Master {
         "standby_tx_bytes",
         "standby_rx_packets",
         "standby_rx_bytes",
+        "takeover_delay_ms",
+        "takeover_pending",
     ];
 
     fn open(dev: &NetDev<Self>, rtnl: &Rtnl) -> Result {
@@ -762,7 +845,7 @@ impl Operations for Master {
         let p = m.state_of(primary, Role::Primary);
         // The common case decides on the primary alone; the standby is looked at (as
         // `tx_path()` would) only when the primary is not ready.
-        let target = if p.ready() {
+        let target = if p.ready() && !p.held {
             primary
         } else {
             let standby = m.slot(Role::Standby).get(&rcu);
@@ -929,8 +1012,140 @@ impl Operations for Master {
         let values = Iterator::chain(values, core::iter::once(since_ms));
         let values = Iterator::chain(values, lower(Role::Primary));
         let values = Iterator::chain(values, lower(Role::Standby));
+        let takeover = [
+            u64::from(m.takeover_delay_ms.load(Ordering::Relaxed)),
+            u64::from(m.block[Role::Primary.index()].load(Ordering::Relaxed) & HELD != 0),
+        ];
+        let values = Iterator::chain(values, takeover);
         for (d, v) in data.iter_mut().zip(values) {
             *d = v;
+        }
+    }
+
+    const LINK_KIND: Option<&'static CStr> = Some(c_str!("net_failover"));
+    const SLAVE_INFO_ATTRS: usize = 3;
+
+    fn fill_slave_info(dev: &NetDev<Self>, slave: &Device, info: &mut SlaveInfo<'_>) -> Result {
+        let m = dev.data();
+        let rcu = rcu::read_lock();
+        let primary = m.slot(Role::Primary).get(&rcu);
+        let standby = m.slot(Role::Standby).get(&rcu);
+        let role = if primary.is_some_and(|p| core::ptr::eq(p, slave)) {
+            Role::Primary
+        } else if standby.is_some_and(|s| core::ptr::eq(s, slave)) {
+            Role::Standby
+        } else {
+            // Being linked or unlinked right now: nothing to report.
+            return Ok(());
+        };
+        let path = policy::tx_path(
+            m.state_of(primary, Role::Primary),
+            m.state_of(standby, Role::Standby),
+        );
+        let active = matches!(
+            (role, path),
+            (Role::Primary, TxPath::Primary) | (Role::Standby, TxPath::Standby)
+        );
+        let held = m.block[role.index()].load(Ordering::Relaxed) & HELD != 0;
+        drop(rcu);
+        info.put_u8(IFLA_NET_FAILOVER_SLAVE_ROLE, role.index() as u8)?;
+        info.put_u8(IFLA_NET_FAILOVER_SLAVE_ACTIVE, u8::from(active))?;
+        info.put_u8(IFLA_NET_FAILOVER_SLAVE_HELD, u8::from(held))
+    }
+
+    const SYSFS_GROUP: &'static CStr = c_str!("failover");
+    const SYSFS_ATTRS: &'static [SysfsAttrDesc] = &[
+        SysfsAttrDesc {
+            name: c_str!("takeover_delay_ms"),
+            writable: true,
+        },
+        SysfsAttrDesc {
+            name: c_str!("primary"),
+            writable: false,
+        },
+        SysfsAttrDesc {
+            name: c_str!("standby"),
+            writable: false,
+        },
+        SysfsAttrDesc {
+            name: c_str!("tx_path"),
+            writable: false,
+        },
+        SysfsAttrDesc {
+            name: c_str!("takeover_pending"),
+            writable: false,
+        },
+    ];
+
+    fn sysfs_show(
+        dev: &NetDev<Self>,
+        index: usize,
+        out: &mut dyn core::fmt::Write,
+        rtnl: &Rtnl,
+    ) -> Result {
+        let m = dev.data();
+        let res = match index {
+            0 => writeln!(out, "{}", m.takeover_delay_ms.load(Ordering::Relaxed)),
+            // The lower device's name, empty if the role is vacant.
+            1 | 2 => {
+                let role = if index == 1 {
+                    Role::Primary
+                } else {
+                    Role::Standby
+                };
+                match m.slot(role).get_rtnl(rtnl) {
+                    Some(d) => writeln!(out, "{}", d.name(rtnl)),
+                    None => writeln!(out),
+                }
+            }
+            3 => {
+                let (p, s) = m.states(rtnl);
+                let name = match policy::tx_path(p, s) {
+                    TxPath::Primary => "primary",
+                    TxPath::Standby => "standby",
+                    TxPath::Drop => "none",
+                };
+                writeln!(out, "{name}")
+            }
+            4 => writeln!(
+                out,
+                "{}",
+                u8::from(m.block[Role::Primary.index()].load(Ordering::Relaxed) & HELD != 0)
+            ),
+            _ => return Err(EINVAL),
+        };
+        res.map_err(|_| EINVAL)
+    }
+
+    fn sysfs_store(dev: &NetDev<Self>, index: usize, value: &str, rtnl: &Rtnl) -> Result {
+        let m = dev.data();
+        if index != 0 || m.dying.load(Ordering::Relaxed) {
+            return Err(EINVAL);
+        }
+        let ms: u32 = value.trim().parse().map_err(|_| EINVAL)?;
+        if ms > TAKEOVER_DELAY_MAX_MS {
+            netdev_err!(
+                dev,
+                "takeover_delay_ms {} is above the maximum {}",
+                ms,
+                TAKEOVER_DELAY_MAX_MS
+            );
+            return Err(EINVAL);
+        }
+        m.takeover_delay_ms.store(ms, Ordering::Relaxed);
+        // The new delay is for the next primary; 0 also ends a hold in progress.
+        if ms == 0 {
+            m.takeover(dev, true, rtnl);
+        }
+        Ok(())
+    }
+
+    fn work(dev: &NetDev<Self>) {
+        // The only deferred work: the end of a takeover delay.
+        let rtnl = rtnl::lock();
+        let m = dev.data();
+        if !m.dying.load(Ordering::Relaxed) {
+            m.takeover(dev, false, &rtnl);
         }
     }
 
@@ -1043,9 +1258,9 @@ struct Failover {
 }
 
 impl NetFailover for Failover {
-    fn create(standby: &Allocated) -> Result<Self> {
+    fn create(standby: &Allocated, params: &Params) -> Result<Self> {
         let queues = policy::master_tx_queues(driver::num_possible_cpus());
-        let mut b = Builder::<Master>::new(queues, queues, Master::new(standby))?;
+        let mut b = Builder::<Master>::new(queues, queues, Master::new(standby, params))?;
         let hw = vlan_features_mask()
             | Features::HW_VLAN_CTAG_TX
             | Features::HW_VLAN_CTAG_RX

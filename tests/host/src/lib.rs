@@ -262,7 +262,39 @@ mod tests {
             present: bits & 1 != 0,
             running: bits & 2 != 0,
             carrier: bits & 4 != 0,
+            held: bits & 8 != 0,
         }
+    }
+
+    /// The takeover delay: a held primary gives way to a ready standby only, whatever the
+    /// standby's own `held` (meaningless for a standby) says; carrier ignores it.
+    #[test]
+    fn held_primary_for_all_256_states() {
+        for p in 0..16 {
+            for s in 0..16 {
+                let (primary, standby) = (slave(p), slave(s));
+                let unheld = SlaveState {
+                    held: false,
+                    ..primary
+                };
+                let got = tx_path(primary, standby);
+                let expected = match tx_path(unheld, standby) {
+                    TxPath::Primary if primary.held && standby.ready() => TxPath::Standby,
+                    other => other,
+                };
+                assert_eq!(got, expected, "primary {primary:?} standby {standby:?}");
+                assert_eq!(
+                    master_carrier(primary, standby),
+                    master_carrier(unheld, standby)
+                );
+            }
+        }
+        let ready = slave(7);
+        let held = slave(15);
+        assert_eq!(tx_path(held, ready), TxPath::Standby);
+        assert_eq!(tx_path(held, slave(3)), TxPath::Primary);
+        assert_eq!(tx_path(ready, ready), TxPath::Primary);
+        assert_eq!(tx_path(held, slave(15)), TxPath::Standby);
     }
 
     #[test]
