@@ -549,7 +549,7 @@ impl<T: Operations> NetDev<T> {
         hw_enc_features: Features,
         hard_header_len: u16,
         dst_release: bool,
-        rtnl: &Rtnl,
+        _rtnl: &Rtnl,
     ) {
         let d = self.as_raw();
         // SAFETY: valid device; RTNL serialises writers of these fields.
@@ -563,7 +563,6 @@ impl<T: Operations> NetDev<T> {
         }
         let f = PrivFlags::XMIT_DST_RELEASE.bits();
         let (set, clear) = if dst_release { (f, 0) } else { (0, f) };
-        let _ = rtnl;
         // SAFETY: RTNL is held; `IFF_XMIT_DST_RELEASE` only lets the core drop a packet's
         // route before `ndo_start_xmit`, which hands packets on without looking at it.
         unsafe { self.update_priv_flags_raw(set, clear) };
