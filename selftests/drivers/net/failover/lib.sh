@@ -670,7 +670,9 @@ nf_stream_received() {
 
 # nf_stream_start NAME RATE_PPS [SIZE]
 # (NF_STREAM_RECV_ARGS / NF_STREAM_SEND_ARGS: extra udpseq.py options for the
-# receiver / sender, split on blanks; NF_STREAM_MAX_S: duration, default 7200)
+# receiver / sender, split on blanks; NF_STREAM_MAX_S: duration, default 7200;
+# NF_STREAM_IDLE_EXIT: the receiver ends this many seconds after the last
+# datagram, default 10, 0 = only on peer_kill or NF_STREAM_MAX_S, as soak.sh)
 nf_stream_start() {
 	local name=$1 rate=$2 size=${3:-64} port
 	if ! cp "$NF_LIB_DIR/udpseq.py" "$NF_RESULTS/udpseq.py" 2> /dev/null; then
@@ -683,8 +685,9 @@ nf_stream_start() {
 	rm -f "$NF_RESULTS/udp-$name.json"
 	# shellcheck disable=SC2086 # the extra options are split on purpose
 	host_do peer_bg "udp-$name" python3 "$(nf_host_path udpseq.py)" recv \
-		--bind "$NF_PEER4" --port "$port" --duration "${NF_STREAM_MAX_S:-7200}" --idle-exit 10 \
-		--progress 0.5 --out "$(nf_host_path "udp-$name.json")" ${NF_STREAM_RECV_ARGS:-} > /dev/null || {
+		--bind "$NF_PEER4" --port "$port" --duration "${NF_STREAM_MAX_S:-7200}" \
+		--idle-exit "${NF_STREAM_IDLE_EXIT:-10}" --progress 0.5 \
+		--out "$(nf_host_path "udp-$name.json")" ${NF_STREAM_RECV_ARGS:-} > /dev/null || {
 		nf_diag "peer_bg receiver for $name failed"
 		return 1
 	}
