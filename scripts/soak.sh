@@ -14,7 +14,7 @@
 #                      bench: no debug options, faster; built here if absent)
 #   SOAK_MODULE=rust|c the module under test (rust)
 #   SOAK_BREAK=...     deliberate breakage, to watch the soak fail (soak.py:
-#                      "loss", "unbind@N")
+#                      "loss", "deaf@N", "unbind@N")
 # Exits non-zero on a storm violation, a lost datagram, a failed
 # enslavement, a kernel splat or a kmemleak report (vm.sh and check-dmesg.sh
 # judge the kernel log).
@@ -81,7 +81,7 @@ fail=0
 for i in "${!runs[@]}"; do
 	r=${runs[$i]}
 	echo "-- ${r##*/}: vm exit ${rcs[$i]}"
-	grep -E '^(ok|not ok) [0-9]+ |^# figure: |VIOLATION|^# cycle [0-9]+ .*(lost|failed)|^# kernel splat' \
+	grep -E '^(ok|not ok) [0-9]+ |^# figure: |^# FAIL: |VIOLATION|^# cycle [0-9]+ .*(lost|failed)|^# kernel splat' \
 		"$r/output.txt" 2>/dev/null | grep -v '^# figure: dmesg_clean' || echo "(no KTAP in $r/output.txt)"
 	[ -s "$r/soak-ops.txt" ] && echo "storm op log: $r/soak-ops.txt ($(($(wc -l <"$r/soak-ops.txt") - 1)) ops)"
 	[ "${rcs[$i]}" = 0 ] || fail=1

@@ -18,7 +18,9 @@
   soak.py report --cycles-json J --marks F --detail D --out JSON
       Per-cycle loss and longest gap from the receiver's missing runs and
       gaps (udpseq.py recv --detail-out D): min/median/max overall and per
-      kind; prints "# figure:" lines.
+      kind; prints "# figure:" lines. Datagrams of a window that the
+      receiver never saw (past its last seq: it or the path died early)
+      count as lost.
   soak.py storm --ops N --seed S --log F --out JSON
       A random-operation storm from random.Random(S): renames, MTUs, VLANs,
       promisc/allmulti, multicast and unicast address lists, ethtool
@@ -75,6 +77,8 @@ COUNTERS = ("rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_dropped",
 
 # NF_SOAK_BREAK: deliberate breakage to watch the soak fail, blank-separated:
 #   loss      both paths down for 1 s in every cycle (datagrams are lost)
+#   deaf@N    the peer's receiver is stopped before cycle N (the windows it
+#             never saw must count as lost)
 #   unbind@N  after storm op N the virtio device is unbound (no master)
 BREAK = dict((w.split("@") + [True])[:2] for w in os.environ.get("NF_SOAK_BREAK", "").split())
 MAC = os.environ.get("NF_MAC", "52:54:00:12:34:56").lower()
@@ -528,6 +532,10 @@ class Cycles:
         rc = 0
         for i in range(1, a.cycles + 1):
             kind = kinds[(i - 1) % len(kinds)]
+            if BREAK.get("deaf") == str(i):
+                # self-check of the soak: the stream's name in soak.sh
+                log("NF_SOAK_BREAK: receiver stopped before cycle %d: %s" % (
+                    i, host_do("peer_kill", "udp-" + ("vf" if "vf" in kinds else "cycles"))))
             self.mark()
             dec = len(self.chk.decreases)
             st, step, detail, secs = self.cycle(kind)
@@ -588,10 +596,23 @@ def cmd_report(a):
         res["error"] = "marks missing"
         json.dump(res, open(a.out, "w"))
         return 1
+    # "missing" only spans the receiver's first..last seq: what it never saw
+    # before the first or after the last (a receiver or a path that died
+    # before the end) is lost too
+    end = marks[-1][0] - 1
+    missing = list(det["missing"])
+    if not det.get("received"):
+        missing.append([0, end])
+    else:
+        if det["first_seq"] > 0:
+            missing.append([0, det["first_seq"] - 1])
+        if det["last_seq"] < end:
+            missing.append([det["last_seq"] + 1, end])
+    res["unseen_tail"] = max(0, end - det.get("last_seq", -1))
     loss, gaps, errs, per_kind = [], [], [], {}
     for i, c in enumerate(cyc):
         lo, hi = marks[i][0], marks[i + 1][0]
-        lost = sum(max(0, min(b, hi - 1) - max(x, lo) + 1) for x, b in det["missing"])
+        lost = sum(max(0, min(b, hi - 1) - max(x, lo) + 1) for x, b in missing)
         gap = max([g for s, g in det["gaps"] if lo <= s < hi] or [0])
         err = marks[i + 1][1] - marks[i][1]
         c.update(lost=lost, sent=hi - lo, max_gap_ms=gap, send_errors=err)
@@ -599,8 +620,10 @@ def cmd_report(a):
         gaps.append(gap)
         errs.append(err)
         per_kind.setdefault(c["kind"], []).append(c)
-    print("# figure: cycles=%d lossy_cycles=%d lost=%d sent=%d send_errors=%d" % (
-        len(cyc), sum(1 for x in loss if x), sum(loss), marks[-1][0] - marks[0][0], sum(errs)))
+    print("# figure: cycles=%d lossy_cycles=%d lost=%d sent=%d send_errors=%d "
+          "never_received_after_last_seq=%d" % (
+              len(cyc), sum(1 for x in loss if x), sum(loss), marks[-1][0] - marks[0][0],
+              sum(errs), res["unseen_tail"]))
     print("# figure: lost per cycle: %s; longest gap ms (>= %s ms counted): %s" % (
         spread(loss), a.gap_min, spread(gaps)))
     secs = [c["s"] for c in cyc]

@@ -20,7 +20,9 @@
       max_gap_ms = longest gap between consecutive arrivals. --detail-out F
       also writes F with {"missing": [[first, last], ...] (runs of seqs
       missing between first_seq and last_seq), "gaps": [[after_seq, ms], ...]
-      (arrival gaps of at least --gap-min-ms, default 20)}.
+      (arrival gaps of at least --gap-min-ms, default 20), first_seq,
+      last_seq, received} (seqs outside first_seq..last_seq are not in
+      "missing": the reader knows what was sent).
 """
 
 import argparse
@@ -189,7 +191,9 @@ class Stats:
                 k = last + 1 if k < 0 else k
                 missing.append([j, k - 1])
                 i = k
-        return {"missing": missing, "gaps": self.gaps}
+        return {"missing": missing, "gaps": self.gaps, "received": self.received,
+                "first_seq": self.min_seq if self.received else -1,
+                "last_seq": self.max_seq if self.received else -1}
 
 
 def write_atomic(path, obj):
