@@ -208,8 +208,16 @@ impl Master {
             base_mtu,
             events: [const { AtomicU64::new(0) }; EVENT_STATS],
             last_switch_ns: AtomicI64::new(Ktime::ktime_get().to_ns()),
-            switch_log <- RateLimit::new(c_str!("net_failover path switch log"), SWITCH_WINDOW_MS, SWITCH_BURST),
-            switch_notify <- RateLimit::new(c_str!("net_failover peer notify"), SWITCH_WINDOW_MS, SWITCH_BURST),
+            switch_log <- RateLimit::new(
+                c_str!("net_failover path switch log"),
+                SWITCH_WINDOW_MS,
+                SWITCH_BURST,
+            ),
+            switch_notify <- RateLimit::new(
+                c_str!("net_failover peer notify"),
+                SWITCH_WINDOW_MS,
+                SWITCH_BURST,
+            ),
         }? Error)
     }
 
@@ -838,17 +846,17 @@ impl Operations for Master {
         Ok(())
     }
 
-    fn start_xmit(dev: &NetDev<Self>, skb: OwnedSkBuff) -> TxStatus {
+    fn start_xmit(dev: &NetDev<Self>, skb: OwnedSkBuff, ctx: &TxContext<'_>) -> TxStatus {
         let m = dev.data();
-        let rcu = rcu::read_lock();
-        let primary = m.slot(Role::Primary).get(&rcu);
+        // The core's RCU-bh section covers the lower devices' lifetime (`ctx`).
+        let primary = m.slot(Role::Primary).get(ctx);
         let p = m.state_of(primary, Role::Primary);
         // The common case decides on the primary alone; the standby is looked at (as
         // `tx_path()` would) only when the primary is not ready.
         let target = if p.ready() && !p.held {
             primary
         } else {
-            let standby = m.slot(Role::Standby).get(&rcu);
+            let standby = m.slot(Role::Standby).get(ctx);
             match policy::tx_path(p, m.state_of(standby, Role::Standby)) {
                 TxPath::Primary => primary,
                 TxPath::Standby => standby,
@@ -875,8 +883,7 @@ impl Operations for Master {
         ctx: &TxContext<'_>,
     ) -> u16 {
         let m = dev.data();
-        let rcu = rcu::read_lock();
-        let txq = match m.slot(Role::Primary).get(&rcu) {
+        let txq = match m.slot(Role::Primary).get(ctx) {
             Some(p) => p.pick_tx_queue(skb, sb_dev, ctx),
             None => skb.rx_queue().unwrap_or(0),
         };
@@ -1170,14 +1177,14 @@ impl Operations for Master {
 impl RxHandler for Master {
     fn handle_frame<'a>(master: &NetDev<Self>, skb: RxSkb<'a>) -> RxAction<'a> {
         let m = master.data();
-        let rcu = rcu::read_lock();
         // While we transmit through the primary, frames still arriving on the standby (the
         // hypervisor's copies of broadcasts, say) are only for listeners bound to the standby
         // itself. The C driver does this whenever a primary is present, which also drops the
         // replies that come back through the standby while the primary is down; here rx
         // follows the tx path.
-        let primary = m.slot(Role::Primary).get(&rcu);
-        if let Some(s) = m.slot(Role::Standby).get(&rcu) {
+        // The rx handler runs inside the core's RCU read-side section (`&skb` proves it).
+        let primary = m.slot(Role::Primary).get(&skb);
+        if let Some(s) = m.slot(Role::Standby).get(&skb) {
             if skb.arrived_on(s)
                 && policy::tx_path(
                     m.state_of(primary, Role::Primary),

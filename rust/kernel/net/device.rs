@@ -44,7 +44,8 @@ pub use features::{flags, Features, PrivFlags};
 pub use print::RateLimit;
 #[doc(hidden)]
 pub use print::{printk, Level};
-pub use refs::{DevRef, DeviceSlot, NetDevice};
+pub(crate) use refs::sealed as rcu_sealed;
+pub use refs::{DevRef, DeviceSlot, NetDevice, RcuReader};
 pub use unbind::{PciUnbindNotifier, UnbindHandler};
 
 /// Length of an Ethernet (MAC-48) address.
@@ -299,14 +300,25 @@ impl Device {
 
     /// Whether the device is administratively up (`netif_running()`).
     pub fn is_running(&self) -> bool {
-        // SAFETY: the device is valid.
-        unsafe { bindings::netif_running(self.as_raw()) }
+        self.state_bits() & (1 << bindings::netdev_state_t___LINK_STATE_START) != 0
     }
 
     /// Whether the device has carrier (`netif_carrier_ok()`).
     pub fn carrier_ok(&self) -> bool {
-        // SAFETY: the device is valid.
-        unsafe { bindings::netif_carrier_ok(self.as_raw()) }
+        self.state_bits() & (1 << bindings::netdev_state_t___LINK_STATE_NOCARRIER) == 0
+    }
+
+    /// `dev->state`, read once: what the inline `test_bit()`s of `netif_running()` and
+    /// `netif_carrier_ok()` read, without a call into a C helper on the datapath.
+    fn state_bits(&self) -> usize {
+        // SAFETY: the device is valid, so is its `state` word, which C only changes with atomic
+        // bit operations (`set_bit()` and friends); `unsigned long` is `usize` on Linux.
+        let state = unsafe {
+            core::sync::atomic::AtomicUsize::from_ptr(
+                ptr::addr_of_mut!((*self.as_raw()).state).cast::<usize>(),
+            )
+        };
+        state.load(core::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether the device's transmit queues are attached to their qdisc.

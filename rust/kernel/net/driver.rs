@@ -20,7 +20,7 @@
 //! ```
 //! use kernel::net::{
 //!     device::Features,
-//!     driver::{Builder, NetDev, Operations, TxStatus},
+//!     driver::{Builder, NetDev, Operations, TxContext, TxStatus},
 //!     skbuff::OwnedSkBuff,
 //! };
 //! use kernel::prelude::*;
@@ -31,7 +31,7 @@
 //!
 //! #[vtable]
 //! impl Operations for BlackHole {
-//!     fn start_xmit(dev: &NetDev<Self>, skb: OwnedSkBuff) -> TxStatus {
+//!     fn start_xmit(dev: &NetDev<Self>, skb: OwnedSkBuff, _ctx: &TxContext<'_>) -> TxStatus {
 //!         let _ = dev.data().label;
 //!         dev.count_tx_dropped();
 //!         skb.free();
@@ -79,7 +79,8 @@ pub fn num_possible_cpus() -> u32 {
 /// Alignment of the private area of a `net_device` (`NETDEV_ALIGN`).
 const NETDEV_ALIGN: usize = 32;
 
-/// Proof that the current code runs in a device's transmit path (`ndo_select_queue`): bottom
+/// Proof that the current code runs in a device's transmit path (`ndo_select_queue`,
+/// `ndo_start_xmit`): bottom
 /// halves are disabled and the RCU read lock is held, as lower devices' `ndo_select_queue`
 /// implementations expect when an upper device asks them
 /// ([`Device::pick_tx_queue`](crate::net::device::Device::pick_tx_queue)).
@@ -89,6 +90,11 @@ const NETDEV_ALIGN: usize = 32;
 pub struct TxContext<'a> {
     _p: PhantomData<(&'a (), *mut ())>,
 }
+
+impl crate::net::device::rcu_sealed::Sealed for TxContext<'_> {}
+// SAFETY: by its construction (`assume`), the current task is in a transmit path, with bottom
+// halves disabled (an RCU read-side critical section) while the context lives.
+unsafe impl crate::net::device::RcuReader for TxContext<'_> {}
 
 impl TxContext<'_> {
     /// # Safety
@@ -165,7 +171,12 @@ pub trait Operations: Sized + Send + Sync + 'static {
     /// RCU-bh read lock held; must not sleep. The driver must be lockless (`lltx`) or rely on
     /// the core's tx lock. The packet is always consumed; the status says how it went
     /// ([`TxStatus::OK`], or what a lower device's transmit returned).
-    fn start_xmit(dev: &NetDev<Self>, skb: OwnedSkBuff) -> TxStatus;
+    ///
+    /// `ctx` proves the RCU read-side critical section the core transmits in (`__dev_queue_xmit()`
+    /// holds `rcu_read_lock_bh()`; the direct and netpoll paths run with bottom halves or
+    /// interrupts disabled), so lower devices can be read from a
+    /// [`DeviceSlot`](crate::net::device::DeviceSlot) without a lock of the driver's own.
+    fn start_xmit(dev: &NetDev<Self>, skb: OwnedSkBuff, ctx: &TxContext<'_>) -> TxStatus;
 
     /// `ndo_select_queue`: pick the tx queue for `skb`. Bottom halves disabled, RCU read lock
     /// held (proved by `ctx`). The adapter folds the result into `0..real_num_tx_queues`.
@@ -395,8 +406,10 @@ struct Priv<T> {
 /// `dev` must be a valid device allocated by [`Builder::<T>::new`].
 unsafe fn priv_of<T>(dev: *mut bindings::net_device) -> *mut Priv<T> {
     // CAST: the private area of devices built by `Builder<T>` holds a `Priv<T>`.
-    // SAFETY: `dev` is valid, by the caller's guarantee.
-    unsafe { bindings::netdev_priv(dev) }.cast::<Priv<T>>()
+    // SAFETY: `dev` is valid, by the caller's guarantee. `netdev_priv()` is `dev->priv` in
+    // 6.12 (the flexible array member ending `struct net_device`); computed here rather than
+    // through the C helper, as every packet needs it.
+    unsafe { ptr::addr_of_mut!((*dev).priv_) }.cast::<Priv<T>>()
 }
 
 /// A network device whose private data is a `T` and whose operations are `T`'s.
@@ -614,8 +627,11 @@ impl<T: Operations> Adapter<T> {
         let dev = unsafe { NetDev::<T>::from_raw(dev) };
         // SAFETY: `ndo_start_xmit` transfers ownership of the skb.
         let skb = unsafe { OwnedSkBuff::from_raw(skb) };
+        // SAFETY: `ndo_start_xmit` runs with bottom halves (or interrupts) disabled, inside
+        // `rcu_read_lock_bh()` on the qdisc and `__dev_queue_xmit()` paths, for the whole call.
+        let ctx = unsafe { TxContext::assume() };
         // The status is never `NETDEV_TX_BUSY` (invariant of `TxStatus`): the skb was consumed.
-        T::start_xmit(dev, skb).0 as bindings::netdev_tx_t
+        T::start_xmit(dev, skb, &ctx).0 as bindings::netdev_tx_t
     }
 
     /// # Safety
@@ -638,8 +654,9 @@ impl<T: Operations> Adapter<T> {
         let ctx = unsafe { TxContext::assume() };
         let q = u32::from(T::select_queue(dev, skb, sb, &ctx));
         let n = dev.real_num_tx_queues().max(1);
-        // `n` fits in u16 (the core limits queue counts), so does `q % n`.
-        (q % n) as u16
+        // `n` fits in u16 (the core limits queue counts), so does `q % n`. The division only
+        // when needed, as C's `netdev_cap_txqueue()` does.
+        (if q < n { q } else { q % n }) as u16
     }
 
     /// # Safety

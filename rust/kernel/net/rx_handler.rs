@@ -84,7 +84,7 @@ impl<'a> RxSkb<'a> {
         // SAFETY: the packet is ours to modify during the call and `upper` is valid (invariant);
         // the upper device is registered and, as the stack processes the packet right away
         // under the same RCU read-side section, outlives its use of `skb->dev`.
-        unsafe { bindings::skb_set_dev(*self.pskb, self.upper) };
+        unsafe { crate::net::skbuff::dev_field(*self.pskb).write(self.upper) };
         // `upper` is not the lower device (invariant), so the stack does not loop on it.
         RxAction::new(bindings::rx_handler_result_RX_HANDLER_ANOTHER)
     }
@@ -100,6 +100,11 @@ impl<'a> RxSkb<'a> {
         )
     }
 }
+
+impl crate::net::device::rcu_sealed::Sealed for RxSkb<'_> {}
+// SAFETY: an `RxSkb` exists only during an rx handler call, which
+// `__netif_receive_skb_core()` makes under `rcu_read_lock()`.
+unsafe impl crate::net::device::RcuReader for RxSkb<'_> {}
 
 impl core::ops::Deref for RxSkb<'_> {
     type Target = SkBuff;
@@ -154,7 +159,7 @@ impl<T: RxHandler> Adapter<T> {
         // (invariant of `Registration`); it is read under RCU as `netdev_rx_handler_unregister`
         // clears it and waits for a grace period before the box is freed.
         let upper = unsafe {
-            let lower = bindings::skb_dev(*pskb);
+            let lower = crate::net::skbuff::dev_field(*pskb).read();
             let data = core::ptr::read_volatile(core::ptr::addr_of!((*lower).rx_handler_data));
             &**data.cast::<DevRef<NetDev<T>>>()
         };

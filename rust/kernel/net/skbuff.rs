@@ -18,7 +18,7 @@ use crate::{
     net::{device::Device, driver::TxStatus},
     types::Opaque,
 };
-use core::ptr::NonNull;
+use core::ptr::{self, NonNull};
 
 /// A packet borrowed from the network stack.
 ///
@@ -59,8 +59,8 @@ impl SkBuff {
 
     /// Whether `skb->dev` is `dev`.
     pub fn dev_is(&self, dev: &Device) -> bool {
-        // SAFETY: valid skb.
-        let d = unsafe { bindings::skb_dev(self.as_raw()) };
+        // SAFETY: valid skb; `dev` is the active member of its union while the skb is ours.
+        let d = unsafe { dev_field(self.as_raw()).read() };
         core::ptr::eq(d, dev.as_raw())
     }
 
@@ -93,15 +93,64 @@ impl SkBuff {
     ///
     /// Context: only meaningful in the tx path, where `skb->cb` holds the qdisc control block.
     pub fn slave_queue_mapping(&self) -> u16 {
-        // SAFETY: valid skb; the cb area is large enough for `qdisc_skb_cb`.
-        unsafe { bindings::skb_qdisc_slave_queue_mapping(self.as_raw()) }
+        // SAFETY: valid skb, whose cb area holds a `qdisc_skb_cb` (see `qdisc_cb`).
+        unsafe {
+            ptr::addr_of!(
+                (*qdisc_cb(self.as_raw()))
+                    .__bindgen_anon_1
+                    .slave_dev_queue_mapping
+            )
+            .read()
+        }
     }
 
     /// Sets `qdisc_skb_cb(skb)->slave_dev_queue_mapping`; see [`SkBuff::slave_queue_mapping`].
     pub fn set_slave_queue_mapping(&self, q: u16) {
-        // SAFETY: valid skb that we may modify.
-        unsafe { bindings::skb_set_qdisc_slave_queue_mapping(self.as_raw(), q) }
+        // SAFETY: valid skb that we may modify (see `qdisc_cb`).
+        unsafe {
+            ptr::addr_of_mut!(
+                (*qdisc_cb(self.as_raw()))
+                    .__bindgen_anon_1
+                    .slave_dev_queue_mapping
+            )
+            .write(q)
+        }
     }
+}
+
+/// `&skb->dev`, inside bindgen's anonymous unions: the datapath reads and writes it directly
+/// instead of calling a C helper per packet.
+///
+/// # Safety
+///
+/// `skb` must be valid.
+pub(crate) unsafe fn dev_field(skb: *mut bindings::sk_buff) -> *mut *mut bindings::net_device {
+    // SAFETY: `skb` is valid (caller); taking a field's address reads nothing.
+    unsafe {
+        ptr::addr_of_mut!(
+            (*skb)
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .dev
+        )
+    }
+}
+
+/// `qdisc_skb_cb(skb)`: the qdisc layer's view of `skb->cb`.
+///
+/// # Safety
+///
+/// `skb` must be valid. The result is aligned: `cb` is `__aligned(8)` in C.
+unsafe fn qdisc_cb(skb: *mut bindings::sk_buff) -> *mut bindings::qdisc_skb_cb {
+    // The C code's `BUILD_BUG_ON()` in `qdisc_cb_private_validate()`, more or less.
+    const _: () = assert!(
+        core::mem::size_of::<bindings::qdisc_skb_cb>()
+            <= core::mem::size_of::<[core::ffi::c_char; 48]>()
+    );
+    // CAST: the cb area holds a `qdisc_skb_cb` in the tx path (`qdisc_skb_cb()`).
+    // SAFETY: `skb` is valid (caller); taking a field's address reads nothing.
+    unsafe { ptr::addr_of_mut!((*skb).cb) }.cast()
 }
 
 /// A packet owned by the holder.
@@ -145,8 +194,9 @@ impl OwnedSkBuff {
         // SAFETY: we own the skb and hand it over, after pointing it at a registered device
         // (type invariant of `Device`).
         let ret = unsafe {
-            bindings::skb_set_dev(p, dev.as_raw());
-            bindings::dev_queue_xmit(p)
+            dev_field(p).write(dev.as_raw());
+            // `dev_queue_xmit()` is this inline wrapper.
+            bindings::__dev_queue_xmit(p, ptr::null_mut())
         };
         TxStatus::from_xmit(ret)
     }

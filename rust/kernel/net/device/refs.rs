@@ -157,6 +157,28 @@ impl Default for DeviceSlot {
     }
 }
 
+/// Proof that the current code runs inside an RCU read-side critical section, for as long as
+/// the proof is borrowed: an [`rcu::Guard`], or a callback context the core runs in one (the
+/// transmit path, [`TxContext`](crate::net::driver::TxContext); an rx handler,
+/// [`RxSkb`](crate::net::rx_handler::RxSkb)). Lets [`DeviceSlot::get`] skip its own
+/// `rcu_read_lock()` where the core already holds one, as C's `rcu_dereference_bh()` does.
+///
+/// # Safety
+///
+/// While a `&Self` is live, the current task is in a read-side critical section that
+/// `synchronize_rcu()` waits for (since the RCU flavour consolidation of 4.20 that includes
+/// regions with bottom halves or interrupts disabled). Sealed: only this crate implements it.
+pub unsafe trait RcuReader: sealed::Sealed {}
+
+pub(crate) mod sealed {
+    /// Keeps [`super::RcuReader`] implementations in this crate.
+    pub trait Sealed {}
+}
+
+impl sealed::Sealed for rcu::Guard {}
+// SAFETY: a guard holds `rcu_read_lock()` for its whole life.
+unsafe impl RcuReader for rcu::Guard {}
+
 impl DeviceSlot {
     /// An empty slot.
     pub const fn new() -> Self {
@@ -168,7 +190,7 @@ impl DeviceSlot {
     }
 
     /// The published device, for RCU readers.
-    pub fn get<'a>(&'a self, _rcu: &'a rcu::Guard) -> Option<&'a Device> {
+    pub fn get<'a, R: RcuReader>(&'a self, _rcu: &'a R) -> Option<&'a Device> {
         // Acquire pairs with the Release in `set`: the device is fully visible (as with
         // `rcu_dereference()`).
         let p = self.ptr.load(Ordering::Acquire);
