@@ -5,7 +5,12 @@
 #
 #   vm.sh [--flavour debug|bench] [--module rust|c] [--timeout SECONDS]
 #         [--memory SIZE] [--results DIR] [--ko-dir DIR] [--dry-run]
-#         -- COMMAND [ARGS...]
+#         [--cpus N] [--icount] -- COMMAND [ARGS...]
+#
+# --cpus is the guest's vCPU count (default 2). --icount runs QEMU with
+# "-icount shift=0,sleep=off": guest time advances 1 ns per guest
+# instruction (idle time is skipped), so a guest clock interval counts the
+# instructions the guest executed in it (bench.sh --same-boot, with --cpus 1).
 #
 # --memory is the guest's memory (vng --memory, default 3G). SR-IOV needs 1G
 # with QEMU 10.0.2: it drops the upper 32 bits of igbvf VF BAR addresses, and
@@ -34,7 +39,7 @@ set -euo pipefail
 # an edit of this file while it runs (a long guest run) cannot derail it.
 {
 
-flavour=debug module=rust timeout=3600 results= kodir= memory=3G dry=0
+flavour=debug module=rust timeout=3600 results= kodir= memory=3G dry=0 cpus=2 icount=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--flavour) flavour=$2; shift 2 ;;
@@ -44,6 +49,8 @@ while [ $# -gt 0 ]; do
 	--ko-dir) kodir=$2; shift 2 ;;
 	--memory) memory=$2; shift 2 ;;
 	--dry-run) dry=1; shift ;;
+	--cpus) cpus=$2; shift 2 ;;
+	--icount) icount=1; shift ;;
 	--) shift; break ;;
 	*) break ;;
 	esac
@@ -212,6 +219,7 @@ kvm=--disable-kvm
 if [ -n "$kvm" ] && [ "${NF_TCG_THREAD:-single}" = single ]; then
 	qemu_opts+=(-accel tcg,thread=single)
 fi
+[ "$icount" = 1 ] && qemu_opts+=(-icount shift=0,sleep=off)
 guest_cmd=$(printf '%q ' bash "$REPO/scripts/guest-run.sh" "$RUN" "$@")
 # ... a periodic tick, which QEMU re-arms itself, so that a lost timer
 # interrupt costs one tick (NF_TICK=oneshot restores the default), ...
@@ -256,7 +264,8 @@ stall_watch() {
 }
 stall_watch &
 stall_pid=$!
-log "booting $flavour kernel ($module module, $memory), results in $RUN"
+log "booting $flavour kernel ($module module, $memory, $cpus vCPU$([ "$icount" = 1 ] && echo ", icount"))," \
+	"results in $RUN"
 : >"$RUN/output.txt"
 tail -n +1 -F "$RUN/output.txt" 2>/dev/null &
 tail_pid=$!
@@ -264,7 +273,7 @@ set +e
 # shellcheck disable=SC2086
 timeout --foreground -k 10 "$timeout" ip netns exec "$NS" \
 	"$VENV/bin/vng" --run "$B" --disable-microvm $kvm --append "no5lvl $tick $rootflags ${NF_APPEND:-}" \
-	--cpus 2 --memory "$memory" --rwdir "$RUN" --cwd "$REPO" \
+	--cpus "$cpus" --memory "$memory" --rwdir "$RUN" --cwd "$REPO" \
 	--qemu-opts="${qemu_opts[*]}" --exec "$guest_cmd" \
 	</dev/null >"$RUN/console.log" 2>&1
 vng_rc=$?
