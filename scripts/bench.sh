@@ -8,7 +8,20 @@
 # of the ratios, in $CACHE/bench/<timestamp>/{bench.md,bench.png}.
 #
 #   bench.sh [--reps N] [--modules "rust c"] [--timeout SECONDS] [--no-build]
+#            [--flavour bench|debug]
+#   bench.sh --same-boot [--rounds N] [--flavour bench|debug] [--timeout S] [--no-build]
 #   bench.sh --aggregate DIR    redo DIR/bench.md and bench.png from DIR/<module>/bench.json
+#                               (or DIR/sameboot/bench.json)
+#
+# --same-boot (issue 16): ONE boot, 1 vCPU (NF_BENCH_CPUS), QEMU -icount
+# shift=0,sleep=off; the guest loads our net_failover and the C one in turn
+# (A B A B ..., --rounds N each, default 5) and runs pktgen on the VF directly
+# and on the master, 64 B and 1500 B, NF_BENCH_PKTGEN_MODE (queue_xmit; both:
+# NF_BENCH_SB_MODES="queue_xmit start_xmit"). pktgen's guest time per packet
+# is then guest instructions per packet, independent of the host's load. The
+# table: instructions per packet, min/median/max and spread per module,
+# master-VF overhead, Rust/C ratios. --flavour debug boots the debug build
+# (figures with KASAN and lockdep: for comparing the two modules only).
 #
 # NF_BENCH_* variables (see bench_guest.sh) are passed to the guest.
 # Prints figures, asserts no timings: exits non-zero only when a run produced
@@ -20,6 +33,7 @@ MATPLOTLIB_VERSION=3.10.8
 GUEST=$REPO/selftests/drivers/net/failover/bench_guest.sh
 
 reps=${NF_BENCH_REPS:-5} modules="rust c" timeout=${NF_BENCH_VM_TIMEOUT:-3600} build=1 agg_dir=
+flavour=bench sameboot=0 rounds=${NF_BENCH_SB_ROUNDS:-5}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--reps) reps=$2; shift 2 ;;
@@ -27,7 +41,11 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--no-build) build=0; shift ;;
 	--aggregate) agg_dir=$2; shift 2 ;;
-	*) die "usage: bench.sh [--reps N] [--modules \"rust c\"] [--timeout S] [--no-build] | --aggregate DIR" ;;
+	--flavour) flavour=$2; shift 2 ;;
+	--same-boot) sameboot=1; shift ;;
+	--rounds) rounds=$2; shift 2 ;;
+	*) die "usage: bench.sh [--reps N] [--modules \"rust c\"] [--timeout S] [--no-build] [--flavour F]" \
+		"| --same-boot [--rounds N] [--flavour F] | --aggregate DIR" ;;
 	esac
 done
 
@@ -48,7 +66,9 @@ host_facts() {
 		echo "qemu=$(qemu-system-x86_64 --version 2> /dev/null | head -n1)"
 		echo "vng=$("$VENV/bin/vng" --version 2> /dev/null | head -n1)"
 		echo "kernel_source=linux-source-$KVER_SERIES $(src_version 2> /dev/null || echo unknown)"
-		echo "bench_build=$(build_dir bench)"
+		echo "flavour=$flavour"
+		echo "bench_build=$(build_dir "$flavour")"
+		echo "kernel_built=$(date -u -r "$(build_dir "$flavour")/arch/x86/boot/bzImage" '+%F %T UTC' 2> /dev/null || echo unknown)"
 		echo "repo_commit=$(git -C "$REPO" describe --always --dirty 2> /dev/null || echo unknown)"
 		echo "kvm=${NF_KVM:-0}"
 	} > "$out"
@@ -221,7 +241,8 @@ L.append("Run %s (%s). Guest under QEMU %s: absolute figures are low;"
 L.append("")
 L.append("| fact | value |")
 L.append("|---|---|")
-for k in ("host_kernel", "host_cpu", "host_cpus", "qemu", "vng", "kernel_source", "bench_build", "repo_commit"):
+for k in ("host_kernel", "host_cpu", "host_cpus", "qemu", "vng", "kernel_source", "flavour", "bench_build",
+          "kernel_built", "repo_commit"):
     if k in facts:
         L.append("| %s | %s |" % (k.replace("_", " "), facts[k]))
 for m in MODS:
@@ -329,11 +350,191 @@ sys.exit(0 if runs else 1)
 PY
 }
 
+# aggregate_sameboot DIR: DIR/sameboot/bench.json -> DIR/bench.md
+aggregate_sameboot() {
+	python3 - "$1" << 'PY'
+import json, os, statistics, sys, time
+
+d = sys.argv[1]
+try:
+    with open(os.path.join(d, "sameboot", "bench.json")) as f:
+        doc = json.load(f)
+except (OSError, ValueError) as e:
+    print("bench: no same-boot results in %s: %s" % (d, e))
+    sys.exit(1)
+facts = {}
+try:
+    with open(os.path.join(d, "host.env")) as f:
+        for l in f:
+            k, _, v = l.rstrip("\n").partition("=")
+            facts[k] = v
+except OSError:
+    pass
+rc = open(os.path.join(d, "sameboot", "vm.rc")).read().strip() if os.path.exists(
+    os.path.join(d, "sameboot", "vm.rc")) else "?"
+sb = doc.get("sameboot", [])
+me, pa = doc.get("meta", {}), doc.get("params", {})
+MODS = [m for m in ("rust", "c") if any(r["module"] == m for r in sb)]
+
+
+def st(v):
+    v = [x for x in v if x is not None]
+    if not v:
+        return None
+    med = statistics.median(v)
+    return (min(v), med, max(v), (max(v) - min(v)) / med * 100 if med else 0.0, len(v))
+
+
+def f(x):
+    return "–" if x is None else "%.0f" % x if abs(x) >= 100 else "%.1f" % x
+
+
+def per_run(rows, key):
+    return {(r["module"], (r["round"], r["rep"])): r.get(key) for r in rows if r.get(key) is not None}
+
+
+def per_round(rows, key):
+    """median of the repetitions of each (module, round)"""
+    out = {}
+    for r in rows:
+        out.setdefault((r["module"], r["round"]), []).append(r.get(key))
+    return {k: statistics.median([x for x in v if x is not None]) for k, v in out.items()
+            if any(x is not None for x in v)}
+
+
+L = ["# net_failover same-boot benchmark: Rust vs C, instructions per packet", ""]
+L.append("Run %s (%s): one boot of the **%s** kernel (%s), %s vCPU, QEMU TCG with `-icount shift=0,sleep=off`"
+         " (1 ns of guest time = 1 guest instruction); modules loaded in turn %s, %s rounds."
+         % (os.path.basename(os.path.abspath(d)), time.strftime("%Y-%m-%d %H:%M %Z"),
+            facts.get("flavour", "?"), me.get("kernel", "?"), me.get("cpus", "?"),
+            " ".join(pa.get("sb_modules", "rust c").split()), pa.get("sb_rounds", "?")))
+if facts.get("flavour") == "debug":
+    L.append("")
+    L.append("**debug kernel (KASAN, lockdep): not the issue's target figures.**")
+L.append("")
+L.append("| fact | value |")
+L.append("|---|---|")
+for k in ("host_kernel", "host_cpu", "host_cpus", "qemu", "vng", "kernel_source", "flavour", "bench_build",
+          "kernel_built", "repo_commit"):
+    if k in facts:
+        L.append("| %s | %s |" % (k.replace("_", " "), facts[k]))
+L.append("| parameters | pktgen %s packets per run, %s run(s) per path/size/mode per round; vm.sh exit %s |"
+         % (pa.get("pktgen_count"), pa.get("reps"), rc))
+for r in doc.get("sbload", [])[:len(MODS)]:
+    L.append("| %s module | %s (md5 %s) |" % (r.get("module"), r.get("ko"), r.get("ko_md5")))
+L.append("")
+L.append("Instructions per packet (pktgen's elapsed guest ns / packets sent): min / median / max,"
+         " spread = (max − min) / median, over every run. Overhead and master/VF pair the medians of"
+         " each round (runs of one module load). "
+         " Rust/C < 1 means fewer instructions with Rust; rate Rust/C > 1 means Rust is faster.")
+for mode in sorted({r["mode"] for r in sb}):
+    L.append("")
+    L.append("pktgen xmit_mode %s:" % mode)
+    L.append("")
+    hdr = "| figure |"
+    for m in MODS:
+        hdr += " %s min | %s median | %s max | %s spread |" % ((("Rust" if m == "rust" else "C"),) * 4)
+    L.append(hdr + " Rust/C |")
+    L.append("|---|" + "--:|" * (4 * len(MODS)) + "--:|")
+    for size in sorted({r["size"] for r in sb}):
+        rows = [r for r in sb if r["mode"] == mode and r["size"] == size]
+        vf = per_round([r for r in rows if r["path"] == "vf"], "ns_per_pkt")
+        ma = per_round([r for r in rows if r["path"] == "master"], "ns_per_pkt")
+        vft = per_round([r for r in rows if r["path"] == "vf"], "thread_ns_per_pkt")
+        mat = per_round([r for r in rows if r["path"] == "master"], "thread_ns_per_pkt")
+        ov = {k: ma[k] - vf[k] for k in ma if k in vf}
+        ovt = {k: mat[k] - vft[k] for k in mat if k in vft}
+        ratio = {k: vf[k] / ma[k] for k in ma if k in vf and ma[k]}
+        runs = {p: {k: [r for r in rows if r["path"] == p] for k in ("ns_per_pkt", "thread_ns_per_pkt")}
+                for p in ("vf", "master")}
+        figs = [("VF directly, %d B" % size, per_run(runs["vf"]["ns_per_pkt"], "ns_per_pkt")),
+                ("master, %d B" % size, per_run(runs["master"]["ns_per_pkt"], "ns_per_pkt")),
+                ("overhead master − VF, %d B" % size, ov),
+                ("master rate / VF rate, %d B" % size, ratio),
+                ("pktgen thread only: VF, %d B" % size, per_run(runs["vf"]["thread_ns_per_pkt"], "thread_ns_per_pkt")),
+                ("pktgen thread only: master, %d B" % size,
+                 per_run(runs["master"]["thread_ns_per_pkt"], "thread_ns_per_pkt")),
+                ("pktgen thread only: overhead, %d B" % size, ovt)]
+        for label, vals in figs:
+            s_ = {m: st([v for (mm, _), v in vals.items() if mm == m]) for m in MODS}
+            if not any(s_.values()):
+                continue
+            cells = ""
+            for m in MODS:
+                x = s_[m]
+                if x is None:
+                    cells += " – | – | – | – |"
+                elif "rate" in label:
+                    cells += " %.3f | %.3f | %.3f | %.1f %% |" % x[:4]
+                else:
+                    cells += " %s | %s | %s | %.1f %% |" % (f(x[0]), f(x[1]), f(x[2]), x[3])
+            rc_ = "–"
+            if s_.get("rust") and s_.get("c") and s_["c"][1]:
+                rc_ = "%.3f" % (s_["rust"][1] / s_["c"][1])
+            L.append("| %s |%s %s |" % (label, cells, rc_))
+        mr = [v for (m, _), v in ma.items() if m == "rust"]
+        mc = [v for (m, _), v in ma.items() if m == "c"]
+        if mr and mc:
+            L.append("| master rate Rust/C, %d B (C instr / Rust instr, medians) |%s %.3f |"
+                     % (size, " |" * (4 * len(MODS)), statistics.median(mc) / statistics.median(mr)))
+L.append("")
+L.append("Per-run figures: %s (kind \"sameboot\"); the guest's log: %s."
+         % (os.path.join(d, "sameboot", "bench.json"), os.path.join(d, "sameboot", "bench.log")))
+errs = ["- [%s] %s" % (e.get("phase"), e.get("msg")) for e in doc.get("errors", [])]
+if errs:
+    L.append("")
+    L.append("Measurements that failed:")
+    L += errs
+md = "\n".join(L) + "\n"
+with open(os.path.join(d, "bench.md"), "w") as fo:
+    fo.write(md)
+sys.stdout.write(md)
+# a figure that could not be taken fails the run, a timing never does
+sys.exit(0 if sb and not errs else 1)
+PY
+}
+
 if [ -n "$agg_dir" ]; then
 	[ -d "$agg_dir" ] || die "no directory $agg_dir"
+	if [ -f "$agg_dir/sameboot/bench.json" ]; then
+		aggregate_sameboot "$agg_dir"
+		exit
+	fi
 	ensure_matplotlib
 	aggregate "$agg_dir"
 	exit
+fi
+
+if [ "$sameboot" = 1 ]; then
+	[ -x "$VENV/bin/vng" ] || die "virtme-ng missing: run scripts/setup.sh (or make bench)"
+	if [ "$build" = 1 ]; then
+		"$REPO/scripts/build-kernel.sh" "$flavour"
+		"$REPO/scripts/build-cref.sh" "$flavour"
+	fi
+	OUT=$CACHE/bench/$(date +%Y%m%d-%H%M%S)-sameboot
+	mkdir -p "$OUT/sameboot"
+	host_facts "$OUT/host.env"
+	guest_env=(NF_BENCH_PHASES=sameboot "NF_BENCH_SB_ROUNDS=$rounds" "NF_BENCH_REPS=${NF_BENCH_REPS:-1}"
+		"NF_BENCH_PKTGEN_COUNT=${NF_BENCH_PKTGEN_COUNT:-20000}")
+	while IFS= read -r v; do
+		case "$v" in NF_BENCH_PHASES=* | NF_BENCH_SB_ROUNDS=* | NF_BENCH_REPS=* | NF_BENCH_PKTGEN_COUNT=*) continue ;;
+		NF_BENCH_VM_TIMEOUT=* | NF_BENCH_CPUS=*) continue ;; esac
+		guest_env+=("$v")
+	done < <(env | grep '^NF_BENCH_[A-Z_]*=' || true)
+	log "bench: same boot, $flavour kernel, results in $OUT"
+	set +e
+	"$REPO/scripts/vm.sh" --flavour "$flavour" --module rust --cpus "${NF_BENCH_CPUS:-1}" --icount \
+		--timeout "$timeout" --results "$OUT/sameboot" \
+		-- env "${guest_env[@]}" bash "$GUEST" 2>&1 | tee "$OUT/sameboot/bench.log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	echo "$rc" > "$OUT/sameboot/vm.rc"
+	fail=0
+	aggregate_sameboot "$OUT" || fail=1
+	log "bench: table $OUT/bench.md"
+	[ "$fail" = 0 ] || die "figures missing from the same-boot run (see $OUT/bench.md, $OUT/sameboot/bench.log)"
+	[ "$rc" = 0 ] || die "the guest run ended with status $rc (see $OUT/sameboot/bench.log)"
+	exit 0
 fi
 
 [ -x "$VENV/bin/vng" ] || die "virtme-ng missing: run scripts/setup.sh (or make bench)"

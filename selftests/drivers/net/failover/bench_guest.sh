@@ -14,7 +14,15 @@
 #      stream as the baseline): lost packets, longest gap;
 #   4. re-plug: device_add request -> VF netdev registered -> enslaved ->
 #      carrier -> first packet sent through the VF (a watcher polling sysfs on
-#      CLOCK_REALTIME, plus the kernel log's timestamps of the driver's lines).
+#      CLOCK_REALTIME, plus the kernel log's timestamps of the driver's lines);
+#   5. "sameboot" (bench.sh --same-boot, alone): both modules in this one boot,
+#      reloaded in turn (A B, B A, ...) for NF_BENCH_SB_ROUNDS rounds; in each,
+#      the pktgen runs of 1. on the VF directly and on the master. Meant for a
+#      1-vCPU guest under QEMU -icount shift=0: pktgen's elapsed guest time per
+#      packet is then guest instructions per packet. Records also the pktgen
+#      thread's own run time (schedstat). The guest's periodic work (the
+#      heartbeat loop of guest-run.sh, kmemleak's scan thread) is paused while
+#      it runs.
 # Writes every raw sample to $NF_RESULTS/bench.json (schema "nf-bench/1",
 # see scripts/bench.sh) and prints a summary. Benchmarks print figures, they
 # assert nothing: exit 1 only when a measurement could not be taken at all,
@@ -35,7 +43,15 @@
 #   NF_BENCH_POLL_US         sleep per iteration of the re-plug watcher (200; 0 = spin)
 #   NF_BENCH_REG_RE          kernel-log regex of the primary's registration (primary)
 #   NF_BENCH_TXVIA_RE        kernel-log regex of the tx switch line (tx via)
-#   NF_BENCH_PHASES          subset of "pktgen iperf3 switchover" (all three)
+#   NF_BENCH_PHASES          subset of "pktgen iperf3 switchover" (all three),
+#                            or "sameboot"
+#   NF_BENCH_SB_ROUNDS       sameboot: rounds, each loads every module once (5)
+#   NF_BENCH_SB_MODULES      sameboot: the modules, in the order of a round ("rust c")
+#   NF_BENCH_SB_PATHS        sameboot: "vf master" (the order alternates per round)
+#   NF_BENCH_SB_SIZES        sameboot: "64 1500"
+#   NF_BENCH_SB_MODES        sameboot: pktgen xmit modes ($NF_BENCH_PKTGEN_MODE)
+#   (NF_BENCH_REPS is the pktgen runs per path, size and mode in each round
+#   of sameboot; bench.sh --same-boot sets it to 1)
 
 lib_dir=$(dirname "$(readlink -f "$0")")
 # shellcheck source=lib.sh
@@ -55,6 +71,11 @@ source "$lib_dir/lib.sh"
 : "${NF_BENCH_REG_RE:=primary}"
 : "${NF_BENCH_TXVIA_RE:=tx via}"
 : "${NF_BENCH_PHASES:=pktgen iperf3 switchover}"
+: "${NF_BENCH_SB_ROUNDS:=5}"
+: "${NF_BENCH_SB_MODULES:=rust c}"
+: "${NF_BENCH_SB_PATHS:=vf master}"
+: "${NF_BENCH_SB_SIZES:=64 1500}"
+: "${NF_BENCH_SB_MODES:=$NF_BENCH_PKTGEN_MODE}"
 # EPOCHREALTIME and the numbers we parse with a "." decimal point
 export LC_ALL=C
 
@@ -160,6 +181,9 @@ pg_write() {
 	return 1
 }
 pg_field() { sed -n "$1" "$2" 2> /dev/null | tail -n1; }
+# run time of a thread so far, ns (schedstat: on-CPU time, includes the
+# interrupts it took)
+pg_thread_ns() { [ -n "$1" ] && awk '{ print $1 }' "/proc/$1/schedstat" 2> /dev/null; }
 
 # pktgen_run PATH DEV SIZE REP [PACED_PPS]
 # Without PACED_PPS pktgen sends as fast as it can (it never idles, so its CPU
@@ -167,7 +191,7 @@ pg_field() { sed -n "$1" "$2" 2> /dev/null | tail -n1; }
 # the busy CPU time (or cycles) per packet is the cost of the tx path.
 pktgen_run() {
 	local path=$1 dev=$2 size=$3 rep=$4 paced=${5:-0} psize d c0 c1 v0 v1 s0 s1 rc
-	local usec sent pps mbps errs cyc='' ins='' count=$NF_BENCH_PKTGEN_COUNT delay=0
+	local usec sent pps mbps errs cyc='' ins='' count=$NF_BENCH_PKTGEN_COUNT delay=0 tpid t0 t1
 	if [ "$paced" -gt 0 ]; then
 		count=$((paced * NF_BENCH_CPU_SECONDS)) delay=$((1000000000 / paced))
 	fi
@@ -186,6 +210,8 @@ pktgen_run() {
 		pg_write "$d" "udp_dst_min 9" &&
 		pg_write "$d" "udp_dst_max 9" || return 1
 	v0=$(nf_stat "$NF_PRI" tx_packets) s0=$(nf_stat "$NF_SBY" tx_packets)
+	tpid=$(pgrep -x kpktgend_0 | head -n1)
+	t0=$(pg_thread_ns "$tpid")
 	c0=$(cpu_busy)
 	if [ "$PERF_OK" = 1 ]; then
 		timeout -k 10 "$NF_BENCH_PKTGEN_TIMEOUT" perf stat -x, -a -e cycles,instructions \
@@ -198,6 +224,7 @@ pktgen_run() {
 		rc=$?
 	fi
 	c1=$(cpu_busy)
+	t1=$(pg_thread_ns "$tpid")
 	v1=$(nf_stat "$NF_PRI" tx_packets) s1=$(nf_stat "$NF_SBY" tx_packets)
 	[ "$rc" = 0 ] || timeout 10 sh -c "echo stop > $PG/pgctrl" 2> /dev/null
 	# Result: OK: 1234567(c1234+d12) usec, 100000 (60byte,0frags)
@@ -213,11 +240,12 @@ pktgen_run() {
 		return 1
 	fi
 	pg_write $PG/kpktgend_0 rem_device_all
-	bench_rec pktgen path="$path" dev="$dev" size="$size" pkt_size="$psize" rep="$rep" \
+	bench_rec "${PG_KIND:-pktgen}" path="$path" dev="$dev" size="$size" pkt_size="$psize" rep="$rep" \
 		mode="$NF_BENCH_PKTGEN_MODE" paced_pps="$paced" count="$count" sent="$sent" \
 		usec="$usec" pps="$pps" mbps="$mbps" errors="$errs" rc="$rc" \
 		cpu_ticks="$((c1 - c0))" hz="$HZ" vf_tx="$(nf_num_diff "$v0" "$v1")" sby_tx="$(nf_num_diff "$s0" "$s1")" \
-		${cyc:+cycles="$cyc"} ${ins:+instructions="$ins"}
+		${cyc:+cycles="$cyc"} ${ins:+instructions="$ins"} \
+		${t0:+${t1:+thread_ns="$((t1 - t0))"}} ${PG_EXTRA[@]+"${PG_EXTRA[@]}"}
 	local what="${size}B"
 	[ "$paced" -gt 0 ] && what+=" paced at $paced pps"
 	say "pktgen $path ($dev) $what rep $rep: $pps pps, errors $errs, cpu $((c1 - c0)) ticks," \
@@ -562,6 +590,117 @@ bench_switchover() {
 }
 
 # ---------------------------------------------------------------------------
+# 5. both modules in one boot
+
+# pause the guest's own periodic work: guest-run.sh's heartbeat subshell (a
+# fork and exec every 5 s; the host watchdog also watches output.txt, which
+# every pktgen run writes to) and kmemleak's scan thread
+QUIET_PIDS=
+quiet_on() {
+	local p pp
+	for p in $(pgrep -f guest-run.sh); do
+		pp=$(awk '{ print $4 }' "/proc/$p/stat" 2> /dev/null)
+		[ -n "$pp" ] && grep -qa guest-run.sh "/proc/$pp/cmdline" 2> /dev/null &&
+			kill -STOP "$p" 2> /dev/null && QUIET_PIDS+=" $p"
+	done
+	[ -w /sys/kernel/debug/kmemleak ] && echo scan=off > /sys/kernel/debug/kmemleak 2> /dev/null
+	nf_defer quiet_off
+	say "quiet guest: heartbeat loop stopped (pid${QUIET_PIDS:- none found})," \
+		"kmemleak scan thread $([ -w /sys/kernel/debug/kmemleak ] && echo off || echo absent)"
+}
+quiet_off() {
+	local p
+	for p in $QUIET_PIDS; do kill -CONT "$p" 2> /dev/null; done
+	QUIET_PIDS=
+	[ -w /sys/kernel/debug/kmemleak ] && echo scan=on > /sys/kernel/debug/kmemleak 2> /dev/null
+	return 0
+}
+
+# sb_load MODULE: virtio_net and net_failover out, MODULE's net_failover in,
+# virtio_net back, the topology up again
+sb_load() {
+	local m=$1 ko
+	ip link set dev "$NF_M" down 2> /dev/null
+	if [ -d /sys/module/virtio_net ] && ! rmmod virtio_net; then
+		bench_err "rmmod virtio_net failed"
+		return 1
+	fi
+	if [ -d /sys/module/net_failover ] && ! rmmod net_failover; then
+		bench_err "rmmod net_failover failed"
+		return 1
+	fi
+	NF_MODULE=$m
+	if ! nf_bringup; then
+		bench_err "$m: topology did not come up after the reload"
+		return 1
+	fi
+	nf_discover
+	if [ "$m" = c ]; then
+		ko=$NF_CREF_DIR/net_failover.ko
+	else
+		ko=$(modinfo -n net_failover 2> /dev/null)
+	fi
+	# which one is loaded: the C module uses failover.ko, ours does not
+	if { [ -e /sys/module/failover/holders/net_failover ] && [ "$m" = rust ]; } ||
+		{ [ ! -e /sys/module/failover/holders/net_failover ] && [ "$m" = c ]; }; then
+		bench_err "$m: the loaded net_failover is not the $m one (failover holders: $(ls /sys/module/failover/holders 2> /dev/null))"
+		return 1
+	fi
+	SB_KO_SUM=$(md5sum < "$ko" 2> /dev/null | cut -c1-12)
+	bench_rec sbload module="$m" round="$SB_ROUND" ko="$ko" ko_md5="$SB_KO_SUM" roles="$(nf_roles)"
+	say "round $SB_ROUND: $m net_failover loaded ($ko, md5 $SB_KO_SUM): $(nf_roles)"
+}
+
+sb_reverse() {
+	local i out=
+	for ((i = $#; i > 0; i--)); do out+="${!i} "; done
+	echo "$out"
+}
+
+bench_sameboot() {
+	local round m size path dev order mode rep mods
+	BENCH_PHASE=sameboot
+	if ! modprobe pktgen 2> /dev/null || [ ! -w $PG/pgctrl ]; then
+		bench_err "pktgen unavailable (modprobe pktgen / $PG/pgctrl)"
+		return 1
+	fi
+	if [ -z "$PEER_MAC" ]; then
+		bench_err "no neighbour entry for the peer $NF_PEER4: pktgen needs its MAC"
+		return 1
+	fi
+	quiet_on
+	PG_KIND=sameboot
+	for ((round = 1; round <= NF_BENCH_SB_ROUNDS; round++)); do
+		SB_ROUND=$round
+		# A B, B A, A B, ...: each module and path goes first every other
+		# round, so a drift over the boot does not favour one
+		mods=$NF_BENCH_SB_MODULES order=$NF_BENCH_SB_PATHS
+		if ! ((round % 2)); then
+			# shellcheck disable=SC2086 # split into words on purpose
+			mods=$(sb_reverse $mods) order=$(sb_reverse $order)
+		fi
+		for m in $mods; do
+			sb_load "$m" || continue
+			for mode in $NF_BENCH_SB_MODES; do
+				NF_BENCH_PKTGEN_MODE=$mode
+				for size in $NF_BENCH_SB_SIZES; do
+					for path in $order; do
+						for ((rep = 1; rep <= NF_BENCH_REPS; rep++)); do
+							if [ "$path" = master ]; then dev=$NF_M; else dev=$NF_PRI; fi
+							PG_EXTRA=(module="$m" round="$round" ko_md5="$SB_KO_SUM")
+							pktgen_run "$path" "$dev" "$size" "$rep"
+						done
+					done
+				done
+			done
+		done
+	done
+	PG_KIND='' PG_EXTRA=()
+	timeout 10 sh -c "echo reset > $PG/pgctrl" 2> /dev/null
+	nf_run_defers
+}
+
+# ---------------------------------------------------------------------------
 
 bench_exit() {
 	nf_run_defers
@@ -599,7 +738,8 @@ params = next((pop_kind(r) for r in rows if r["kind"] == "params"), {})
 perf = next((pop_kind(r) for r in rows if r["kind"] == "perf"), {"usable": 0, "reason": "not probed"})
 doc = {"schema": "nf-bench/1", "module": params.get("module"), "meta": meta, "params": params,
        "perf": {"usable": bool(perf.get("usable")), "reason": perf.get("reason", "")},
-       "pktgen": [], "iperf3": [], "switchover": [], "replug": [], "errors": []}
+       "pktgen": [], "iperf3": [], "switchover": [], "replug": [], "sameboot": [],
+       "sbload": [], "errors": []}
 for r in rows:
     k = r["kind"]
     r = pop_kind(r)
@@ -646,6 +786,14 @@ for r in rows:
         r["dmesg_register_to_first_tx_ms"] = ms(g("t_reg_dmesg"), g("t_first_tx"))
         r["dmesg_register_to_txvia_ms"] = ms(g("t_reg_dmesg"), g("t_txvia_dmesg"))
         doc["replug"].append(r)
+    elif k == "sameboot":
+        sent = r.get("sent") or 0
+        # under -icount shift=0: guest ns = guest instructions
+        r["ns_per_pkt"] = round(r["usec"] * 1000.0 / sent, 1) if sent else None
+        r["thread_ns_per_pkt"] = round(r["thread_ns"] / sent, 1) if sent and "thread_ns" in r else None
+        doc["sameboot"].append(r)
+    elif k == "sbload":
+        doc["sbload"].append(r)
     elif k == "error":
         doc["errors"].append(r)
 doc["meta"]["finished"] = round(__import__("time").time(), 3)
@@ -663,6 +811,19 @@ def line(name, vals, unit=""):
           % (name, len(v), min(v), statistics.median(v), max(v), unit))
 
 print("bench summary (module %s, kernel %s):" % (doc["module"], meta.get("kernel")))
+if params.get("phases", "").split() == ["sameboot"]:
+    line = (lambda f: lambda name, vals, unit="": f(name, vals, unit) if any(
+        x is not None for x in vals) else None)(line)
+sb = doc["sameboot"]
+for mode in sorted({r["mode"] for r in sb}):
+    for size in (64, 1500):
+        for path in ("vf", "master"):
+            for mod in ("rust", "c"):
+                rs = [r for r in sb if r["mode"] == mode and r["size"] == size and r["path"] == path
+                      and r["module"] == mod]
+                if rs:
+                    line("same boot %s %s %s %dB" % (mod, path, mode, size),
+                         [r["ns_per_pkt"] for r in rs], "ns/pkt")
 for size in (64, 1500):
     for path in ("master", "vf"):
         line("pktgen %s %dB" % (path, size), [r["pps"] for r in doc["pktgen"]
@@ -687,7 +848,8 @@ if not doc["perf"]["usable"]:
 for e in doc["errors"]:
     print("  ERROR [%s] %s" % (e.get("phase"), e.get("msg")))
 missing = [k for k, phase in (("pktgen", "pktgen"), ("iperf3", "iperf3"),
-                              ("switchover", "switchover"), ("replug", "switchover"))
+                              ("switchover", "switchover"), ("replug", "switchover"),
+                              ("sameboot", "sameboot"))
            if phase in params.get("phases", "").split() and not doc[k]]
 if missing:
     print("  no samples at all for: " + ", ".join(missing))
@@ -710,7 +872,8 @@ main() {
 		iperf_seconds="$NF_BENCH_IPERF_SECONDS" switch_reps="$NF_BENCH_SWITCH_REPS" \
 		udp_rate="$NF_BENCH_UDP_RATE" settle_s="$NF_BENCH_SETTLE" poll_us="$NF_BENCH_POLL_US" \
 		reg_re="$NF_BENCH_REG_RE" txvia_re="$NF_BENCH_TXVIA_RE" phases="$NF_BENCH_PHASES" \
-		module="$NF_MODULE" started="$EPOCHREALTIME"
+		module="$NF_MODULE" started="$EPOCHREALTIME" sb_rounds="$NF_BENCH_SB_ROUNDS" \
+		sb_modules="$NF_BENCH_SB_MODULES" sb_modes="$NF_BENCH_SB_MODES"
 	say "module $NF_MODULE, kernel $(uname -r), phases: $NF_BENCH_PHASES"
 	if ! nf_bringup; then
 		bench_err "failover topology did not come up"
@@ -724,6 +887,7 @@ main() {
 	phase_on pktgen && bench_pktgen
 	phase_on iperf3 && bench_iperf3
 	phase_on switchover && bench_switchover
+	phase_on sameboot && bench_sameboot
 	nf_run_defers
 	nf_bringup > /dev/null 2>&1 || say "warning: topology not restored at the end"
 	assemble || rc=1
