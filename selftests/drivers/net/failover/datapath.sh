@@ -56,10 +56,6 @@ rust() { nf_rust_only; }
 # es KEY: a value of "ethtool -S <master>"
 es() { ethtool -S "$NF_M" 2> /dev/null | awk -v k="$1:" '$1 == k { print $2 }'; }
 es_is() { [ "$(es "$1")" = "$2" ]; }
-# tap_rx: "<tap-pf rx_packets>,<tap-sb rx_packets>" in the peer namespace
-tap_rx() {
-	host_do peer "echo \$(cat /sys/class/net/$TAP_PRI/statistics/rx_packets),\$(cat /sys/class/net/$TAP_SBY/statistics/rx_packets)"
-}
 # ip -d -j link field of DEV in netns NS (empty NS: this one)
 link_field_ns() {
 	ip ${1:+-n "$1"} -d -j link show dev "$2" 2> /dev/null |
@@ -86,7 +82,7 @@ tx_dropped_no_lower_ready()
 	d0=$(nf_stat "$NF_M" tx_dropped)
 	p0=$(nf_stat "$NF_PRI" tx_packets)
 	s0=$(nf_stat "$NF_SBY" tx_packets)
-	t0=$(tap_rx)
+	t0=$(nf_tap_rx)
 	# 50 frames straight to the driver's transmit, 20 through the qdisc layer
 	out1=$(rawframe send --dev "$NF_M" --token "$tok" --count 50 --bypass 2>&1)
 	out2=$(rawframe send --dev "$NF_M" --token "$tok" --count 20 2>&1)
@@ -98,7 +94,7 @@ tx_dropped_no_lower_ready()
 	dp=$(nf_stat_delta "$NF_PRI" tx_packets "$p0")
 	ds=$(nf_stat_delta "$NF_SBY" tx_packets "$s0")
 	nf_check_eq "frames sent by the primary/standby (both down)" "$dp/$ds" 0/0
-	t1=$(tap_rx)
+	t1=$(nf_tap_rx)
 	nf_check_eq "frames at $TAP_PRI,$TAP_SBY" "$(nf_num_diff "${t0%,*}" "${t1%,*}"),$(nf_num_diff "${t0#*,}" "${t1#*,}")" 0,0
 	nf_figure "tx_dropped+=$d for 70 frames"
 
@@ -108,26 +104,6 @@ tx_dropped_no_lower_ready()
 	nf_wait 30 nf_ping_peer
 	nf_check_err $? "no ping after the lowers came back"
 	nf_log_test
-}
-
-# carried_by ROLE: 10 pings answered, sent through ROLE's tap (at least 10
-# frames), at most 2 stray frames through the other tap
-carried_by()
-{
-	local role=$1 t0 t1 pf sb out
-	t0=$(tap_rx)
-	out=$(ping -c 10 -i 0.2 -W 2 "$NF_PEER4" 2>&1)
-	nf_check_err $? "pings via the $role: $(echo "$out" | grep 'packet loss')"
-	t1=$(tap_rx)
-	pf=$(nf_num_diff "${t0%,*}" "${t1%,*}")
-	sb=$(nf_num_diff "${t0#*,}" "${t1#*,}")
-	nf_diag "via the $role: $pf frames at $TAP_PRI, $sb at $TAP_SBY"
-	if [ "$role" = primary ]; then
-		[ "$pf" != "?" ] && [ "$pf" -ge 10 ] && [ "$sb" != "?" ] && [ "$sb" -le 2 ]
-	else
-		[ "$sb" != "?" ] && [ "$sb" -ge 10 ] && [ "$pf" != "?" ] && [ "$pf" -le 2 ]
-	fi
-	nf_check_err $? "tx not through the $role: $pf frames at $TAP_PRI, $sb at $TAP_SBY"
 }
 
 carrier_loss_primary_admin_up()
@@ -148,7 +124,7 @@ carrier_loss_primary_admin_up()
 		nf_wait 5 es_is tx_path 1
 		nf_check_err $? "ethtool -S tx_path '$(es tx_path)' with the primary's carrier off (want 1)"
 	fi
-	carried_by standby
+	nf_carried_by standby
 
 	host_do set_link "$NF_PRIMARY_QDEV" on > /dev/null
 	nf_check_err $? "host set_link $NF_PRIMARY_QDEV on failed"
@@ -161,7 +137,7 @@ carrier_loss_primary_admin_up()
 		[ -n "$sw0" ] && [ -n "$sw1" ] && [ $((sw1 - sw0)) -ge 2 ]
 		nf_check_err $? "ethtool -S path_switches ${sw0:-?} -> ${sw1:-?} (want +2)"
 	fi
-	carried_by primary
+	nf_carried_by primary
 	nf_log_test
 }
 

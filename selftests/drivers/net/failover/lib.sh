@@ -378,6 +378,35 @@ nf_pci_driver() { nf_uevent "/sys/bus/pci/devices/$1/uevent" DRIVER; }
 nf_ping() { ping -q -c "${2:-1}" -W 2 "$1" > /dev/null 2>&1; }
 nf_ping_peer() { nf_ping "$NF_PEER4" "${1:-1}"; }
 
+# The peer's per-device taps: what the primary (tap-pf) and the standby
+# (tap-sb) send arrives there, so a tap's rx_packets in the peer namespace
+# counts the frames the guest sent through that lower device.
+NF_TAP_PRI=${NF_TAP_PRI:-tap-pf}
+NF_TAP_SBY=${NF_TAP_SBY:-tap-sb}
+# nf_tap_rx: "<primary tap rx_packets>,<standby tap rx_packets>"
+nf_tap_rx() {
+	host_do peer "echo \$(cat /sys/class/net/$NF_TAP_PRI/statistics/rx_packets),\$(cat /sys/class/net/$NF_TAP_SBY/statistics/rx_packets)"
+}
+# nf_carried_by ROLE: 10 pings to the peer, all answered, sent through ROLE's
+# tap (at least 10 frames there, at most 2 at the other: the peer's own
+# traffic may add a frame or two); needs host control
+nf_carried_by() {
+	local role=$1 t0 t1 pf sb out
+	t0=$(nf_tap_rx)
+	out=$(ping -c 10 -i 0.2 -W 2 "$NF_PEER4" 2>&1)
+	nf_check_err $? "pings via the $role: $(echo "$out" | grep 'packet loss')"
+	t1=$(nf_tap_rx)
+	pf=$(nf_num_diff "${t0%,*}" "${t1%,*}")
+	sb=$(nf_num_diff "${t0#*,}" "${t1#*,}")
+	nf_diag "via the $role: $pf frames at $NF_TAP_PRI, $sb at $NF_TAP_SBY"
+	if [ "$role" = primary ]; then
+		[ "$pf" != "?" ] && [ "$pf" -ge 10 ] && [ "$sb" != "?" ] && [ "$sb" -le 2 ]
+	else
+		[ "$sb" != "?" ] && [ "$sb" -ge 10 ] && [ "$pf" != "?" ] && [ "$pf" -le 2 ]
+	fi
+	nf_check_err $? "tx not through the $role: $pf frames at $NF_TAP_PRI, $sb at $NF_TAP_SBY"
+}
+
 # ---------------------------------------------------------------------------
 # role discovery: NF_M (master), NF_SBY (standby), NF_PRI (primary, may be empty)
 

@@ -42,8 +42,6 @@ lib_dir=$(dirname "$(readlink -f "$0")")
 # shellcheck source=lib.sh
 source "$lib_dir/lib.sh"
 
-TAP_PRI=tap-pf
-TAP_SBY=tap-sb
 PARAM=/sys/module/net_failover/parameters/takeover_delay_ms
 VIRTIO_NET_DRV=/sys/bus/virtio/drivers/virtio_net
 
@@ -51,28 +49,6 @@ fo_attr() { nf_read "/sys/class/net/$NF_M/failover/$1"; }
 fo_attr_is() { [ "$(fo_attr "$1")" = "$2" ]; }
 fo_set() { echo "$1" > "/sys/class/net/$NF_M/failover/takeover_delay_ms"; }
 es() { ethtool -S "$NF_M" 2> /dev/null | awk -v k="$1:" '$1 == k { print $2 }'; }
-tap_rx() {
-	host_do peer "echo \$(cat /sys/class/net/$TAP_PRI/statistics/rx_packets),\$(cat /sys/class/net/$TAP_SBY/statistics/rx_packets)"
-}
-
-# carried_by ROLE: 10 pings to the peer, answered, and sent through ROLE's tap
-carried_by()
-{
-	local role=$1 t0 t1 pf sb out
-	t0=$(tap_rx)
-	out=$(ping -c 10 -i 0.2 -W 2 "$NF_PEER4" 2>&1)
-	nf_check_err $? "pings via the $role: $(echo "$out" | grep 'packet loss')"
-	t1=$(tap_rx)
-	pf=$(nf_num_diff "${t0%,*}" "${t1%,*}")
-	sb=$(nf_num_diff "${t0#*,}" "${t1#*,}")
-	nf_diag "via the $role: $pf frames at $TAP_PRI, $sb at $TAP_SBY"
-	if [ "$role" = primary ]; then
-		[ "$pf" != "?" ] && [ "$pf" -ge 10 ] && [ "$sb" != "?" ] && [ "$sb" -le 2 ]
-	else
-		[ "$sb" != "?" ] && [ "$sb" -ge 10 ] && [ "$pf" != "?" ] && [ "$pf" -le 2 ]
-	fi
-	nf_check_err $? "tx not through the $role: $pf frames at $TAP_PRI, $sb at $TAP_SBY"
-}
 
 # replug_primary: QMP device_del + device_add of the primary, waits until the
 # new one is enslaved (NF_PRI names it)
@@ -118,13 +94,13 @@ takeover_delay_hot_plug()
 	nf_discover
 	nf_check_eq "held primary after the rename" "$NF_PRI" nfheld0
 	nf_check_eq "sysfs primary after the rename" "$(fo_attr primary)" nfheld0
-	carried_by standby
+	nf_carried_by standby
 	nf_check_eq "takeover_pending after the pings (still inside the delay)" \
 		"$(fo_attr takeover_pending)" 1
 	nf_wait 40 fo_attr_is takeover_pending 0
 	nf_check_err $? "primary still held long after the delay"
 	nf_check_eq "sysfs tx_path after the delay" "$(fo_attr tx_path)" primary
-	carried_by primary
+	nf_carried_by primary
 	if nf_stream_stop "$NF_CUR_TEST"; then
 		[ "$STREAM_SENT" -gt 0 ] && [ "$STREAM_LOST" = 0 ] && [ "$STREAM_RECEIVED" = "$STREAM_SENT" ]
 		nf_check_err $? "stream: sent $STREAM_SENT received $STREAM_RECEIVED lost $STREAM_LOST"
@@ -157,7 +133,7 @@ takeover_delay_zero_ends_hold()
 	nf_check_err $? "cannot write 0"
 	nf_check_eq "takeover_pending right after writing 0" "$(fo_attr takeover_pending)" 0
 	nf_check_eq "sysfs tx_path right after writing 0" "$(fo_attr tx_path)" primary
-	carried_by primary
+	nf_carried_by primary
 	nf_log_test
 }
 
@@ -176,7 +152,7 @@ takeover_delay_unplug_during_hold()
 	nf_check_eq "takeover_pending without a primary" "$(fo_attr takeover_pending)" 0
 	nf_check_eq "sysfs primary without a primary" "$(fo_attr primary)" ""
 	nf_check_eq "sysfs tx_path without a primary" "$(fo_attr tx_path)" standby
-	carried_by standby
+	nf_carried_by standby
 	fo_set 0
 	host_do device_add "$NF_PRIMARY_QDEV" > /dev/null
 	nf_check_err $? "host device_add $NF_PRIMARY_QDEV failed"
@@ -185,7 +161,7 @@ takeover_delay_unplug_during_hold()
 	nf_check_eq "takeover_pending with delay 0" "$(fo_attr takeover_pending)" 0
 	nf_wait 10 fo_attr_is tx_path primary
 	nf_check_err $? "tx_path '$(fo_attr tx_path)' with delay 0 (want primary)"
-	carried_by primary
+	nf_carried_by primary
 	nf_log_test
 }
 
