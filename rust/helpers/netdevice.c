@@ -11,11 +11,6 @@
 
 #include "nf_compat.h"
 
-void *rust_helper_netdev_priv(const struct net_device *dev)
-{
-	return netdev_priv(dev);
-}
-
 void rust_helper_netdev_hold(struct net_device *dev,
 			     netdevice_tracker *tracker, gfp_t gfp)
 {
@@ -35,16 +30,6 @@ void rust_helper_dev_hold(struct net_device *dev)
 void rust_helper_dev_put(struct net_device *dev)
 {
 	dev_put(dev);
-}
-
-bool rust_helper_netif_running(const struct net_device *dev)
-{
-	return netif_running(dev);
-}
-
-bool rust_helper_netif_carrier_ok(const struct net_device *dev)
-{
-	return netif_carrier_ok(dev);
 }
 
 /*
