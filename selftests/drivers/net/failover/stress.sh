@@ -11,7 +11,9 @@
 # remove/rescan) or mix (alternate; default when host actions are available,
 # otherwise pci).
 #
-# No case differs for the C reference.
+# The same assertions for the C reference; C fails counters_monotonic (its
+# totals fall at a release). Counts for both: Documentation, "Selftest
+# results against both modules".
 
 ALL_TESTS="
 	replug_cycles
