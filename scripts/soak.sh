@@ -71,7 +71,8 @@ if [ "$cycles" -gt 0 ] || [ "$ops" -gt 0 ]; then
 fi
 t1=$(date +%s)
 if [ "$vf_cycles" -gt 0 ]; then
-	guest soak-vf- 1G $((vf_cycles * 120 + 1800)) NF_SOAK_PHASES=vf NF_SOAK_VF_CYCLES="$vf_cycles"
+	guest soak-vf- 1G $((vf_cycles * 120 + 1800)) NF_SOAK_PHASES=vf NF_SOAK_VF_CYCLES="$vf_cycles" \
+		NF_SOAK_CYCLES="$cycles" NF_SOAK_OPS="$ops"
 fi
 t2=$(date +%s)
 
