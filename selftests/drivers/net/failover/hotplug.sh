@@ -49,7 +49,8 @@ failover_cycle()
 	nf_stream_start "$name" "$NF_STREAM_RATE"
 	nf_check_err $? "cannot start the UDP stream"
 	[ "$RET" -ne 0 ] && return
-	nf_tx_grows "$PRI_NAME" "$NF_STREAM_MIN" 20
+	# generous: on a loaded host the guest may reach only ~100 pps
+	nf_tx_grows "$PRI_NAME" "$NF_STREAM_MIN" 60
 	nf_check_err $? "stream not carried by the primary $PRI_NAME before the unplug"
 	nf_stream_advances "$name" "$NF_STREAM_MIN" 20
 	nf_check_err $? "stream not reaching the peer before the unplug"
