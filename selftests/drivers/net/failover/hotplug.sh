@@ -52,7 +52,7 @@ failover_cycle()
 	# generous: on a loaded host the guest may reach only ~100 pps
 	nf_tx_grows "$PRI_NAME" "$NF_STREAM_MIN" 60
 	nf_check_err $? "stream not carried by the primary $PRI_NAME before the unplug"
-	nf_stream_advances "$name" "$NF_STREAM_MIN" 20
+	nf_stream_advances "$name" "$NF_STREAM_MIN" 60
 	nf_check_err $? "stream not reaching the peer before the unplug"
 
 	t0=$SECONDS
@@ -65,7 +65,7 @@ failover_cycle()
 	nf_tx_grows "$NF_SBY" "$NF_STREAM_MIN" 20
 	nf_check_err $? "stream did not move to the standby $NF_SBY"
 	t1=$SECONDS
-	nf_stream_advances "$name" "$NF_STREAM_MIN" 20
+	nf_stream_advances "$name" "$NF_STREAM_MIN" 60
 	nf_check_err $? "stream stopped reaching the peer with the primary gone"
 	nf_figure "$name: standby carrying the stream $((t1 - t0))s after the unplug started"
 
@@ -85,7 +85,7 @@ failover_cycle()
 		nf_tx_quiet "$NF_SBY" 50 2
 		nf_check_err $? "standby still transmitting with the primary back"
 	fi
-	nf_stream_advances "$name" "$NF_STREAM_MIN" 20
+	nf_stream_advances "$name" "$NF_STREAM_MIN" 60
 	nf_check_err $? "stream not reaching the peer after the replug"
 
 	nf_stream_stop "$name"
