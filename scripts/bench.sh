@@ -372,17 +372,21 @@ except OSError:
     pass
 rc = open(os.path.join(d, "sameboot", "vm.rc")).read().strip() if os.path.exists(
     os.path.join(d, "sameboot", "vm.rc")) else "?"
-sb = doc.get("sameboot", [])
 me, pa = doc.get("meta", {}), doc.get("params", {})
+# warm-up rounds (round 0) are left out, and NF_BENCH_SB_SKIP more rounds
+skip = int(os.environ.get("NF_BENCH_SB_SKIP", "0"))
+sb = [r for r in doc.get("sameboot", []) if r.get("round", 0) > skip]
 MODS = [m for m in ("rust", "c") if any(r["module"] == m for r in sb)]
 
 
-def st(v):
+def st(v, ref=None):
+    """min, median, max, spread in % of the median (or of ref's median), n"""
     v = [x for x in v if x is not None]
     if not v:
         return None
     med = statistics.median(v)
-    return (min(v), med, max(v), (max(v) - min(v)) / med * 100 if med else 0.0, len(v))
+    base = statistics.median(ref) if ref else med
+    return (min(v), med, max(v), (max(v) - min(v)) / base * 100 if base else 0.0, len(v))
 
 
 def f(x):
@@ -404,10 +408,12 @@ def per_round(rows, key):
 
 L = ["# net_failover same-boot benchmark: Rust vs C, instructions per packet", ""]
 L.append("Run %s (%s): one boot of the **%s** kernel (%s), %s vCPU, QEMU TCG with `-icount shift=0,sleep=off`"
-         " (1 ns of guest time = 1 guest instruction); modules loaded in turn %s, %s rounds."
+         " (1 ns of guest time = 1 guest instruction); modules loaded in turn %s, %s rounds"
+         " after %s warm-up round(s)%s."
          % (os.path.basename(os.path.abspath(d)), time.strftime("%Y-%m-%d %H:%M %Z"),
             facts.get("flavour", "?"), me.get("kernel", "?"), me.get("cpus", "?"),
-            " ".join(pa.get("sb_modules", "rust c").split()), pa.get("sb_rounds", "?")))
+            " ".join(pa.get("sb_modules", "rust c").split()), pa.get("sb_rounds", "?"), pa.get("sb_warmup", 0),
+            "; the first %d measured round(s) left out too (NF_BENCH_SB_SKIP)" % skip if skip else ""))
 if facts.get("flavour") == "debug":
     L.append("")
     L.append("**debug kernel (KASAN, lockdep): not the issue's target figures.**")
@@ -425,7 +431,7 @@ for r in doc.get("sbload", [])[:len(MODS)]:
 L.append("")
 L.append("Instructions per packet (pktgen's elapsed guest ns / packets sent): min / median / max,"
          " spread = (max − min) / median, over every run. Overhead and master/VF pair the medians of"
-         " each round (runs of one module load). "
+         " each round (runs of one module load); their spread is in % of the VF figure."
          " Rust/C < 1 means fewer instructions with Rust; rate Rust/C > 1 means Rust is faster.")
 for mode in sorted({r["mode"] for r in sb}):
     L.append("")
@@ -456,7 +462,10 @@ for mode in sorted({r["mode"] for r in sb}):
                  per_run(runs["master"]["thread_ns_per_pkt"], "thread_ns_per_pkt")),
                 ("pktgen thread only: overhead, %d B" % size, ovt)]
         for label, vals in figs:
-            s_ = {m: st([v for (mm, _), v in vals.items() if mm == m]) for m in MODS}
+            # an overhead's spread is in % of the VF figure (it is a small difference)
+            ref = vf if label.startswith("overhead") else vft if "overhead" in label else None
+            s_ = {m: st([v for (mm, _), v in vals.items() if mm == m],
+                        [v for (mm, _), v in ref.items() if mm == m] if ref else None) for m in MODS}
             if not any(s_.values()):
                 continue
             cells = ""

@@ -46,6 +46,10 @@
 #   NF_BENCH_PHASES          subset of "pktgen iperf3 switchover" (all three),
 #                            or "sameboot"
 #   NF_BENCH_SB_ROUNDS       sameboot: rounds, each loads every module once (5)
+#   NF_BENCH_SB_WARMUP       sameboot: warm-up rounds before them, recorded as
+#                            round 0 and left out of the figures (1): the first
+#                            runs after boot cost up to 35 % more instructions
+#                            on the debug kernel (lockdep, KASAN stack depot)
 #   NF_BENCH_SB_MODULES      sameboot: the modules, in the order of a round ("rust c")
 #   NF_BENCH_SB_PATHS        sameboot: "vf master" (the order alternates per round)
 #   NF_BENCH_SB_SIZES        sameboot: "64 1500"
@@ -72,6 +76,7 @@ source "$lib_dir/lib.sh"
 : "${NF_BENCH_TXVIA_RE:=tx via}"
 : "${NF_BENCH_PHASES:=pktgen iperf3 switchover}"
 : "${NF_BENCH_SB_ROUNDS:=5}"
+: "${NF_BENCH_SB_WARMUP:=1}"
 : "${NF_BENCH_SB_MODULES:=rust c}"
 : "${NF_BENCH_SB_PATHS:=vf master}"
 : "${NF_BENCH_SB_SIZES:=64 1500}"
@@ -670,8 +675,8 @@ bench_sameboot() {
 	fi
 	quiet_on
 	PG_KIND=sameboot
-	for ((round = 1; round <= NF_BENCH_SB_ROUNDS; round++)); do
-		SB_ROUND=$round
+	for ((round = 1 - NF_BENCH_SB_WARMUP; round <= NF_BENCH_SB_ROUNDS; round++)); do
+		((round > 0)) && SB_ROUND=$round || SB_ROUND=0
 		# A B, B A, A B, ...: each module and path goes first every other
 		# round, so a drift over the boot does not favour one
 		mods=$NF_BENCH_SB_MODULES order=$NF_BENCH_SB_PATHS
@@ -687,7 +692,7 @@ bench_sameboot() {
 					for path in $order; do
 						for ((rep = 1; rep <= NF_BENCH_REPS; rep++)); do
 							if [ "$path" = master ]; then dev=$NF_M; else dev=$NF_PRI; fi
-							PG_EXTRA=(module="$m" round="$round" ko_md5="$SB_KO_SUM")
+							PG_EXTRA=(module="$m" round="$SB_ROUND" ko_md5="$SB_KO_SUM")
 							pktgen_run "$path" "$dev" "$size" "$rep"
 						done
 					done
@@ -873,7 +878,7 @@ main() {
 		udp_rate="$NF_BENCH_UDP_RATE" settle_s="$NF_BENCH_SETTLE" poll_us="$NF_BENCH_POLL_US" \
 		reg_re="$NF_BENCH_REG_RE" txvia_re="$NF_BENCH_TXVIA_RE" phases="$NF_BENCH_PHASES" \
 		module="$NF_MODULE" started="$EPOCHREALTIME" sb_rounds="$NF_BENCH_SB_ROUNDS" \
-		sb_modules="$NF_BENCH_SB_MODULES" sb_modes="$NF_BENCH_SB_MODES"
+		sb_modules="$NF_BENCH_SB_MODULES" sb_modes="$NF_BENCH_SB_MODES" sb_warmup="$NF_BENCH_SB_WARMUP"
 	say "module $NF_MODULE, kernel $(uname -r), phases: $NF_BENCH_PHASES"
 	if ! nf_bringup; then
 		bench_err "failover topology did not come up"
