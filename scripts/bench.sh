@@ -22,6 +22,8 @@
 # table: instructions per packet, min/median/max and spread per module,
 # master-VF overhead, Rust/C ratios. --flavour debug boots the debug build
 # (figures with KASAN and lockdep: for comparing the two modules only).
+# A warm-up round (NF_BENCH_SB_WARMUP=1) comes first and is left out of the
+# figures; NF_BENCH_SB_SKIP=N with --aggregate leaves out N more rounds.
 #
 # NF_BENCH_* variables (see bench_guest.sh) are passed to the guest.
 # Prints figures, asserts no timings: exits non-zero only when a run produced
