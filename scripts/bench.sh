@@ -544,6 +544,19 @@ if [ "$sameboot" = 1 ]; then
 	aggregate_sameboot "$OUT" || fail=1
 	log "bench: table $OUT/bench.md"
 	[ "$fail" = 0 ] || die "figures missing from the same-boot run (see $OUT/bench.md, $OUT/sameboot/bench.log)"
+	# The C module's first load makes lockdep report its never initialised
+	# stats_lock ("trying to register non-static key" from
+	# net_failover_get_stats; rst: "Selftest results") and turns lockdep off:
+	# that report alone, with the guest command's own status 0, is no failure.
+	if [ "$rc" != 0 ] && [ "$(cat "$OUT/sameboot/rc" 2> /dev/null)" = 0 ] &&
+		[ "$(grep -cv '^\[ *[0-9.]*\] Call Trace:$' "$OUT/sameboot/splats.txt" 2> /dev/null)" = 0 ] &&
+		[ "$(grep -c 'Call Trace:' "$OUT/sameboot/splats.txt")" = 1 ] &&
+		grep -A3 'trying to register non-static key' "$OUT/sameboot/klog.txt" | grep -q 'lockdep annotation' &&
+		grep -A40 'trying to register non-static key' "$OUT/sameboot/klog.txt" | grep -q 'net_failover_get_stats'; then
+		log "bench: the only splat is the C module's lockdep report of its uninitialised stats_lock;" \
+			"lockdep is off from the C module's first load on"
+		rc=0
+	fi
 	[ "$rc" = 0 ] || die "the guest run ended with status $rc (see $OUT/sameboot/bench.log)"
 	exit 0
 fi

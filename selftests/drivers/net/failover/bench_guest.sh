@@ -47,9 +47,10 @@
 #                            or "sameboot"
 #   NF_BENCH_SB_ROUNDS       sameboot: rounds, each loads every module once (5)
 #   NF_BENCH_SB_WARMUP       sameboot: warm-up rounds before them, recorded as
-#                            round 0 and left out of the figures (1): the first
-#                            runs after boot cost up to 35 % more instructions
-#                            on the debug kernel (lockdep, KASAN stack depot)
+#                            round 0 and left out of the figures (1). On the
+#                            debug kernel the C module's first load turns lockdep
+#                            off (its stats_lock is never initialised): runs
+#                            before it cost ~35 % more instructions per packet
 #   NF_BENCH_SB_MODULES      sameboot: the modules, in the order of a round ("rust c")
 #   NF_BENCH_SB_PATHS        sameboot: "vf master" (the order alternates per round)
 #   NF_BENCH_SB_SIZES        sameboot: "64 1500"
