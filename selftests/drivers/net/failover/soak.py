@@ -937,6 +937,7 @@ class Storm:
         digest = hashlib.sha256()
         t0 = time.monotonic()
         counts = {}
+        split = [0.0, 0.0]      # seconds running the ops, seconds settling
         with open(a.log, "w", buffering=1) as f:
             f.write("seed %d ops %d\n" % (a.seed, a.ops))
             n = 0
@@ -952,15 +953,20 @@ class Storm:
                     # self-check of the soak: the master goes and stays away
                     v = os.path.basename(os.path.realpath("%s/%s/device" % (NET, roles()[0])))
                     out += " [NF_SOAK_BREAK: unbind %s: %s]" % (v, wr(VIRTIO_NET + "/unbind", v))
+                t_ran = time.monotonic()
                 pkt_burst()
                 probs = self.chk.settle(settle)
+                t_end = time.monotonic()
+                split[0] += t_ran - t
+                split[1] += t_end - t_ran
                 splats = self.kmsg.splats()
                 if splats:
                     probs = probs + ["kernel splat: " + s for s in splats[:3]]
                 if st == 124:
                     probs.append("op hung: " + out)
-                f.write("op %d: %s | rc=%s %s | %.2fs%s\n" % (
-                    n, desc, st, out, time.monotonic() - t, " | VIOLATION " + "; ".join(probs) if probs else ""))
+                f.write("op %d: %s | rc=%s %s | %.2fs (ran %.2fs, settled %.2fs)%s\n" % (
+                    n, desc, st, out, t_end - t, t_ran - t, t_end - t_ran,
+                    " | VIOLATION " + "; ".join(probs) if probs else ""))
                 if probs:
                     res["violation"] = {"op": n, "desc": desc, "problems": probs}
                     log("VIOLATION seed=%d op=%d/%d: %s: %s" % (a.seed, n, a.ops, desc, "; ".join(probs)))
@@ -972,6 +978,8 @@ class Storm:
         res["seconds"] = round(time.monotonic() - t0, 1)
         res["digest"] = digest.hexdigest()[:16]
         res["op_counts"] = counts
+        res["ran_seconds"] = round(split[0], 1)
+        res["settle_seconds"] = round(split[1], 1)
         res["counter_samples"] = self.chk.samples
         self.cleanup()
         lib("nf_modules_load")  # binds a virtio device left unbound

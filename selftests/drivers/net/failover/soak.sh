@@ -157,9 +157,10 @@ soak_storm()
 	python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-print("seed=%d ops_done=%d/%d seconds=%s per_op_s=%.2f digest=%s counter_samples=%d" % (
+print("seed=%d ops_done=%d/%d seconds=%s per_op_s=%.2f digest=%s counter_samples=%d"
+      " ran_s=%s settle_s=%s" % (
     d["seed"], d["done"], d["ops"], d["seconds"], d["seconds"] / max(1, d["done"]),
-    d["digest"], d["counter_samples"]))
+    d["digest"], d["counter_samples"], d.get("ran_seconds"), d.get("settle_seconds")))
 print("op counts: " + " ".join("%s=%d" % kv for kv in sorted(d["op_counts"].items())))' \
 		"$out" > "$NF_TMP/s.txt" 2>&1
 	nf_figure "storm: $(head -n 1 "$NF_TMP/s.txt")"
