@@ -1009,7 +1009,8 @@ impl<T: Operations> Adapter<T> {
         // the terminating NUL `sysfs_emit()` would write.
         let mut out = unsafe { RawFormatter::from_buffer(buf, bindings::PAGE_SIZE - 1) };
         match T::sysfs_show(dev, index, &mut out, &rtnl) {
-            Ok(()) => out.bytes_written() as isize,
+            // `RawFormatter` counts what did not fit too: report what is in the page.
+            Ok(()) => out.bytes_written().min(bindings::PAGE_SIZE - 1) as isize,
             Err(e) => e.to_errno() as isize,
         }
     }
