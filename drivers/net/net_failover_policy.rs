@@ -164,6 +164,17 @@ pub(crate) enum TxPath {
     Drop,
 }
 
+impl TxPath {
+    /// The path's name in user-visible text (uevents, sysfs): `primary`, `standby` or `none`.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            TxPath::Primary => "primary",
+            TxPath::Standby => "standby",
+            TxPath::Drop => "none",
+        }
+    }
+}
+
 /// Chooses the transmit path: the primary if it is present, running and has carrier (and not
 /// held in its takeover delay while the standby is ready), else the standby under the same
 /// conditions, else [`TxPath::Drop`]. A held primary still beats dropping.

@@ -258,12 +258,7 @@ impl Master {
             };
             add(fmt!("FAILOVER_EVENT={event}"))?;
             if let Some(tx) = tx {
-                let name = match tx {
-                    TxPath::Primary => "primary",
-                    TxPath::Standby => "standby",
-                    TxPath::Drop => "none",
-                };
-                add(fmt!("FAILOVER_TX={name}"))?;
+                add(fmt!("FAILOVER_TX={}", tx.name()))?;
             }
             if let Some((role, dev)) = lower {
                 add(fmt!("FAILOVER_ROLE={}", role.name()))?;
@@ -285,6 +280,11 @@ impl Master {
 
     fn slot(&self, role: Role) -> &DeviceSlot {
         &self.lowers[role.index()]
+    }
+
+    /// Whether the primary is held in its takeover delay ([`HELD`]). Any context.
+    fn primary_held(&self) -> bool {
+        self.block[Role::Primary.index()].load(Ordering::Relaxed) & HELD != 0
     }
 
     /// Sets (`on`) or clears `bits` in the role's [`Master::block`]. RTNL held.
@@ -1021,7 +1021,7 @@ impl Operations for Master {
         let values = Iterator::chain(values, lower(Role::Standby));
         let takeover = [
             u64::from(m.takeover_delay_ms.load(Ordering::Relaxed)),
-            u64::from(m.block[Role::Primary.index()].load(Ordering::Relaxed) & HELD != 0),
+            u64::from(m.primary_held()),
         ];
         let values = Iterator::chain(values, takeover);
         for (d, v) in data.iter_mut().zip(values) {
@@ -1053,7 +1053,7 @@ impl Operations for Master {
             (role, path),
             (Role::Primary, TxPath::Primary) | (Role::Standby, TxPath::Standby)
         );
-        let held = m.block[role.index()].load(Ordering::Relaxed) & HELD != 0;
+        let held = role == Role::Primary && m.primary_held();
         drop(rcu);
         info.put_u8(IFLA_NET_FAILOVER_SLAVE_ROLE, role.index() as u8)?;
         info.put_u8(IFLA_NET_FAILOVER_SLAVE_ACTIVE, u8::from(active))?;
@@ -1107,18 +1107,9 @@ impl Operations for Master {
             }
             3 => {
                 let (p, s) = m.states(rtnl);
-                let name = match policy::tx_path(p, s) {
-                    TxPath::Primary => "primary",
-                    TxPath::Standby => "standby",
-                    TxPath::Drop => "none",
-                };
-                writeln!(out, "{name}")
+                writeln!(out, "{}", policy::tx_path(p, s).name())
             }
-            4 => writeln!(
-                out,
-                "{}",
-                u8::from(m.block[Role::Primary.index()].load(Ordering::Relaxed) & HELD != 0)
-            ),
+            4 => writeln!(out, "{}", u8::from(m.primary_held())),
             _ => return Err(EINVAL),
         };
         res.map_err(|_| EINVAL)

@@ -266,6 +266,13 @@ mod tests {
         }
     }
 
+    #[test]
+    fn tx_path_names_are_the_user_visible_ones() {
+        assert_eq!(TxPath::Primary.name(), "primary");
+        assert_eq!(TxPath::Standby.name(), "standby");
+        assert_eq!(TxPath::Drop.name(), "none");
+    }
+
     /// The takeover delay: a held primary gives way to a ready standby only, whatever the
     /// standby's own `held` (meaningless for a standby) says; carrier ignores it.
     #[test]
