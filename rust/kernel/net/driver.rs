@@ -321,12 +321,6 @@ impl SlaveInfo<'_> {
         self.put(attr, &[value])
     }
 
-    /// Puts a `u32` attribute (`nla_put_u32()`, host byte order); `-EMSGSIZE` beyond
-    /// [`Operations::SLAVE_INFO_ATTRS`] attributes.
-    pub fn put_u32(&mut self, attr: u16, value: u32) -> Result {
-        self.put(attr, &value.to_ne_bytes())
-    }
-
     fn put(&mut self, attr: u16, payload: &[u8]) -> Result {
         if self.left == 0 || payload.len() > 4 {
             // `error::code` has no `EMSGSIZE` in 6.12.
@@ -388,13 +382,13 @@ struct SysfsTable {
 ///
 /// # Invariants
 ///
-/// `work` was initialised by `INIT_DELAYED_WORK()` with [`Adapter::<T>::work`] and `dev` is the
-/// device whose private area this is; both are written once, before the device is shared.
+/// `work` was initialised by `INIT_DELAYED_WORK()` with [`Adapter::<T>::work`], once, before
+/// the device is shared. The `Priv<T>` is the device's `priv` area, so the device is found back
+/// from it (`net_device_of`).
 #[repr(C)]
 struct Priv<T> {
     data: T,
     work: Opaque<bindings::delayed_work>,
-    dev: *mut bindings::net_device,
     /// The sysfs group (`sysfs_groups[0]`), a `KBox` turned into a raw pointer; null if none.
     sysfs: *mut SysfsTable,
 }
@@ -410,6 +404,14 @@ unsafe fn priv_of<T>(dev: *mut bindings::net_device) -> *mut Priv<T> {
     // 6.12 (the flexible array member ending `struct net_device`); computed here rather than
     // through the C helper, as every packet needs it.
     unsafe { ptr::addr_of_mut!((*dev).priv_) }.cast::<Priv<T>>()
+}
+
+/// The device whose private area `p` is: the inverse of [`priv_of`] (`container_of()` on
+/// `net_device::priv`). Only address arithmetic: nothing is read.
+fn net_device_of<T>(p: *mut Priv<T>) -> *mut bindings::net_device {
+    p.cast::<u8>()
+        .wrapping_sub(core::mem::offset_of!(bindings::net_device, priv_))
+        .cast()
 }
 
 /// A network device whose private data is a `T` and whose operations are `T`'s.
@@ -1102,10 +1104,9 @@ impl<T: Operations> Adapter<T> {
             .cast::<u8>()
             .wrapping_sub(core::mem::offset_of!(Priv<T>, work))
             .cast::<Priv<T>>();
-        // SAFETY: `p` is a live `Priv<T>` (caller's guarantee), whose `dev` was set before the
-        // device was shared (its invariant).
-        let dev = unsafe { (*p).dev };
-        // SAFETY: the device is allocated by `Builder<T>` and registered (the work is queued
+        let dev = net_device_of(p);
+        // SAFETY: `p` is a live `Priv<T>` (caller's guarantee), the private area of `dev`; the
+        // device is allocated by `Builder<T>` and registered (the work is queued
         // only through a `NetDev<T>`); it is not freed before the work finished
         // (`Registration::free` cancels it synchronously first).
         let dev = unsafe { NetDev::<T>::from_raw(dev) };
@@ -1161,7 +1162,7 @@ impl<T: Operations> Builder<T> {
         // which is at least its alignment (`ALIGN_OK`); it is pinned as long as the device
         // lives.
         let p = unsafe { priv_of::<T>(dev.as_ptr()) };
-        // SAFETY: `p` is valid memory for a `Priv<T>`, not shared yet: `work` and `dev` are
+        // SAFETY: `p` is valid memory for a `Priv<T>`, not shared yet: `work` and `sysfs` are
         // initialised here (the invariant of `Priv`), before `data` and before anyone can queue
         // the work.
         unsafe {
@@ -1169,7 +1170,6 @@ impl<T: Operations> Builder<T> {
                 Opaque::raw_get(ptr::addr_of!((*p).work)),
                 Some(Adapter::<T>::work),
             );
-            ptr::addr_of_mut!((*p).dev).write(dev.as_ptr());
             ptr::addr_of_mut!((*p).sysfs).write(ptr::null_mut());
         }
         // SAFETY: `data` is valid uninitialised memory for `T`, pinned; on error it stays
