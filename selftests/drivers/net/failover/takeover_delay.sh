@@ -50,19 +50,24 @@ fo_attr_is() { [ "$(fo_attr "$1")" = "$2" ]; }
 fo_set() { echo "$1" > "/sys/class/net/$NF_M/failover/takeover_delay_ms"; }
 es() { ethtool -S "$NF_M" 2> /dev/null | awk -v k="$1:" '$1 == k { print $2 }'; }
 
-# replug_primary: QMP device_del + device_add of the primary, waits until the
-# new one is enslaved (NF_PRI names it)
-replug_primary()
+# unplug_primary: QMP device_del of the primary, waits until it is gone
+unplug_primary()
 {
 	host_do device_del "$NF_PRIMARY_QDEV" > /dev/null
 	nf_check_err $? "host device_del $NF_PRIMARY_QDEV failed" || return 1
 	nf_wait "$NF_TIMEOUT" nf_no_primary
-	nf_check_err $? "primary still there after device_del" || return 1
+	nf_check_err $? "primary still there after device_del"
+}
+# plug_primary: QMP device_add of the primary, waits until the new one is
+# enslaved (NF_PRI names it)
+plug_primary()
+{
 	host_do device_add "$NF_PRIMARY_QDEV" > /dev/null
 	nf_check_err $? "host device_add $NF_PRIMARY_QDEV failed" || return 1
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
 	nf_check_err $? "e1000e not enslaved after device_add"
 }
+replug_primary() { unplug_primary && plug_primary; }
 
 # kernel log time (s.us) of the last line matching PATTERN
 klog_time() { dmesg | grep -E "$1" | tail -n1 | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'; }
@@ -145,19 +150,13 @@ takeover_delay_unplug_during_hold()
 	fo_set 60000
 	replug_primary || { nf_log_test; return; }
 	nf_check_eq "takeover_pending with a 60 s delay" "$(fo_attr takeover_pending)" 1
-	host_do device_del "$NF_PRIMARY_QDEV" > /dev/null
-	nf_check_err $? "host device_del $NF_PRIMARY_QDEV failed"
-	nf_wait "$NF_TIMEOUT" nf_no_primary
-	nf_check_err $? "held primary still there after device_del"
+	unplug_primary
 	nf_check_eq "takeover_pending without a primary" "$(fo_attr takeover_pending)" 0
 	nf_check_eq "sysfs primary without a primary" "$(fo_attr primary)" ""
 	nf_check_eq "sysfs tx_path without a primary" "$(fo_attr tx_path)" standby
 	nf_carried_by standby
 	fo_set 0
-	host_do device_add "$NF_PRIMARY_QDEV" > /dev/null
-	nf_check_err $? "host device_add $NF_PRIMARY_QDEV failed"
-	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
-	nf_check_err $? "e1000e not enslaved after device_add"
+	plug_primary
 	nf_check_eq "takeover_pending with delay 0" "$(fo_attr takeover_pending)" 0
 	nf_wait 10 fo_attr_is tx_path primary
 	nf_check_err $? "tx_path '$(fo_attr tx_path)' with delay 0 (want primary)"
