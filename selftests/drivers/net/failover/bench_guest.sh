@@ -258,9 +258,8 @@ pktgen_run() {
 		"VF tx +$(nf_num_diff "$v0" "$v1"), standby tx +$(nf_num_diff "$s0" "$s1")${cyc:+, cycles $cyc, instructions $ins}"
 }
 
-bench_pktgen() {
-	local rep size path dev order
-	BENCH_PHASE=pktgen
+# pktgen_ready: the pktgen module loaded and the peer's MAC known
+pktgen_ready() {
 	if ! modprobe pktgen 2> /dev/null || [ ! -w $PG/pgctrl ]; then
 		bench_err "pktgen unavailable (modprobe pktgen / $PG/pgctrl)"
 		return 1
@@ -269,6 +268,12 @@ bench_pktgen() {
 		bench_err "no neighbour entry for the peer $NF_PEER4: pktgen needs its MAC"
 		return 1
 	fi
+}
+
+bench_pktgen() {
+	local rep size path dev order
+	BENCH_PHASE=pktgen
+	pktgen_ready || return 1
 	perf_probe
 	for ((rep = 1; rep <= NF_BENCH_REPS; rep++)); do
 		# alternate which path goes first, so drift does not favour one
@@ -666,14 +671,7 @@ sb_reverse() {
 bench_sameboot() {
 	local round m size path dev order mode rep mods
 	BENCH_PHASE=sameboot
-	if ! modprobe pktgen 2> /dev/null || [ ! -w $PG/pgctrl ]; then
-		bench_err "pktgen unavailable (modprobe pktgen / $PG/pgctrl)"
-		return 1
-	fi
-	if [ -z "$PEER_MAC" ]; then
-		bench_err "no neighbour entry for the peer $NF_PEER4: pktgen needs its MAC"
-		return 1
-	fi
+	pktgen_ready || return 1
 	quiet_on
 	PG_KIND=sameboot
 	for ((round = 1 - NF_BENCH_SB_WARMUP; round <= NF_BENCH_SB_ROUNDS; round++)); do
