@@ -424,7 +424,7 @@ fn net_device_of<T>(p: *mut Priv<T>) -> *mut bindings::net_device {
 /// The device was allocated by [`Builder::<T>::new`] and registered by [`Builder::register`]
 /// (so it is a [`Device`]): its private area holds a `Priv<T>` with an initialised `T`, which
 /// is dropped only after the device was unregistered, its last reference put and its deferred
-/// work cancelled (see [`Registration`]); hence a `&NetDev<T>` that is valid as a `&Device` has
+/// work disabled (see [`Registration`]); hence a `&NetDev<T>` that is valid as a `&Device` has
 /// valid data.
 #[repr(transparent)]
 pub struct NetDev<T: Operations>(Device, PhantomData<T>);
@@ -487,7 +487,7 @@ impl<T: Operations> NetDev<T> {
         let delay = crate::time::msecs_to_jiffies(delay_ms);
         // SAFETY: `priv_of` is given a device built by `Builder<T>` (type invariant); its
         // `work` is initialised (invariant of `Priv`) and outlives any queueing: the device is
-        // freed only after `cancel_delayed_work_sync()` (`Registration::free`).
+        // freed only after `disable_delayed_work_sync()` (`Registration::free`).
         unsafe {
             bindings::mod_delayed_work_on(
                 bindings::wq_misc_consts_WORK_CPU_UNBOUND as _,
@@ -1108,24 +1108,25 @@ impl<T: Operations> Adapter<T> {
         // SAFETY: `p` is a live `Priv<T>` (caller's guarantee), the private area of `dev`; the
         // device is allocated by `Builder<T>` and registered (the work is queued
         // only through a `NetDev<T>`); it is not freed before the work finished
-        // (`Registration::free` cancels it synchronously first).
+        // (`Registration::free` disables it synchronously first).
         let dev = unsafe { NetDev::<T>::from_raw(dev) };
         if T::HAS_WORK {
             T::work(dev);
         }
     }
 
-    /// Waits until the device's work is neither pending nor running, and keeps it from being
-    /// queued again until it is re-armed (`cancel_delayed_work_sync()`).
+    /// Disables the device's work for good (`disable_delayed_work_sync()`): waits until it is
+    /// neither pending nor running, and makes any later [`NetDev::schedule_work`] a no-op, so
+    /// that nothing can queue it again between here and the free.
     ///
     /// # Safety
     ///
     /// `dev` must be a device allocated by `Builder<T>`, valid for the call. Process context,
     /// without RTNL (the work may take it).
-    unsafe fn cancel_work_sync(dev: *mut bindings::net_device) {
+    unsafe fn disable_work_sync(dev: *mut bindings::net_device) {
         // SAFETY: `priv_of` is given such a device; its `work` is initialised.
         unsafe {
-            bindings::cancel_delayed_work_sync(Opaque::raw_get(ptr::addr_of!(
+            bindings::disable_delayed_work_sync(Opaque::raw_get(ptr::addr_of!(
                 (*priv_of::<T>(dev)).work
             )));
         }
@@ -1394,7 +1395,7 @@ impl<T: Operations> Drop for Builder<T> {
         // registration's notifiers could have); the device was allocated by
         // `alloc_etherdev_mqs()`. Process context (type documentation).
         unsafe {
-            Adapter::<T>::cancel_work_sync(self.dev.as_ptr());
+            Adapter::<T>::disable_work_sync(self.dev.as_ptr());
             ptr::drop_in_place(ptr::addr_of_mut!((*priv_of::<T>(self.dev.as_ptr())).data));
             Adapter::<T>::free_sysfs(self.dev.as_ptr());
             bindings::free_netdev(self.dev.as_ptr());
@@ -1454,10 +1455,10 @@ impl<T: Operations> Registration<T> {
     /// caller must not hold RTNL (the device's work may be waiting for it).
     unsafe fn free(dev: NonNull<bindings::net_device>) {
         // SAFETY: as required by the caller, nothing but the deferred work can use the device:
-        // once it is cancelled (RTNL is not held: see `unregister` and `drop`), the data can be
+        // once it is disabled (RTNL is not held: see `unregister` and `drop`), the data can be
         // dropped and the device freed.
         unsafe {
-            Adapter::<T>::cancel_work_sync(dev.as_ptr());
+            Adapter::<T>::disable_work_sync(dev.as_ptr());
             ptr::drop_in_place(ptr::addr_of_mut!((*priv_of::<T>(dev.as_ptr())).data));
             Adapter::<T>::free_sysfs(dev.as_ptr());
             bindings::free_netdev(dev.as_ptr());
