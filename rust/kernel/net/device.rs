@@ -432,6 +432,26 @@ impl Device {
         to_result(unsafe { bindings::dev_set_mtu(self.as_raw(), mtu) })
     }
 
+    /// Changes the hardware address (`dev_set_mac_address()`), as `ip link set DEV address`
+    /// would: the driver may refuse (`EOPNOTSUPP`, `EADDRNOTAVAIL`, `EPERM`, ...).
+    pub fn set_mac_address(&self, addr: &[u8; ETH_ALEN], _rtnl: &Rtnl) -> Result {
+        // SAFETY: all-zero is a valid `sockaddr`.
+        let mut sa: bindings::sockaddr = unsafe { core::mem::zeroed() };
+        // SAFETY: the device is valid; its type is the address family of its addresses.
+        sa.sa_family = unsafe { (*self.as_raw()).type_ };
+        // `bindgen_union_field` is the 14-byte storage of `sa_data`, which holds an Ethernet
+        // address (6 bytes).
+        sa.__bindgen_anon_1.bindgen_union_field[..ETH_ALEN].copy_from_slice(addr);
+        // SAFETY: the device is valid and RTNL is held; `sa` is read during the call only.
+        to_result(unsafe { bindings::dev_set_mac_address(self.as_raw(), &mut sa, ptr::null_mut()) })
+    }
+
+    /// Whether the device has a master (`netdev_master_upper_dev_get()`).
+    pub fn has_master(&self, _rtnl: &Rtnl) -> bool {
+        // SAFETY: the device is valid and RTNL is held.
+        !unsafe { bindings::netdev_master_upper_dev_get(self.as_raw()) }.is_null()
+    }
+
     /// Changes the promiscuity count by `inc` (`dev_set_promiscuity()`).
     pub fn set_promiscuity(&self, inc: i32, _rtnl: &Rtnl) -> Result {
         // SAFETY: the device is valid and RTNL is held.

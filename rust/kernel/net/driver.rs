@@ -70,6 +70,8 @@ use core::{
     ptr::{self, NonNull},
 };
 
+pub mod link;
+
 /// Number of possible CPUs (`num_possible_cpus()`), e.g. to size tx queues.
 pub fn num_possible_cpus() -> u32 {
     // SAFETY: reads a constant cpumask.
@@ -377,8 +379,11 @@ struct SysfsTable {
     group: bindings::attribute_group,
 }
 
-/// What the private area of a device built by [`Builder<T>`] holds: the driver's data first
-/// (so that `netdev_priv()` points to it), then what the abstraction needs.
+/// What the private area of a *device of `T`* holds: the driver's data first (so that
+/// `netdev_priv()` points to it), then what the abstraction needs. A device of `T` is one
+/// allocated with room for a `Priv<T>` and `T`'s operations: by [`Builder::<T>::new`], or by
+/// rtnetlink for a [`link::LinkRegistration<T>`] (whose `ndo_init` initialises `data`, before
+/// the device is registered).
 ///
 /// # Invariants
 ///
@@ -393,13 +398,13 @@ struct Priv<T> {
     sysfs: *mut SysfsTable,
 }
 
-/// Returns the `Priv<T>` of a device built by [`Builder<T>`].
+/// Returns the `Priv<T>` of a device of `T` (see [`Priv`]).
 ///
 /// # Safety
 ///
-/// `dev` must be a valid device allocated by [`Builder::<T>::new`].
+/// `dev` must be a valid device of `T`.
 unsafe fn priv_of<T>(dev: *mut bindings::net_device) -> *mut Priv<T> {
-    // CAST: the private area of devices built by `Builder<T>` holds a `Priv<T>`.
+    // CAST: the private area of devices of `T` holds a `Priv<T>`.
     // SAFETY: `dev` is valid, by the caller's guarantee. `netdev_priv()` is `dev->priv` in
     // 6.12 (the flexible array member ending `struct net_device`); computed here rather than
     // through the C helper, as every packet needs it.
@@ -421,11 +426,11 @@ fn net_device_of<T>(p: *mut Priv<T>) -> *mut bindings::net_device {
 ///
 /// # Invariants
 ///
-/// The device was allocated by [`Builder::<T>::new`] and registered by [`Builder::register`]
-/// (so it is a [`Device`]): its private area holds a `Priv<T>` with an initialised `T`, which
-/// is dropped only after the device was unregistered, its last reference put and its deferred
-/// work disabled (see [`Registration`]); hence a `&NetDev<T>` that is valid as a `&Device` has
-/// valid data.
+/// The device is a device of `T` (see [`Priv`]) that was registered (so it is a [`Device`]):
+/// its private area holds a `Priv<T>` with an initialised `T`, which is dropped only after the
+/// device was unregistered, its last reference put and its deferred work disabled (see
+/// [`Registration`] and [`link::LinkRegistration`]); hence a `&NetDev<T>` that is valid as a
+/// `&Device` has valid data.
 #[repr(transparent)]
 pub struct NetDev<T: Operations>(Device, PhantomData<T>);
 
@@ -461,8 +466,7 @@ impl<T: Operations> NetDev<T> {
     ///
     /// # Safety
     ///
-    /// `ptr` must be valid for `'a`, have been allocated by [`Builder::<T>::new`] and registered
-    /// by [`Builder::register`].
+    /// `ptr` must be a device of `T` (see [`Priv`]), registered, valid for `'a`.
     unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
         // CAST: `NetDev<T>` is a transparent wrapper of `Device`, itself of `net_device`.
         // SAFETY: guaranteed by the caller.
@@ -485,7 +489,7 @@ impl<T: Operations> NetDev<T> {
             return false;
         }
         let delay = crate::time::msecs_to_jiffies(delay_ms);
-        // SAFETY: `priv_of` is given a device built by `Builder<T>` (type invariant); its
+        // SAFETY: `priv_of` is given a device of `T` (type invariant); its
         // `work` is initialised (invariant of `Priv`) and outlives any queueing: the device is
         // freed only after `disable_delayed_work_sync()` (`Registration::free`).
         unsafe {
@@ -546,6 +550,21 @@ impl<T: Operations> NetDev<T> {
         self.0.count_tx_dropped();
     }
 
+    /// Changes the device's own hardware address as its driver (not through
+    /// `ndo_set_mac_address`), e.g. for a master that takes the address of a lower device
+    /// (`NET_ADDR_STOLEN`), and tells the stack (`NETDEV_CHANGEADDR`).
+    pub fn set_own_mac(&self, addr: &[u8; crate::net::device::ETH_ALEN], _rtnl: &Rtnl) {
+        let d = self.as_raw();
+        // SAFETY: the device is ours (`T`'s) and valid; RTNL is held, which serialises address
+        // changes; an Ethernet device's `addr_len` is `ETH_ALEN`. Readers on the datapath
+        // copy the address without a lock, as for every address change.
+        unsafe {
+            bindings::dev_addr_set(d, addr.as_ptr());
+            (*d).addr_assign_type = bindings::NET_ADDR_STOLEN as u8;
+            bindings::call_netdevice_notifiers(bindings::netdev_cmd_NETDEV_CHANGEADDR as usize, d);
+        }
+    }
+
     /// Sets the MTU range the core enforces for this device.
     pub fn set_mtu_range(&self, min: u32, max: u32, _rtnl: &Rtnl) {
         // SAFETY: valid device; RTNL serialises writers, readers tolerate racy reads (as in C).
@@ -600,7 +619,7 @@ impl<T: Operations> Adapter<T> {
     /// `dev` must be a device of `T` (it uses `NETDEV_OPS`) valid for the call, called by the
     /// core as `ndo_open` (RTNL held).
     unsafe extern "C" fn open(dev: *mut bindings::net_device) -> c_int {
-        // SAFETY: only devices built by `Builder<T>` use these ops; valid during the call.
+        // SAFETY: only devices of `T` use these ops; valid during the call.
         let dev = unsafe { NetDev::<T>::from_raw(dev) };
         // SAFETY: `ndo_open` is called with RTNL held.
         let rtnl = unsafe { Rtnl::assume_held() };
@@ -957,7 +976,7 @@ impl<T: Operations> Adapter<T> {
         dev: *const bindings::net_device,
         slave: *const bindings::net_device,
     ) -> c_int {
-        // SAFETY: a device built by `Builder<T>` (its ops are ours), valid for the call.
+        // SAFETY: a device of `T` (its ops are ours), valid for the call.
         let dev = unsafe { NetDev::<T>::from_raw(dev.cast_mut()) };
         // SAFETY: a registered device, valid for the call.
         let slave = unsafe { Device::from_raw(slave.cast_mut()) };
@@ -974,7 +993,7 @@ impl<T: Operations> Adapter<T> {
     ///
     /// # Safety
     ///
-    /// `d` must be the `dev` of a `net_device` built by `Builder<T>` and `attr` an attribute of
+    /// `d` must be the `dev` of a `net_device` of `T` and `attr` an attribute of
     /// its `SysfsTable`, as the core passes them to the table's callbacks (while the device's
     /// sysfs files exist, i.e. between registration and unregistration).
     unsafe fn sysfs_args<'a>(
@@ -989,7 +1008,7 @@ impl<T: Operations> Adapter<T> {
         // CAST: `attr` is the first field of a `SysfsAttr` (`repr(C)`).
         // SAFETY: an attribute of the table (caller's guarantee), initialised by `Builder::new`.
         let index = unsafe { (*attr.cast::<SysfsAttr>()).index };
-        // SAFETY: a device built by `Builder<T>`, registered while its files exist (caller).
+        // SAFETY: a device of `T`, registered while its files exist (caller).
         (unsafe { NetDev::<T>::from_raw(nd) }, index)
     }
 
@@ -1080,7 +1099,7 @@ impl<T: Operations> Adapter<T> {
     ///
     /// # Safety
     ///
-    /// `dev` must be a device allocated by `Builder<T>` whose sysfs files do not exist (never
+    /// `dev` must be a device of `T` whose sysfs files do not exist (never
     /// registered, or unregistered and its todo list run).
     unsafe fn free_sysfs(dev: *mut bindings::net_device) {
         // SAFETY: `priv_of` is given such a device; `sysfs` was set by `Builder::new`.
@@ -1106,7 +1125,7 @@ impl<T: Operations> Adapter<T> {
             .cast::<Priv<T>>();
         let dev = net_device_of(p);
         // SAFETY: `p` is a live `Priv<T>` (caller's guarantee), the private area of `dev`; the
-        // device is allocated by `Builder<T>` and registered (the work is queued
+        // device is of `T` and registered (the work is queued
         // only through a `NetDev<T>`); it is not freed before the work finished
         // (`Registration::free` disables it synchronously first).
         let dev = unsafe { NetDev::<T>::from_raw(dev) };
@@ -1121,7 +1140,7 @@ impl<T: Operations> Adapter<T> {
     ///
     /// # Safety
     ///
-    /// `dev` must be a device allocated by `Builder<T>`, valid for the call. Process context,
+    /// `dev` must be a device of `T`, valid for the call. Process context,
     /// without RTNL (the work may take it).
     unsafe fn disable_work_sync(dev: *mut bindings::net_device) {
         // SAFETY: `priv_of` is given such a device; its `work` is initialised.
@@ -1145,8 +1164,33 @@ impl<T: Operations> Adapter<T> {
 /// `dev` was allocated by `alloc_etherdev_mqs()` with room for a `T` that is initialised, uses
 /// `Adapter<T>`'s operations, and is not registered.
 pub struct Builder<T: Operations> {
+    setup: Setup<T>,
+}
+
+/// A device of the driver `T` that is being set up: allocated, with `T`'s operations, not
+/// registered, and seen by nobody else. [`Builder`] dereferences to it; a device created by
+/// rtnetlink is given to [`LinkOperations::setup`](link::LinkOperations::setup) as one.
+///
+/// # Invariants
+///
+/// `dev` is a valid device using `Adapter<T>`'s operations (or `LinkAdapter<T>`'s), not
+/// registered, which only the holder of a `&mut Setup<T>` accesses.
+pub struct Setup<T: Operations> {
     dev: NonNull<bindings::net_device>,
     _p: PhantomData<T>,
+}
+
+impl<T: Operations> core::ops::Deref for Builder<T> {
+    type Target = Setup<T>;
+    fn deref(&self) -> &Setup<T> {
+        &self.setup
+    }
+}
+
+impl<T: Operations> core::ops::DerefMut for Builder<T> {
+    fn deref_mut(&mut self) -> &mut Setup<T> {
+        &mut self.setup
+    }
 }
 
 impl<T: Operations> Builder<T> {
@@ -1210,9 +1254,44 @@ impl<T: Operations> Builder<T> {
         }
         // INVARIANT: allocated, data initialised, our operations, not registered.
         Ok(Self {
+            setup: Setup {
+                dev,
+                _p: PhantomData,
+            },
+        })
+    }
+
+    /// Registers the device (`register_netdev()`); on failure the device is freed.
+    ///
+    /// Context: process context, must not hold RTNL.
+    pub fn register(self) -> Result<Registration<T>> {
+        // SAFETY: a fully set-up, unregistered device.
+        let ret = unsafe { bindings::register_netdev(self.setup.dev.as_ptr()) };
+        if ret != 0 {
+            // `self` is dropped: data dropped, device freed.
+            return Err(Error::from_errno(ret));
+        }
+        let dev = self.setup.dev;
+        core::mem::forget(self);
+        // INVARIANT: registered just now.
+        Ok(Registration {
             dev,
             _p: PhantomData,
         })
+    }
+}
+
+impl<T: Operations> Setup<T> {
+    /// # Safety
+    ///
+    /// `dev` must satisfy the type invariants as long as the returned value is used (it has no
+    /// destructor: the caller keeps owning the device).
+    unsafe fn from_raw(dev: NonNull<bindings::net_device>) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        Self {
+            dev,
+            _p: PhantomData,
+        }
     }
 
     fn raw(&mut self) -> *mut bindings::net_device {
@@ -1252,6 +1331,23 @@ impl<T: Operations> Builder<T> {
         unsafe {
             bindings::dev_addr_set(d, addr.as_ptr());
             ptr::copy_nonoverlapping(addr.as_ptr(), (*d).perm_addr.as_mut_ptr(), addr.len());
+        }
+        self
+    }
+
+    /// Gives the device a random, locally administered unicast address
+    /// (`eth_hw_addr_random()`), leaving the permanent address alone.
+    pub fn set_random_mac(&mut self) -> &mut Self {
+        let mut addr = [0u8; crate::net::device::ETH_ALEN];
+        // SAFETY: writes `addr.len()` bytes into `addr`.
+        unsafe { bindings::get_random_bytes(addr.as_mut_ptr().cast(), addr.len()) };
+        // Unicast, locally administered (`eth_random_addr()`).
+        addr[0] = (addr[0] & 0xfe) | 0x02;
+        let d = self.raw();
+        // SAFETY: `d` is ours and unregistered; `addr` has `addr_len` (ETH_ALEN) bytes.
+        unsafe {
+            bindings::dev_addr_set(d, addr.as_ptr());
+            (*d).addr_assign_type = bindings::NET_ADDR_RANDOM as u8;
         }
         self
     }
@@ -1367,38 +1463,20 @@ impl<T: Operations> Builder<T> {
         unsafe { bindings::netif_carrier_off(d) };
         self
     }
-
-    /// Registers the device (`register_netdev()`); on failure the device is freed.
-    ///
-    /// Context: process context, must not hold RTNL.
-    pub fn register(self) -> Result<Registration<T>> {
-        // SAFETY: a fully set-up, unregistered device.
-        let ret = unsafe { bindings::register_netdev(self.dev.as_ptr()) };
-        if ret != 0 {
-            // `self` is dropped: data dropped, device freed.
-            return Err(Error::from_errno(ret));
-        }
-        let dev = self.dev;
-        core::mem::forget(self);
-        // INVARIANT: registered just now.
-        Ok(Registration {
-            dev,
-            _p: PhantomData,
-        })
-    }
 }
 
 impl<T: Operations> Drop for Builder<T> {
     fn drop(&mut self) {
+        let dev = self.setup.dev.as_ptr();
         // SAFETY: by the invariant, the data is initialised and the device unregistered, so no
         // callback can run (the work was never queued, but a `NetDev` handed out by a failed
         // registration's notifiers could have); the device was allocated by
         // `alloc_etherdev_mqs()`. Process context (type documentation).
         unsafe {
-            Adapter::<T>::disable_work_sync(self.dev.as_ptr());
-            ptr::drop_in_place(ptr::addr_of_mut!((*priv_of::<T>(self.dev.as_ptr())).data));
-            Adapter::<T>::free_sysfs(self.dev.as_ptr());
-            bindings::free_netdev(self.dev.as_ptr());
+            Adapter::<T>::disable_work_sync(dev);
+            ptr::drop_in_place(ptr::addr_of_mut!((*priv_of::<T>(dev)).data));
+            Adapter::<T>::free_sysfs(dev);
+            bindings::free_netdev(dev);
         }
     }
 }
@@ -1426,7 +1504,7 @@ unsafe impl<T: Operations> Sync for Registration<T> {}
 impl<T: Operations> Registration<T> {
     /// The device.
     pub fn device(&self) -> &NetDev<T> {
-        // SAFETY: by the invariant, built by `Builder<T>`, valid while registered.
+        // SAFETY: by the invariant, of `T`, valid while registered.
         unsafe { NetDev::from_raw(self.dev.as_ptr()) }
     }
 
