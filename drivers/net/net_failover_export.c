@@ -23,3 +23,7 @@ unsigned int net_failover_takeover_delay_ms;
 module_param_named(takeover_delay_ms, net_failover_takeover_delay_ms, uint, 0644);
 MODULE_PARM_DESC(takeover_delay_ms,
 		 "Milliseconds a new primary waits before it carries traffic while the standby is ready (0: at once, the default; at most 60000)");
+
+/* "ip link add NAME type net_failover" loads the module (rtnl_link_ops kind). */
+#include <net/rtnetlink.h>
+MODULE_ALIAS_RTNL_LINK("net_failover");

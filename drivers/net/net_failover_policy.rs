@@ -56,6 +56,8 @@ pub(crate) enum Refusal {
     PrimaryTaken,
     /// The device cannot handle VLANs while the master has VLANs configured.
     VlanChallenged,
+    /// Explicit pairing: the master already has a primary and a standby.
+    BothTaken,
 }
 
 impl Refusal {
@@ -68,6 +70,7 @@ impl Refusal {
             Refusal::StandbyTaken => "would be the standby, but a standby is already present",
             Refusal::PrimaryTaken => "would be the primary, but a primary is already present",
             Refusal::VlanChallenged => "is VLAN challenged and the master has VLANs configured",
+            Refusal::BothTaken => "would be a third lower device, but a master has two at most",
         }
     }
 }
@@ -125,6 +128,35 @@ pub(crate) fn classify(c: &Candidate) -> Result<Role, Refusal> {
             return Err(Refusal::PrimaryTaken);
         }
         Role::Primary
+    };
+    if c.vlan_challenged && c.master_has_vlans {
+        return Err(Refusal::VlanChallenged);
+    }
+    Ok(role)
+}
+
+/// Decides whether and as what a device is enslaved by hand (`ip link set DEV master M`) to a
+/// master created with `ip link add M type net_failover` (explicit pairing: no MAC matching,
+/// `same_parent_as_master` is ignored).
+///
+/// A device whose parent is not a PCI device becomes the standby; a PCI device becomes the
+/// primary, or the standby if the master has a primary but no standby (a pair of VFs).
+/// Refusals, first that applies: [`Refusal::NotEthernet`], [`Refusal::IsMaster`], then
+/// [`Refusal::StandbyTaken`] (a non-PCI device, standby present) or [`Refusal::BothTaken`] (a
+/// PCI device, both present), then [`Refusal::VlanChallenged`].
+pub(crate) fn classify_explicit(c: &Candidate) -> Result<Role, Refusal> {
+    if !c.is_ethernet {
+        return Err(Refusal::NotEthernet);
+    }
+    if c.is_master {
+        return Err(Refusal::IsMaster);
+    }
+    let role = match (c.parent_is_pci, c.primary_present, c.standby_present) {
+        (false, _, true) => return Err(Refusal::StandbyTaken),
+        (false, _, false) => Role::Standby,
+        (true, false, _) => Role::Primary,
+        (true, true, false) => Role::Standby,
+        (true, true, true) => return Err(Refusal::BothTaken),
     };
     if c.vlan_challenged && c.master_has_vlans {
         return Err(Refusal::VlanChallenged);

@@ -16,16 +16,18 @@ use kernel::{
     alloc::{flags::GFP_KERNEL, KBox, KVec},
     c_str,
     device::Device as BusDevice,
-    error::code::{EBUSY, EINVAL},
+    error::code::{EBUSY, EEXIST, EINVAL},
     fmt,
     net::{
-        device::ETH_HLEN,
         device::{
             flags, AddrLocked, Allocated, DevRef, Device, DeviceSlot, Features, PciUnbindNotifier,
             PrivFlags, RateLimit, UnbindHandler,
         },
+        device::{ETH_ALEN, ETH_HLEN},
         driver::{
-            self, Builder, NetDev, Operations, Registration, SlaveInfo, SysfsAttrDesc, TxContext,
+            self,
+            link::{ExtAck, LinkOperations, LinkRegistration},
+            Builder, NetDev, Operations, Registration, Setup, SlaveInfo, SysfsAttrDesc, TxContext,
             TxStatus,
         },
         ethtool::{DrvInfo, LinkKsettings},
@@ -37,17 +39,18 @@ use kernel::{
         skbuff::{OwnedSkBuff, SkBuff},
         stats::Stats64,
     },
-    netdev_err, netdev_info, netdev_warn,
+    netdev_err, netdev_info, netdev_warn, pr_err,
     prelude::*,
     str::CString,
     sync::{new_spinlock, rcu, SpinLock},
     time::Ktime,
+    types::ARef,
 };
 
 #[path = "net_failover_policy.rs"]
 mod policy;
 
-use policy::{Counters, MtuRange, Role, SlaveState, TxPath};
+use policy::{Counters, MtuRange, Refusal, Role, SlaveState, TxPath};
 
 module! {
     type: NetFailoverModule,
@@ -84,12 +87,29 @@ fn mtu_range_of(d: &Device) -> MtuRange {
     }
 }
 
+/// An Ethernet address, printed as `xx:xx:xx:xx:xx:xx`.
+struct Mac([u8; ETH_ALEN]);
+
+impl core::fmt::Display for Mac {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let a = &self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            a[0], a[1], a[2], a[3], a[4], a[5]
+        )
+    }
+}
+
 /// RTNL-protected bookkeeping of one lower device.
 struct LowerCtl {
     /// The link below the master (rx handler, upper link, failover flags).
     link: LowerLink<Master>,
     /// The device's first `dev_open()` returned `EBUSY`; retry on rename or up.
     reopen: bool,
+    /// Explicit pairing: the device's own address, which it gets back when it is released by
+    /// hand or with its master; `None` if the master did not change it.
+    orig_mac: Option<[u8; ETH_ALEN]>,
 }
 
 /// RTNL-protected state of a master.
@@ -141,6 +161,9 @@ struct Master {
     takeover_delay_ms: AtomicU32,
     /// `destroy` detached the master: no more carrier, queue or peer changes on it.
     dying: AtomicBool,
+    /// Created by `virtio_net` (automatic pairing by permanent MAC), not with
+    /// `ip link add ... type net_failover` (explicit pairing by hand).
+    auto: bool,
     /// Statistics; `get_stats64` may run concurrently from any context.
     #[pin]
     stats: SpinLock<StatsState>,
@@ -192,17 +215,15 @@ const EV_RELEASED: usize = 2;
 const EV_REFUSED: usize = 3;
 
 impl Master {
-    fn new(standby: &Allocated, params: &Params) -> impl PinInit<Self, Error> {
+    /// The data of a master whose MTU range is `base_mtu` without lower devices.
+    fn new(base_mtu: MtuRange, params: &Params, auto: bool) -> impl PinInit<Self, Error> {
         let delay = params.takeover_delay_ms.min(TAKEOVER_DELAY_MAX_MS);
-        let base_mtu = MtuRange {
-            min: standby.min_mtu(),
-            max: standby.max_mtu(),
-        };
         try_pin_init!(Self {
             lowers: [DeviceSlot::new(), DeviceSlot::new()],
             block: [const { AtomicU8::new(0) }; 2],
             takeover_delay_ms: AtomicU32::new(delay),
             dying: AtomicBool::new(false),
+            auto,
             stats <- new_spinlock!(StatsState::default(), "net_failover::stats"),
             ctl: RtnlLocked::new(Control::default()),
             base_mtu,
@@ -456,7 +477,18 @@ impl Master {
 
     /// Links `dev`, whose permanent MAC is the master's, below the master, if it qualifies.
     fn enslave(&self, master: &NetDev<Master>, dev: &Device, rtnl: &Rtnl) {
-        let candidate = policy::Candidate {
+        match policy::classify(&self.candidate(master, dev, rtnl)) {
+            Ok(role) => {
+                // A failure is logged and counted.
+                let _ = self.admit(master, dev, role, None, rtnl);
+            }
+            Err(refusal) => self.refuse(master, dev, refusal, rtnl),
+        }
+    }
+
+    /// The facts about `dev` the pairing policy decides on.
+    fn candidate(&self, master: &NetDev<Master>, dev: &Device, rtnl: &Rtnl) -> policy::Candidate {
+        policy::Candidate {
             is_ethernet: dev.is_ethernet(),
             is_master: dev.is_upper_kind(),
             same_parent_as_master: dev.same_parent(master),
@@ -465,21 +497,31 @@ impl Master {
             primary_present: self.slot(Role::Primary).is_occupied(rtnl),
             vlan_challenged: dev.is_vlan_challenged(),
             master_has_vlans: master.uses_vlans(rtnl),
-        };
-        let role = match policy::classify(&candidate) {
-            Ok(role) => role,
-            Err(refusal) => {
-                self.count(EV_REFUSED);
-                netdev_err!(
-                    master,
-                    "refusing to enslave {} to {}: it {}",
-                    dev.name(rtnl),
-                    master.name(rtnl),
-                    refusal.reason()
-                );
-                return;
-            }
-        };
+        }
+    }
+
+    /// Logs and counts the refusal of `dev`.
+    fn refuse(&self, master: &NetDev<Master>, dev: &Device, refusal: Refusal, rtnl: &Rtnl) {
+        self.count(EV_REFUSED);
+        netdev_err!(
+            master,
+            "refusing to enslave {} to {}: it {}",
+            dev.name(rtnl),
+            master.name(rtnl),
+            refusal.reason()
+        );
+    }
+
+    /// Enslaves `dev` in `role` if its MTU range allows; logs and counts a failure.
+    /// `orig_mac`: the device's own address if the master changed it (explicit pairing).
+    fn admit(
+        &self,
+        master: &NetDev<Master>,
+        dev: &Device,
+        role: Role,
+        orig_mac: Option<[u8; ETH_ALEN]>,
+        rtnl: &Rtnl,
+    ) -> Result {
         // The lower device takes the master's MTU. The master starts at the standby's MTU
         // (host_mtu); a primary whose maximum is below it (a VF limited to 1500 behind a
         // 9000-byte virtio network, say) lowers the master to that maximum, with a warning:
@@ -512,19 +554,137 @@ impl Master {
                     range.min,
                     range.max
                 );
-                return;
+                return Err(EINVAL);
             }
         }
-        if let Err(e) = self.try_enslave(master, dev, role, rtnl) {
-            self.count(EV_REFUSED);
-            netdev_err!(
+        self.try_enslave(master, dev, role, orig_mac, rtnl)
+            .inspect_err(|e| {
+                self.count(EV_REFUSED);
+                netdev_err!(
+                    master,
+                    "failed to enslave {} as {}: error {}",
+                    dev.name(rtnl),
+                    role.name(),
+                    e.to_errno()
+                );
+            })
+    }
+
+    /// Explicit pairing: `ip link set DEV master M`. The master carries the standby's address
+    /// (the primary's while it has no standby), and the primary takes the master's.
+    fn add_lower(
+        &self,
+        master: &NetDev<Master>,
+        dev: &Device,
+        extack: &mut ExtAck<'_>,
+        rtnl: &Rtnl,
+    ) -> Result {
+        if self.role_of(dev, rtnl).is_some() {
+            extack.set_message(c_str!(
+                "net_failover: already a lower device of this master"
+            ));
+            return Err(EEXIST);
+        }
+        if dev.has_master(rtnl) {
+            extack.set_message(c_str!("net_failover: the device already has a master"));
+            return Err(EBUSY);
+        }
+        let role = match policy::classify_explicit(&self.candidate(master, dev, rtnl)) {
+            Ok(role) => role,
+            Err(refusal) => {
+                self.refuse(master, dev, refusal, rtnl);
+                let (msg, err) = match refusal {
+                    Refusal::NotEthernet => {
+                        (c_str!("net_failover: not an Ethernet device"), EINVAL)
+                    }
+                    Refusal::IsMaster => (
+                        c_str!("net_failover: a master cannot be a lower device"),
+                        EINVAL,
+                    ),
+                    Refusal::StandbyTaken => (
+                        c_str!("net_failover: the master already has a standby"),
+                        EBUSY,
+                    ),
+                    Refusal::BothTaken => (
+                        c_str!("net_failover: the master already has a primary and a standby"),
+                        EBUSY,
+                    ),
+                    Refusal::VlanChallenged => (
+                        c_str!("net_failover: VLAN challenged device, the master has VLANs"),
+                        EINVAL,
+                    ),
+                    Refusal::PrimaryNotPci | Refusal::PrimaryTaken => {
+                        (c_str!("net_failover: refused, see the kernel log"), EINVAL)
+                    }
+                };
+                extack.set_message(msg);
+                return Err(err);
+            }
+        };
+        let mac = dev.dev_addr();
+        let has_standby = self.slot(Role::Standby).is_occupied(rtnl);
+        // The address the master will have, and the change the primary needs for it: this
+        // device (a primary joining a standby), or the present primary (a standby joining).
+        let target = match role {
+            Role::Primary if has_standby => master.dev_addr(),
+            _ => mac,
+        };
+        let primary = match role {
+            Role::Primary => Some(ARef::from(dev)),
+            Role::Standby => self.slot(Role::Primary).get_rtnl(rtnl),
+        };
+        let mut changed = None;
+        if let Some(p) = primary.filter(|p| p.dev_addr() != target) {
+            let own = p.dev_addr();
+            if let Err(e) = p.set_mac_address(&target, rtnl) {
+                self.count(EV_REFUSED);
+                netdev_err!(
+                    master,
+                    "refusing to enslave {} as {}: primary {} cannot take address {}: error {}",
+                    dev.name(rtnl),
+                    role.name(),
+                    p.name(rtnl),
+                    Mac(target),
+                    e.to_errno()
+                );
+                extack.set_message(c_str!(
+                    "net_failover: the primary refused the master's MAC address"
+                ));
+                return Err(e);
+            }
+            changed = Some((p, own));
+        }
+        let own_changed = match (&changed, role) {
+            (Some((_, own)), Role::Primary) => Some(*own),
+            _ => None,
+        };
+        if let Err(e) = self.admit(master, dev, role, own_changed, rtnl) {
+            if let Some((p, own)) = &changed {
+                let _ = p.set_mac_address(own, rtnl);
+            }
+            extack.set_message(c_str!("net_failover: cannot enslave, see the kernel log"));
+            return Err(e);
+        }
+        if role == Role::Standby {
+            if let Some((_, own)) = changed {
+                // The present primary's address changed just now: keep its very own one.
+                if let Some(mut ctl) = self.ctl.try_borrow_mut(rtnl) {
+                    if let Some(c) = ctl.lowers[Role::Primary.index()].as_mut() {
+                        c.orig_mac.get_or_insert(own);
+                    }
+                }
+            }
+        }
+        if master.dev_addr() != target {
+            master.set_own_mac(&target, rtnl);
+            netdev_info!(
                 master,
-                "failed to enslave {} as {}: error {}",
-                dev.name(rtnl),
-                role.name(),
-                e.to_errno()
+                "address {} taken from {}",
+                Mac(target),
+                dev.name(rtnl)
             );
         }
+        Ok(())
     }
 
     fn try_enslave(
@@ -532,6 +692,7 @@ impl Master {
         master: &NetDev<Master>,
         dev: &Device,
         role: Role,
+        orig_mac: Option<[u8; ETH_ALEN]>,
         rtnl: &Rtnl,
     ) -> Result {
         let link = LowerLink::link(dev, master, rtnl)?;
@@ -592,7 +753,11 @@ impl Master {
             return Err(e);
         }
         if let Some(mut ctl) = self.ctl.try_borrow_mut(rtnl) {
-            ctl.lowers[role.index()] = Some(LowerCtl { link, reopen });
+            ctl.lowers[role.index()] = Some(LowerCtl {
+                link,
+                reopen,
+                orig_mac,
+            });
             if role == Role::Primary {
                 ctl.hold_until_ns =
                     hold.then(|| Ktime::ktime_get().to_ns() + i64::from(delay) * 1_000_000);
@@ -631,12 +796,14 @@ impl Master {
         Ok(())
     }
 
-    /// Releases the lower device in `role`, if any, undoing everything `enslave` did.
+    /// Releases the lower device in `role`, if any, undoing everything `enslave` did; with
+    /// `restore`, also the address change of explicit pairing (not for a device that is
+    /// going away).
     ///
     /// The device stops being used first (unpublished: tx and rx no longer see it once the
     /// grace period is over), its counters are folded while they still hold the last interval
     /// (some drivers reset them on close), and only then is it reconfigured and closed.
-    fn release(&self, master: &NetDev<Master>, role: Role, rtnl: &Rtnl) {
+    fn release(&self, master: &NetDev<Master>, role: Role, restore: bool, rtnl: &Rtnl) {
         let Some(dev) = self.slot(role).take(rtnl) else {
             return;
         };
@@ -667,6 +834,16 @@ impl Master {
         dev.close(rtnl);
         if let Some(ctl) = ctl {
             ctl.link.unlink(master, rtnl);
+            if let Some(own) = ctl.orig_mac.filter(|_| restore) {
+                if let Err(e) = dev.set_mac_address(&own, rtnl) {
+                    netdev_warn!(
+                        master,
+                        "could not give {} its address back: error {}",
+                        dev.name(rtnl),
+                        e.to_errno()
+                    );
+                }
+            }
         }
 
         self.update_mtu_range(master, rtnl);
@@ -733,7 +910,7 @@ impl Master {
         rtnl: &Rtnl,
     ) {
         match event {
-            Event::Unregister => self.release(master, role, rtnl),
+            Event::Unregister => self.release(master, role, false, rtnl),
             Event::GoingDown => {
                 // Switch away before the device stops: nothing is queued to a closing device.
                 self.set_block(role, LEAVING, true, rtnl);
@@ -1199,7 +1376,7 @@ fn master_by_mac(dev: &Device, rtnl: &Rtnl) -> Option<DevRef<NetDev<Master>>> {
         .borrow(rtnl)
         .iter()
         .flatten()
-        .find(|m| m.perm_addr_is(&addr) && m.same_net(dev))
+        .find(|m| m.data().auto && m.perm_addr_is(&addr) && m.same_net(dev))
         .cloned()
 }
 
@@ -1258,45 +1435,26 @@ struct Failover {
 impl NetFailover for Failover {
     fn create(standby: &Allocated, params: &Params) -> Result<Self> {
         let queues = policy::master_tx_queues(driver::num_possible_cpus());
-        let mut b = Builder::<Master>::new(queues, queues, Master::new(standby, params))?;
-        let hw = vlan_features_mask()
-            | Features::HW_VLAN_CTAG_TX
-            | Features::HW_VLAN_CTAG_RX
-            | Features::HW_VLAN_CTAG_FILTER
-            | Features::GSO_ENCAP_ALL;
+        let base_mtu = MtuRange {
+            min: standby.min_mtu(),
+            max: standby.max_mtu(),
+        };
+        let mut b = Builder::<Master>::new(queues, queues, Master::new(base_mtu, params, true))?;
         b.set_net_as(standby)
             .set_parent_as(standby)
-            .set_carrier_off()
             .set_mac(&standby.dev_addr())
             // The standby's MTU, not Ethernet's default: with a host MTU below 1500 the
             // standby could not take the master's MTU otherwise (the C driver's bug).
-            .set_mtu_range(standby.min_mtu(), standby.max_mtu())
-            .set_mtu(standby.mtu())
-            .set_failover_master()
-            .set_unicast_filtering(true)
-            .set_no_queue(true)
-            .set_dst_release(false)
-            .clear_tx_skb_sharing()
-            .set_lltx(true)
-            .set_netns_immutable(true)
-            .set_features(hw, hw)?;
+            .set_mtu_range(base_mtu.min, base_mtu.max)
+            .set_mtu(standby.mtu());
+        configure(&mut b)?;
         let f = Failover { reg: b.register()? };
         let master = f.reg.device();
 
         let rtnl = rtnl::lock();
-        {
-            let mut list = MASTERS.borrow_mut(&rtnl);
-            let entry = Some(DevRef::new(master));
-            match list.iter_mut().find(|e| e.is_none()) {
-                Some(free) => *free = entry,
-                None => {
-                    if let Err(e) = list.push(entry, GFP_KERNEL) {
-                        drop(list);
-                        f.reg.unregister(rtnl);
-                        return Err(e.into());
-                    }
-                }
-            }
+        if let Err(e) = masters_add(master, &rtnl) {
+            f.reg.unregister(rtnl);
+            return Err(e);
         }
         netdev_info!(master, "failover master {} created", master.name(&rtnl));
 
@@ -1320,31 +1478,133 @@ impl NetFailover for Failover {
         m.dying.store(true, Ordering::Relaxed);
         master.detach();
         let rtnl = rtnl::lock();
-        m.release(master, Role::Primary, &rtnl);
-        m.release(master, Role::Standby, &rtnl);
-        {
-            let mut list = MASTERS.borrow_mut(&rtnl);
-            if let Some(e) = list
-                .iter_mut()
-                .find(|e| e.as_ref().is_some_and(|m| DevRef::ptr_eq(m, master)))
-            {
-                *e = None;
-            }
-        }
+        m.release(master, Role::Primary, false, &rtnl);
+        m.release(master, Role::Standby, false, &rtnl);
+        masters_remove(master, &rtnl);
         netdev_info!(master, "failover master {} destroyed", master.name(&rtnl));
         self.reg.unregister(rtnl);
     }
 }
 
+/// What every master has, created by `virtio_net` or by rtnetlink: a failover master without
+/// a qdisc, lockless, which stays in its namespace, without carrier until a lower device has.
+fn configure(s: &mut Setup<Master>) -> Result {
+    let hw = vlan_features_mask()
+        | Features::HW_VLAN_CTAG_TX
+        | Features::HW_VLAN_CTAG_RX
+        | Features::HW_VLAN_CTAG_FILTER
+        | Features::GSO_ENCAP_ALL;
+    s.set_carrier_off()
+        .set_failover_master()
+        .set_unicast_filtering(true)
+        .set_no_queue(true)
+        .set_dst_release(false)
+        .clear_tx_skb_sharing()
+        .set_lltx(true)
+        .set_netns_immutable(true)
+        .set_features(hw, hw)?;
+    Ok(())
+}
+
+/// Adds `master` to [`MASTERS`].
+fn masters_add(master: &NetDev<Master>, rtnl: &Rtnl) -> Result {
+    let mut list = MASTERS.borrow_mut(rtnl);
+    let entry = Some(DevRef::new(master));
+    match list.iter_mut().find(|e| e.is_none()) {
+        Some(free) => *free = entry,
+        None => list.push(entry, GFP_KERNEL)?,
+    }
+    Ok(())
+}
+
+/// Removes `master` from [`MASTERS`], putting its reference.
+fn masters_remove(master: &NetDev<Master>, rtnl: &Rtnl) {
+    let mut list = MASTERS.borrow_mut(rtnl);
+    if let Some(e) = list
+        .iter_mut()
+        .find(|e| e.as_ref().is_some_and(|m| DevRef::ptr_eq(m, master)))
+    {
+        *e = None;
+    }
+}
+
+/// Masters made by hand: `ip link add NAME type net_failover`, lower devices added with
+/// `ip link set DEV master NAME` (explicit pairing, no MAC matching).
+impl LinkOperations for Master {
+    fn num_queues() -> u32 {
+        policy::master_tx_queues(driver::num_possible_cpus())
+    }
+
+    fn setup(dev: &mut Setup<Self>) {
+        if configure(dev).is_err() {
+            // Cannot happen: the features are constant and valid (checked at creation by
+            // `virtio_net` masters too).
+            pr_err!("net_failover: master features refused\n");
+        }
+        dev.set_mtu_range(EXPLICIT_MTU.min, EXPLICIT_MTU.max)
+            .set_random_mac();
+    }
+
+    fn init(_rtnl: &Rtnl) -> impl PinInit<Self, Error> {
+        Master::new(EXPLICIT_MTU, &net_failover_params(), false)
+    }
+
+    fn registered(dev: &NetDev<Self>, rtnl: &Rtnl) -> Result {
+        masters_add(dev, rtnl)?;
+        netdev_info!(
+            dev,
+            "failover master {} created for explicit pairing",
+            dev.name(rtnl)
+        );
+        Ok(())
+    }
+
+    fn dellink(dev: &NetDev<Self>, rtnl: &Rtnl) {
+        let m = dev.data();
+        m.dying.store(true, Ordering::Relaxed);
+        m.release(dev, Role::Primary, true, rtnl);
+        m.release(dev, Role::Standby, true, rtnl);
+        masters_remove(dev, rtnl);
+        netdev_info!(dev, "failover master {} deleted", dev.name(rtnl));
+    }
+
+    fn add_slave(
+        dev: &NetDev<Self>,
+        slave: &Device,
+        extack: &mut ExtAck<'_>,
+        rtnl: &Rtnl,
+    ) -> Result {
+        dev.data().add_lower(dev, slave, extack, rtnl)
+    }
+
+    fn del_slave(dev: &NetDev<Self>, slave: &Device, rtnl: &Rtnl) -> Result {
+        let m = dev.data();
+        let role = m.role_of(slave, rtnl).ok_or(EINVAL)?;
+        m.release(dev, role, true, rtnl);
+        Ok(())
+    }
+}
+
+/// MTU range of a master made by hand, without lower devices.
+const EXPLICIT_MTU: MtuRange = MtuRange {
+    min: 68,
+    max: 65535,
+};
+
 struct NetFailoverModule {
+    /// Taken first on unload: deleting the masters made by hand needs [`MASTERS`].
+    link: Option<Pin<KBox<LinkRegistration<Master>>>>,
     _events: Pin<KBox<notifier::Registration<Events>>>,
     _unbinds: Pin<KBox<PciUnbindNotifier<Unbinds>>>,
 }
 
 impl Drop for NetFailoverModule {
     fn drop(&mut self) {
-        // Every master was destroyed (virtio_net holds the module until then); free the list's
-        // buffer, which a static would otherwise keep beyond the module's lifetime.
+        // Deletes the masters made by hand (releasing their lower devices) and waits until
+        // they are freed.
+        drop(self.link.take());
+        // Every other master was destroyed (virtio_net holds the module until then); free the
+        // list's buffer, which a static would otherwise keep beyond the module's lifetime.
         // Nothing else runs under RTNL on our behalf any more, so the list cannot be
         // borrowed; `try_borrow_mut` keeps a panic path out of module unload.
         let rtnl = rtnl::lock();
@@ -1358,9 +1618,15 @@ impl Drop for NetFailoverModule {
 
 impl kernel::Module for NetFailoverModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let events = KBox::pin_init(notifier::Registration::new(Events), GFP_KERNEL)?;
+        let unbinds = KBox::pin_init(PciUnbindNotifier::new(Unbinds), GFP_KERNEL)?;
+        // Last: from here on userspace can create masters, whose lower devices need the
+        // notifiers above.
+        let link = KBox::pin_init(LinkRegistration::new(), GFP_KERNEL)?;
         Ok(Self {
-            _events: KBox::pin_init(notifier::Registration::new(Events), GFP_KERNEL)?,
-            _unbinds: KBox::pin_init(PciUnbindNotifier::new(Unbinds), GFP_KERNEL)?,
+            link: Some(link),
+            _events: events,
+            _unbinds: unbinds,
         })
     }
 }

@@ -97,7 +97,7 @@ pub unsafe fn __destroy<T: NetFailover>(failover: *mut bindings::failover) {
 /// them (`EXPORT_SYMBOL_GPL`), as Rust modules cannot in 6.12.
 ///
 /// The same C file defines the module parameters of [`Params`], which `net_failover_create()`
-/// reads:
+/// reads, as does the `net_failover_params()` the macro also emits:
 ///
 /// ```c
 /// unsigned int net_failover_takeover_delay_ms;
@@ -116,10 +116,18 @@ macro_rules! net_failover_entry_points {
         pub unsafe extern "C" fn net_failover_create(
             standby: *mut $crate::bindings::net_device,
         ) -> *mut $crate::bindings::failover {
+            let params = net_failover_params();
+            // SAFETY: forwarded contract of `net_failover_create()`.
+            unsafe { $crate::net::failover::__create::<$t>(standby, &params) }
+        }
+
+        /// The module parameters as they are now (for masters created another way, e.g. by
+        /// rtnetlink).
+        fn net_failover_params() -> $crate::net::failover::Params {
             extern "C" {
                 static net_failover_takeover_delay_ms: core::ffi::c_uint;
             }
-            let params = $crate::net::failover::Params {
+            $crate::net::failover::Params {
                 // SAFETY: the module's C part defines this `unsigned int` (the contract of
                 // `net_failover_entry_points!`), which lives as long as the module; the
                 // parameter code may write it concurrently, hence a volatile read
@@ -127,9 +135,7 @@ macro_rules! net_failover_entry_points {
                 takeover_delay_ms: unsafe {
                     core::ptr::read_volatile(core::ptr::addr_of!(net_failover_takeover_delay_ms))
                 },
-            };
-            // SAFETY: forwarded contract of `net_failover_create()`.
-            unsafe { $crate::net::failover::__create::<$t>(standby, &params) }
+            }
         }
 
         /// Destroys a failover master made by `net_failover_create()`; `NULL` is ignored.

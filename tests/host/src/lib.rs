@@ -92,11 +92,69 @@ mod tests {
                 Err(Refusal::StandbyTaken) => 5,
                 Err(Refusal::PrimaryTaken) => 6,
                 Err(Refusal::VlanChallenged) => 7,
+                Err(Refusal::BothTaken) => panic!("automatic pairing never has three"),
             };
             seen[slot] += 1;
         }
         // Every outcome is reachable; the counts follow from the priority order.
         assert_eq!(seen, [12, 6, 128, 64, 16, 16, 8, 6]);
+    }
+
+    /// Explicit pairing, from the spec: the role follows the bus (non-PCI: standby; PCI:
+    /// primary, else standby), `same_parent_as_master` plays no part.
+    fn oracle_explicit(c: &Candidate) -> Result<Role, Refusal> {
+        let role = if !c.parent_is_pci || c.primary_present {
+            Role::Standby
+        } else {
+            Role::Primary
+        };
+        let rules = [
+            (!c.is_ethernet, Refusal::NotEthernet),
+            (c.is_master, Refusal::IsMaster),
+            (!c.parent_is_pci && c.standby_present, Refusal::StandbyTaken),
+            (
+                c.parent_is_pci && c.primary_present && c.standby_present,
+                Refusal::BothTaken,
+            ),
+            (
+                c.vlan_challenged && c.master_has_vlans,
+                Refusal::VlanChallenged,
+            ),
+        ];
+        match rules.iter().find(|(applies, _)| *applies) {
+            Some(&(_, refusal)) => Err(refusal),
+            None => Ok(role),
+        }
+    }
+
+    #[test]
+    fn classify_explicit_matches_oracle_for_all_256_candidates() {
+        let mut standby = 0;
+        let mut primary = 0;
+        for bits in 0..256 {
+            let c = candidate(bits);
+            let got = classify_explicit(&c);
+            assert_eq!(got, oracle_explicit(&c), "candidate {c:?}");
+            // Never a third lower device, never a second one in a role.
+            match got {
+                Ok(Role::Standby) => {
+                    standby += 1;
+                    assert!(!c.standby_present);
+                }
+                Ok(Role::Primary) => {
+                    primary += 1;
+                    assert!(!c.primary_present && c.parent_is_pci);
+                }
+                Err(_) => {}
+            }
+            let mut other = c;
+            other.same_parent_as_master = !c.same_parent_as_master;
+            assert_eq!(classify_explicit(&other), got);
+        }
+        // Ethernet, not a master, no VLAN conflict: 64 of 256 candidates; of those, per 16
+        // (bus, primary, standby, parent) combinations: non-PCI without standby 4, PCI with
+        // primary but no standby 2 are standbys; PCI without primary 4 are primaries.
+        assert_eq!((standby, primary), (6 * 3, 4 * 3));
     }
 
     #[test]
@@ -126,6 +184,7 @@ mod tests {
                     assert!(!c.same_parent_as_master && c.primary_present)
                 }
                 Err(Refusal::VlanChallenged) => assert!(c.vlan_challenged && c.master_has_vlans),
+                Err(Refusal::BothTaken) => panic!("automatic pairing never has three"),
             }
             // A standby's PCI-ness and the other slot never matter.
             if c.same_parent_as_master {

@@ -1,0 +1,262 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Explicit pairing (the FreeBSD lagg way): a master made by hand with
+# "ip link add NAME type net_failover", lower devices given to it with
+# "ip link set DEV master NAME", whatever their MACs. Run in a network
+# namespace of its own (nf-xns) with the igb PF (a PCI device whose MAC is not
+# the standby's) as the primary and a veth as the standby:
+#   explicit_create_delete      ip link add/del; kind net_failover in
+#                               ip -d link, random locally administered MAC
+#                               or the one asked for, no lower devices
+#   explicit_pair_traffic       the veth becomes the standby and the master
+#                               takes its MAC; the igb becomes the primary
+#                               and takes the master's MAC; pings to the peer
+#                               go through the igb; with the igb down, frames
+#                               arrive at the veth's peer instead; back up,
+#                               the igb again; "nomaster" gives the igb its
+#                               own MAC back
+#   explicit_refusals           a second standby, a non-Ethernet device (tun)
+#                               and another master are refused with an
+#                               extack message; nothing changes
+#   explicit_delete_releases    "ip link del" of a master with both lower
+#                               devices releases them (MAC restored), and
+#                               deleting a namespace holding a master is clean
+#                               (the igb comes back, released)
+# The master made by virtio_net keeps refusing all of this (bad_input.sh).
+# With NF_MODULE=c every case SKIPs: the C driver has no rtnl_link_ops.
+
+ALL_TESTS="
+	explicit_create_delete
+	explicit_pair_traffic
+	explicit_refusals
+	explicit_delete_releases
+"
+
+lib_dir=$(dirname "$(readlink -f "$0")")
+# shellcheck source=lib.sh
+source "$lib_dir/lib.sh"
+
+XNS=nf-xns
+XM=nfxfo0
+XADDR=192.0.2.77
+
+xn() { ip netns exec "$XNS" "$@"; }
+# xread DEV FILE: /sys/class/net/DEV/FILE inside the namespace
+xread() { xn cat "/sys/class/net/$1/$2" 2> /dev/null; }
+xstat() { xread "$1" "statistics/$2"; }
+xmaster() { xn ip -j link show dev "$1" 2> /dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)[0].get("master", ""))'; }
+xkind() {
+	xn ip -d -j link show dev "$1" 2> /dev/null |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)[0].get("linkinfo", {}).get(sys.argv[1], ""))' "$2"
+}
+
+# The igb PF's netdev in the default namespace (before it is moved).
+igb_dev() {
+	local bdf
+	bdf=$(nf_igb_pf_bdf) || return 1
+	[ -n "$bdf" ] || return 1
+	nf_pci_netdev "$bdf"
+}
+
+# xns_up: namespace with the igb PF (as $XIGB, its MAC in $XIGB_MAC) and a
+# veth pair nfxsb0 (for the standby) / nfxpeer0 (up, counts what arrives).
+xns_up() {
+	local igb
+	[ -n "$(nf_igb_pf_bdf)" ] || { nf_diag "no igb PF in this guest"; return 1; }
+	modprobe -q igb
+	igb=$(nf_wait 30 igb_dev) || { nf_diag "no igb PF netdev"; return 1; }
+	nf_sriov_reset > /dev/null 2>&1
+	XIGB=$igb
+	XIGB_MAC=$(nf_mac "$igb")
+	nf_defer xns_down
+	ip netns add "$XNS" || return 1
+	ip link set dev "$igb" netns "$XNS" || return 1
+	xn ip link set lo up
+	xn ip link add nfxsb0 type veth peer name nfxpeer0 || return 1
+	xn ip link set nfxpeer0 up
+	xn ip link set "$XIGB" up
+}
+
+# The igb comes back to the default namespace when the namespace goes.
+xns_down() {
+	ip netns del "$XNS" 2> /dev/null
+	nf_wait 30 igb_dev > /dev/null || nf_diag "igb PF netdev not back after deleting $XNS"
+}
+
+explicit_create_delete()
+{
+	nf_skip_if_c "rtnl_link_ops" && return
+	local mac out
+	xns_up
+	nf_check_err $? "namespace set-up failed" || { nf_log_test; return; }
+	out=$(xn ip link add "$XM" type net_failover 2>&1)
+	nf_check_err $? "ip link add $XM type net_failover: $out"
+	nf_check_eq "kind" "$(xkind "$XM" info_kind)" net_failover
+	nf_check_eq "driver" "$(xn ethtool -i "$XM" 2> /dev/null | sed -n 's/^driver: //p')" net_failover
+	mac=$(xread "$XM" address)
+	# random, unicast, locally administered: second hex digit 2, 6, a or e
+	[[ "$mac" =~ ^.[26ae]: ]] && [ "$mac" != "$XIGB_MAC" ]
+	nf_check_err $? "MAC '$mac' is not a random locally administered one"
+	nf_check_eq "primary" "$(xread "$XM" failover/primary)" ""
+	nf_check_eq "standby" "$(xread "$XM" failover/standby)" ""
+	nf_check_eq "tx_path" "$(xread "$XM" failover/tx_path)" none
+	xn ip link set "$XM" up
+	nf_check_eq "carrier without lower devices" "$(xread "$XM" carrier)" 0
+	out=$(xn ip link del "$XM" 2>&1)
+	nf_check_err $? "ip link del $XM: $out"
+	xn ip link show dev "$XM" > /dev/null 2>&1
+	nf_check_fail $? "$XM still exists after ip link del"
+	# the address asked for is kept
+	xn ip link add nfxfo9 address 02:11:22:33:44:55 type net_failover
+	nf_check_eq "MAC asked for" "$(xread nfxfo9 address)" 02:11:22:33:44:55
+	xn ip link del nfxfo9
+	nf_log_test
+}
+
+# x_ping N: pings from the namespace's master to the peer
+x_ping() { xn ping -q -c "${1:-3}" -i 0.3 -W 2 "$NF_PEER4" > /dev/null 2>&1; }
+
+explicit_pair_traffic()
+{
+	nf_skip_if_c "rtnl_link_ops" && return
+	local sb_mac tx0 peer0 d out
+	xns_up
+	nf_check_err $? "namespace set-up failed" || { nf_log_test; return; }
+	xn ip link add "$XM" type net_failover
+	nf_check_err $? "cannot create $XM" || { nf_log_test; return; }
+	sb_mac=$(xread nfxsb0 address)
+
+	out=$(xn ip link set dev nfxsb0 master "$XM" 2>&1)
+	nf_check_err $? "enslaving the veth: $out"
+	nf_check_eq "standby" "$(xread "$XM" failover/standby)" nfxsb0
+	nf_check_eq "master MAC after the standby joined" "$(xread "$XM" address)" "$sb_mac"
+	out=$(xn ip link set dev "$XIGB" master "$XM" 2>&1)
+	nf_check_err $? "enslaving the igb: $out"
+	nf_check_eq "primary" "$(xread "$XM" failover/primary)" "$XIGB"
+	nf_check_eq "igb MAC while enslaved" "$(xread "$XIGB" address)" "$sb_mac"
+	nf_check_eq "master MAC" "$(xread "$XM" address)" "$sb_mac"
+	for d in nfxsb0 "$XIGB"; do
+		nf_check_eq "master of $d" "$(xmaster "$d")" "$XM"
+		nf_check_eq "slave kind of $d" "$(xkind "$d" info_slave_kind)" net_failover
+	done
+
+	xn ip addr add "$XADDR/${NF_PREFIX4:-24}" dev "$XM"
+	xn ip link set "$XM" up
+	nf_wait 30 x_ping 1
+	nf_check_err $? "no ping to $NF_PEER4 through $XM with the igb as primary"
+	nf_check_eq "tx_path" "$(xread "$XM" failover/tx_path)" primary
+	tx0=$(xstat "$XIGB" tx_packets)
+	peer0=$(xstat nfxpeer0 rx_packets)
+	x_ping 5
+	nf_check_err $? "pings through the primary lost"
+	d=$(nf_num_diff "$tx0" "$(xstat "$XIGB" tx_packets)")
+	[[ "$d" =~ ^[0-9]+$ ]] && [ "$d" -ge 5 ]
+	nf_check_err $? "igb sent $d frames for 5 pings"
+	nf_diag "via the primary: igb tx +$d, veth peer rx +$(nf_num_diff "$peer0" "$(xstat nfxpeer0 rx_packets)")"
+
+	# the primary down: the standby carries (no reply: the veth's peer is
+	# not the network)
+	xn ip link set "$XIGB" down
+	nf_wait 10 [ "$(xread "$XM" failover/tx_path)" = standby ]
+	nf_check_err $? "tx_path '$(xread "$XM" failover/tx_path)' with the igb down"
+	peer0=$(xstat nfxpeer0 rx_packets)
+	x_ping 5
+	d=$(nf_num_diff "$peer0" "$(xstat nfxpeer0 rx_packets)")
+	[[ "$d" =~ ^[0-9]+$ ]] && [ "$d" -ge 5 ]
+	nf_check_err $? "the veth's peer got $d frames for 5 pings through the standby"
+	nf_diag "via the standby: veth peer rx +$d"
+
+	xn ip link set "$XIGB" up
+	nf_wait 60 x_ping 1
+	nf_check_err $? "no ping through the igb once it is up again"
+	nf_check_eq "tx_path with the igb up again" "$(xread "$XM" failover/tx_path)" primary
+
+	out=$(xn ip link set dev "$XIGB" nomaster 2>&1)
+	nf_check_err $? "ip link set $XIGB nomaster: $out"
+	nf_check_eq "master of the igb after nomaster" "$(xmaster "$XIGB")" ""
+	nf_check_eq "igb MAC after nomaster" "$(xread "$XIGB" address)" "$XIGB_MAC"
+	nf_check_eq "primary after nomaster" "$(xread "$XM" failover/primary)" ""
+	nf_check_eq "tx_path after nomaster" "$(xread "$XM" failover/tx_path)" standby
+	nf_log_test
+}
+
+# x_refused WHAT DEV: "ip link set DEV master $XM" must fail with an
+# extack message ("Error: net_failover: ...")
+x_refused() {
+	local out rc
+	out=$(xn ip link set dev "$2" master "$XM" 2>&1)
+	rc=$?
+	nf_diag "$1: rc=$rc $out"
+	[ "$rc" -ne 0 ] && [[ "$out" == *"Error: net_failover: "* ]]
+	nf_check_err $? "$1: want an extack error, got rc=$rc '$out'"
+	nf_check_eq "$1: master of $2" "$(xmaster "$2")" ""
+}
+
+explicit_refusals()
+{
+	nf_skip_if_c "rtnl_link_ops" && return
+	local before
+	xns_up
+	nf_check_err $? "namespace set-up failed" || { nf_log_test; return; }
+	xn ip link add "$XM" type net_failover
+	xn ip link set dev nfxsb0 master "$XM"
+	nf_check_err $? "cannot enslave the standby"
+	before="$(xread "$XM" failover/standby) $(xread "$XM" address)"
+	xn ip link add nfxsb1 type veth peer name nfxpeer1
+	x_refused "a second non-PCI device" nfxsb1
+	modprobe -q tun
+	if xn ip tuntap add dev nfxtun0 mode tun 2> /dev/null; then
+		x_refused "a tun device (not Ethernet)" nfxtun0
+	else
+		nf_diag "no tun device: that refusal not checked"
+	fi
+	xn ip link add nfxfo1 type net_failover
+	x_refused "another failover master" nfxfo1
+	nf_check_eq "standby and MAC" "$(xread "$XM" failover/standby) $(xread "$XM" address)" "$before"
+	# the master cannot be enslaved to itself either
+	x_refused "the master itself" "$XM"
+	# released by hand: the master keeps the standby's MAC, the veth is free
+	xn ip link set dev nfxsb0 nomaster
+	nf_check_err $? "ip link set nfxsb0 nomaster failed"
+	nf_check_eq "standby after nomaster" "$(xread "$XM" failover/standby)" ""
+	nf_check_eq "master of nfxsb0 after nomaster" "$(xmaster nfxsb0)" ""
+	nf_log_test
+}
+
+explicit_delete_releases()
+{
+	nf_skip_if_c "rtnl_link_ops" && return
+	local out
+	xns_up
+	nf_check_err $? "namespace set-up failed" || { nf_log_test; return; }
+	xn ip link add "$XM" type net_failover
+	xn ip link set dev nfxsb0 master "$XM" && xn ip link set dev "$XIGB" master "$XM"
+	nf_check_err $? "cannot enslave both" || { nf_log_test; return; }
+	xn ip link set "$XM" up
+	out=$(xn ip link del "$XM" 2>&1)
+	nf_check_err $? "ip link del $XM: $out"
+	nf_check_eq "master of the igb" "$(xmaster "$XIGB")" ""
+	nf_check_eq "master of the veth" "$(xmaster nfxsb0)" ""
+	nf_check_eq "igb MAC" "$(xread "$XIGB" address)" "$XIGB_MAC"
+	# released lower devices are closed, as bonding does
+	nf_check_eq "igb closed" "$(( $(xread "$XIGB" flags) & 1 ))" 0
+	dmesg | grep -q "$XM: failover master $XM deleted"
+	nf_check_err $? "no 'deleted' line in the kernel log"
+	# a namespace holding a master with lower devices goes away cleanly: the
+	# veth goes with it, the igb comes back
+	xn ip link add "$XM" type net_failover
+	xn ip link set dev nfxsb0 master "$XM" && xn ip link set dev "$XIGB" master "$XM"
+	nf_check_err $? "cannot enslave both again"
+	ip netns del "$XNS"
+	nf_wait 30 igb_dev > /dev/null
+	nf_check_err $? "the igb did not come back after deleting $XNS"
+	nf_check_eq "igb master after the namespace went" "$(nf_master_of "$(igb_dev)")" ""
+	# it left the namespace before the master was deleted: released like a
+	# device that goes away, it keeps the master's MAC (documented)
+	nf_diag "igb MAC after the namespace went: $(nf_mac "$(igb_dev)") (own $XIGB_MAC)"
+	ip link set dev "$(igb_dev)" address "$XIGB_MAC"
+	nf_log_test
+}
+
+nf_main
