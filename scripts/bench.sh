@@ -378,6 +378,18 @@ me, pa = doc.get("meta", {}), doc.get("params", {})
 # warm-up rounds (round 0) are left out, and NF_BENCH_SB_SKIP more rounds
 skip = int(os.environ.get("NF_BENCH_SB_SKIP", "0"))
 sb = [r for r in doc.get("sameboot", []) if r.get("round", 0) > skip]
+
+
+def carried_by_vf(r):
+    """every packet sent, and through the VF (not the standby): else the run measured
+    something else (a topology still settling after the reload)"""
+    sent = r.get("sent") or 0
+    return (sent and sent == r.get("count", sent) and isinstance(r.get("vf_tx"), int)
+            and r["vf_tx"] >= sent and isinstance(r.get("sby_tx"), int) and r["sby_tx"] * 100 <= sent)
+
+
+left_out = [r for r in sb if not carried_by_vf(r)]
+sb = [r for r in sb if carried_by_vf(r)]
 MODS = [m for m in ("rust", "c") if any(r["module"] == m for r in sb)]
 
 
@@ -488,6 +500,12 @@ for mode in sorted({r["mode"] for r in sb}):
         if mr and mc:
             L.append("| master rate Rust/C, %d B (C instr / Rust instr, medians) |%s %.3f |"
                      % (size, " |" * (4 * len(MODS)), statistics.median(mc) / statistics.median(mr)))
+if left_out:
+    L.append("")
+    L.append("Runs left out (not every packet sent, or not all through the VF):")
+    L += ["- round %s, %s, %s %s B %s: sent %s of %s, VF tx +%s, standby tx +%s"
+          % (r.get("round"), r.get("module"), r.get("path"), r.get("size"), r.get("mode"), r.get("sent"),
+             r.get("count"), r.get("vf_tx"), r.get("sby_tx")) for r in left_out]
 L.append("")
 L.append("Per-run figures: %s (kind \"sameboot\"); the guest's log: %s."
          % (os.path.join(d, "sameboot", "bench.json"), os.path.join(d, "sameboot", "bench.log")))

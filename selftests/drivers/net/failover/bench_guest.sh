@@ -646,6 +646,11 @@ sb_load() {
 		return 1
 	fi
 	nf_discover
+	if ! nf_wait 30 sb_via_vf; then
+		bench_err "$m: the master does not transmit through the VF 30 s after the reload: $(nf_roles)," \
+			"VF carrier $(cat "/sys/class/net/$NF_PRI/carrier" 2> /dev/null)"
+		return 1
+	fi
 	if [ "$m" = c ]; then
 		ko=$NF_CREF_DIR/net_failover.ko
 	else
@@ -660,6 +665,21 @@ sb_load() {
 	SB_KO_SUM=$(md5sum < "$ko" 2> /dev/null | cut -c1-12)
 	bench_rec sbload module="$m" round="$SB_ROUND" ko="$ko" ko_md5="$SB_KO_SUM" roles="$(nf_roles)"
 	say "round $SB_ROUND: $m net_failover loaded ($ko, md5 $SB_KO_SUM): $(nf_roles)"
+}
+
+# sb_via_vf: the VF has carrier and a ping through the master leaves through
+# the VF, none through the standby. nf_bringup only waits for the master's
+# carrier, which the standby alone gives; the VF's (emulated link
+# negotiation) comes ~0.5 s later, and until then pktgen on the VF sends
+# nothing and pktgen on the master goes through the standby.
+sb_via_vf() {
+	local v s dv ds
+	nf_carrier_is "$NF_PRI" 1 || return 1
+	v=$(nf_stat "$NF_PRI" tx_packets) && s=$(nf_stat "$NF_SBY" tx_packets) || return 1
+	nf_ping_peer 1 || return 1
+	dv=$(nf_stat_delta "$NF_PRI" tx_packets "$v" 2> /dev/null) &&
+		ds=$(nf_stat_delta "$NF_SBY" tx_packets "$s" 2> /dev/null) &&
+		[ "$dv" -ge 1 ] && [ "$ds" = 0 ]
 }
 
 sb_reverse() {
