@@ -1125,9 +1125,9 @@ impl<T: Operations> Adapter<T> {
             .cast::<Priv<T>>();
         let dev = net_device_of(p);
         // SAFETY: `p` is a live `Priv<T>` (caller's guarantee), the private area of `dev`; the
-        // device is of `T` and registered (the work is queued
-        // only through a `NetDev<T>`); it is not freed before the work finished
-        // (`Registration::free` disables it synchronously first).
+        // device is of `T` and was registered (the work is queued only through a `NetDev<T>`);
+        // its data is not dropped before the work finished (`Registration::free` and the link
+        // devices' destructor disable it synchronously first).
         let dev = unsafe { NetDev::<T>::from_raw(dev) };
         if T::HAS_WORK {
             T::work(dev);
