@@ -15,6 +15,8 @@
 #   SOAK_MODULE=rust|c the module under test (rust)
 #   SOAK_BREAK=...     deliberate breakage, to watch the soak fail (soak.py:
 #                      "loss", "deaf@N", "unbind@N")
+#   SOAK_EXEC=1        the storm's link, address and ethtool operations
+#                      through ip(8)/ethtool(8) execs, not in-process (nlops.py)
 # Exits non-zero on a storm violation, a lost datagram, a failed
 # enslavement, a kernel splat or a kmemleak report (vm.sh and check-dmesg.sh
 # judge the kernel log).
@@ -57,6 +59,7 @@ guest() {
 	set +e
 	"$REPO/scripts/vm.sh" --flavour "$kernel" --module "$module" --memory "$mem" --timeout "$tmo" \
 		--results "$run" -- env NF_SOAK_SEED="$seed" NF_SOAK_RATE="$rate" NF_SOAK_BREAK="${SOAK_BREAK:-}" \
+		NF_SOAK_EXEC="${SOAK_EXEC:-}" \
 		"$@" bash "$suite/soak.sh"
 	rc=$?
 	set -e

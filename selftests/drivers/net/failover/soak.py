@@ -48,7 +48,10 @@ the master's counters never decrease (per master ifindex).
 Environment: NF_MAC NF_ADDR4 NF_PREFIX4 NF_PEER4 NF_PRIMARY_QDEV NF_MODULE
 NF_RESULTS (topology.env, exported by soak.sh), NF_DMESG_BAD (the splat
 pattern of lib.sh). Host actions and module loading go through lib.sh
-(host_do, nf_modules_load) in a bash child.
+(host_do, nf_modules_load) in a bash child. The link, address and ethtool
+operations are in-process (nlops.py: rtnetlink and ioctls, no fork/exec);
+NF_SOAK_EXEC=1 runs them through ip(8) and ethtool(8) instead (the same
+ops; only the text of the op log's status column differs).
 """
 
 import argparse
@@ -64,6 +67,9 @@ import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nlops  # noqa: E402
 
 LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib.sh")
 NET = "/sys/class/net"
@@ -133,6 +139,85 @@ def lib(*cmd, timeout=300):
 
 def host_do(*args):
     return lib("host_do", *args, timeout=200)
+
+
+# The storm's link, address and ethtool operations: in-process through
+# nlops.py (rtnetlink, SIOCADDMULTI, SIOCETHTOOL), or with NF_SOAK_EXEC=1
+# through ip(8)/ethtool(8) as before (0.25 s a fork/exec under TCG with the
+# debug kernel). Both return (status, text); nlops' text names the errno.
+EXEC = os.environ.get("NF_SOAK_EXEC") == "1"
+ONOFF = {True: "on", False: "off"}
+
+
+def ip_link_set(dev, ns=None, **kw):
+    """ip [-n NS] link set dev DEV: name= mtu= up= promisc= allmulti=
+    address= netns= (a name, or 1 for init's namespace)."""
+    if not EXEC:
+        return nlops.link_set(dev, ns=ns, **kw)
+    cmd = ["ip"] + (["-n", ns] if ns else []) + ["link", "set", "dev", dev]
+    for k, v in kw.items():
+        if k == "up":
+            cmd.append("up" if v else "down")
+        elif k in ("promisc", "allmulti"):
+            cmd += ["promisc" if k == "promisc" else "allmulticast", ONOFF[bool(v)]]
+        else:
+            cmd += [k, str(v)]
+    return run(*cmd)
+
+
+def ip_link_add(name, kind, link=None, address=None, vlan_id=None, macvlan_mode=None):
+    if not EXEC:
+        return nlops.link_add(name, kind, link=link, address=address, vlan_id=vlan_id,
+                              macvlan_mode=macvlan_mode)
+    cmd = ["ip", "link", "add"] + (["link", link] if link else []) + ["name", name]
+    cmd += (["address", address] if address else []) + ["type", kind]
+    cmd += (["id", str(vlan_id)] if vlan_id is not None else [])
+    cmd += (["mode", macvlan_mode] if macvlan_mode else [])
+    return run(*cmd)
+
+
+def ip_link_del(dev):
+    return run("ip", "link", "del", "dev", dev) if EXEC else nlops.link_del(dev)
+
+
+def ip_maddr(dev, mac, add):
+    if EXEC:
+        return run("ip", "maddr", "add" if add else "del", mac, "dev", dev)
+    return nlops.maddr(dev, mac, add)
+
+
+def ip_addr_replace(dev):
+    cidr = "%s/%s" % (ADDR4, PREFIX4)
+    return run("ip", "addr", "replace", cidr, "dev", dev) if EXEC else nlops.addr_replace(dev, cidr)
+
+
+def ethtool_query(dev, q):
+    if EXEC:
+        return run(*(["ethtool"] + ([q] if q else []) + [dev]))
+    return nlops.ethtool_query(dev, q)
+
+
+def ethtool_feature(dev, feature, on):
+    if EXEC:
+        return run("ethtool", "-K", dev, feature, ONOFF[on])
+    return nlops.ethtool_feature(dev, feature, on)
+
+
+def ethtool_rings(dev, n):
+    if EXEC:
+        return run("ethtool", "-G", dev, "rx", str(n), "tx", str(n))
+    return nlops.ethtool_rings(dev, n, n)
+
+
+def ethtool_link(dev, forced):
+    """forced: speed 100 duplex full autoneg off; else autoneg on."""
+    if EXEC:
+        if forced:
+            return run("ethtool", "-s", dev, "speed", "100", "duplex", "full", "autoneg", "off")
+        return run("ethtool", "-s", dev, "autoneg", "on")
+    if forced:
+        return nlops.ethtool_link(dev, speed=100, duplex="full", autoneg=False)
+    return nlops.ethtool_link(dev, autoneg=True)
 
 
 def ifup(dev):
@@ -396,7 +481,7 @@ class Cycles:
             self.removed_parent = os.path.dirname(path)
             return wr(path + "/remove", 1), ""
         if kind == "link":
-            return run("ip", "link", "set", "dev", pri, "down")
+            return ip_link_set(pri, up=False)
         if kind == "vf":
             return wr("%s/%s/sriov_numvfs" % (PCI, self.vf["pf"]), 0), ""
         raise ValueError(kind)
@@ -407,7 +492,7 @@ class Cycles:
         if kind == "pci":
             return wr(self.removed_parent + "/rescan", 1), ""
         if kind == "link":
-            return run("ip", "link", "set", "dev", pri, "up")
+            return ip_link_set(pri, up=True)
         if kind == "vf":
             return self.vf_create()
         raise ValueError(kind)
@@ -499,9 +584,9 @@ class Cycles:
             return 1, "standby", "master %s without carrier on the standby alone" % m, time.monotonic() - t0
         if BREAK.get("loss"):
             # self-check of the soak: both paths down for a second
-            run("ip", "link", "set", "dev", sby, "down")
+            ip_link_set(sby, up=False)
             time.sleep(1)
-            run("ip", "link", "set", "dev", sby, "up")
+            ip_link_set(sby, up=True)
         st, out = self.replug(kind, pri)
         if st:
             return 1, "replug", out, time.monotonic() - t0
@@ -780,8 +865,8 @@ class Storm:
         if not wait_for(lambda: roles()[0] is not None and roles()[1] is not None, 60):
             return 1, "no master after the reload"
         m = roles()[0]
-        run("ip", "link", "set", "dev", m, "up")
-        return run("ip", "addr", "replace", "%s/%s" % (ADDR4, PREFIX4), "dev", m)
+        ip_link_set(m, up=True)
+        return ip_addr_replace(m)
 
     def do(self, name, p):
         """Run op NAME; (status, what ran, settle seconds)."""
@@ -792,53 +877,50 @@ class Storm:
         if m is None and name not in ("restore_primary", "netns_back_standby"):
             return 1, "no master", 60
         if name == "rename":
-            return run("ip", "link", "set", "dev", d, "name", p["to"]) + (15,)
+            return ip_link_set(d, name=p["to"]) + (15,)
         if name == "rename_down":
-            run("ip", "link", "set", "dev", d, "down")
-            st = run("ip", "link", "set", "dev", d, "name", p["to"])
+            ip_link_set(d, up=False)
+            st = ip_link_set(d, name=p["to"])
             new = p["to"] if st[0] == 0 else d
-            run("ip", "link", "set", "dev", new, "up")
+            ip_link_set(new, up=True)
             if p["role"] == "master":
-                run("ip", "addr", "replace", "%s/%s" % (ADDR4, PREFIX4), "dev", new)
+                ip_addr_replace(new)
             return st + (20,)
         if name == "mtu":
-            return run("ip", "link", "set", "dev", d, "mtu", str(p["mtu"])) + (20,)
+            return ip_link_set(d, mtu=p["mtu"]) + (20,)
         if name == "link":
-            return run("ip", "link", "set", "dev", d, "up" if p["on"] else "down") + (20,)
-        if name in ("promisc", "allmulti"):
-            word = "promisc" if name == "promisc" else "allmulticast"
-            return run("ip", "link", "set", "dev", d, word, "on" if p["on"] else "off") + (15,)
+            return ip_link_set(d, up=p["on"]) + (20,)
+        if name == "promisc":
+            return ip_link_set(d, promisc=p["on"]) + (15,)
+        if name == "allmulti":
+            return ip_link_set(d, allmulti=p["on"]) + (15,)
         if name == "vlan_add":
-            return run("ip", "link", "add", "link", d, "name", p["name"], "type", "vlan",
-                       "id", str(p["id"])) + (15,)
+            return ip_link_add(p["name"], "vlan", link=d, vlan_id=p["id"]) + (15,)
         if name in ("vlan_del", "macvlan_del"):
-            return run("ip", "link", "del", "dev", p["name"]) + (15,)
+            return ip_link_del(p["name"]) + (15,)
         if name == "maddr_add":
-            return run("ip", "maddr", "add", p["addr"], "dev", m) + (15,)
+            return ip_maddr(m, p["addr"], True) + (15,)
         if name == "maddr_del":
-            return run("ip", "maddr", "del", p["addr"], "dev", m) + (15,)
+            return ip_maddr(m, p["addr"], False) + (15,)
         if name == "macvlan_add":
-            return run("ip", "link", "add", "link", m, "name", p["name"], "address", p["mac"],
-                       "type", "macvlan", "mode", "bridge") + (15,)
+            return ip_link_add(p["name"], "macvlan", link=m, address=p["mac"],
+                               macvlan_mode="bridge") + (15,)
         if name == "master_mac":
-            return run("ip", "link", "set", "dev", m, "address", p["mac"]) + (15,)
+            return ip_link_set(m, address=p["mac"]) + (15,)
         if name == "impostor_add":
-            st = run("ip", "link", "add", "nfimp0", "address", MAC, "type", "dummy")
-            run("ip", "link", "set", "dev", "nfimp0", "up")
+            st = ip_link_add("nfimp0", "dummy", address=MAC)
+            ip_link_set("nfimp0", up=True)
             return st + (15,)
         if name == "impostor_del":
-            return run("ip", "link", "del", "dev", "nfimp0") + (15,)
+            return ip_link_del("nfimp0") + (15,)
         if name == "ethtool_query":
-            return run(*(["ethtool"] + ([p["q"]] if p["q"] else []) + [d])) + (15,)
+            return ethtool_query(d, p["q"]) + (15,)
         if name == "ethtool_set":
-            onoff = "on" if p["on"] else "off"
             if p["what"] == "feature":
-                return run("ethtool", "-K", d, p["feature"], onoff) + (20,)
+                return ethtool_feature(d, p["feature"], p["on"]) + (20,)
             if p["what"] == "ring":
-                return run("ethtool", "-G", d, "rx", str(p["ring"]), "tx", str(p["ring"])) + (20,)
-            if p["what"] == "speed":
-                return run("ethtool", "-s", d, "speed", "100", "duplex", "full", "autoneg", "off") + (20,)
-            return run("ethtool", "-s", d, "autoneg", "on") + (20,)
+                return ethtool_rings(d, p["ring"]) + (20,)
+            return ethtool_link(d, p["what"] == "speed") + (20,)
         if name == "traffic":
             pkt_burst(p["n"])
             return 0, "", 15
@@ -891,18 +973,18 @@ class Storm:
         if not d:
             return 1, "no %s" % role, 15
         self.ns_name[role] = d
-        return run("ip", "link", "set", "dev", d, "netns", NS) + (30,)
+        return ip_link_set(d, netns=NS) + (30,)
 
     def netns_back(self, role):
         d = self.ns_name.get(role)
         if not d:
             return 1, "nothing of %s in %s" % (role, NS), 15
-        st = run("ip", "-n", NS, "link", "set", "dev", d, "netns", "1")
+        st = ip_link_set(d, ns=NS, netns=1)
         if st[0]:
             # its name is taken here meanwhile: rename it in there first
             new = "nfb%d" % (self.rng_names())
-            run("ip", "-n", NS, "link", "set", "dev", d, "name", new)
-            st = run("ip", "-n", NS, "link", "set", "dev", new, "netns", "1")
+            ip_link_set(d, ns=NS, name=new)
+            st = ip_link_set(new, ns=NS, netns=1)
         return st + (90,)
 
     def rng_names(self):
@@ -918,8 +1000,10 @@ class Storm:
         if self.pri in ("qmp", "pci", "rmmod"):
             self.do("restore_primary", {"how": self.pri})
         for n in self.vlans + self.macvlans + (["nfimp0"] if self.dummy else []):
-            run("ip", "link", "del", "dev", n)
-        # devices of the namespace (e.g. a slave whose way back failed) return on delete
+            ip_link_del(n)
+        # devices of the namespace (e.g. a slave whose way back failed) return
+        # on delete, once nothing holds it (our socket in it either)
+        nlops.forget_ns(NS)
         run("ip", "netns", "del", NS)
 
     def main(self):
