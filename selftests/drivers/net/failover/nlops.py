@@ -438,6 +438,17 @@ def ethtool(dev, data, ns=None):
     return buf.tobytes()
 
 
+def _get(dev, cmd, fmt, ns):
+    """The fields of a fixed-size ethtool get command (FMT: cmd first)."""
+    n = len(struct.unpack(fmt, bytes(struct.calcsize(fmt))))
+    return list(struct.unpack(fmt, ethtool(dev, struct.pack(fmt, cmd, *([0] * (n - 1))), ns)))
+
+
+RING = "=9I"        # cmd, rx/rx_mini/rx_jumbo/tx max, then pending
+CHANNELS = "=9I"    # cmd, rx/tx/other/combined max, then counts
+TS_INFO = "=IIiIIIIIIII"
+
+
 # GSTRINGS and GSTATS write as many entries as the device has at the time
 # of the call, whatever the buffer: room for more than GSSET_INFO said
 SLACK = 256
@@ -508,33 +519,35 @@ def _query(dev, q, ns):
         vals = struct.unpack_from("=%dQ" % n, out, 8)
         return "%d stats, last %s: %d" % (n, names[-1] if names else "?", vals[-1] if vals else 0)
     if q == "-g":
-        v = struct.unpack("=9I", ethtool(dev, struct.pack("=I", ETHTOOL_GRINGPARAM) + b"\0" * 32, ns))
+        v = _get(dev, ETHTOOL_GRINGPARAM, RING, ns)
         return "rx %d/%d tx %d/%d" % (v[5], v[1], v[8], v[4])
     if q == "-l":
-        v = struct.unpack("=9I", ethtool(dev, struct.pack("=I", ETHTOOL_GCHANNELS) + b"\0" * 32, ns))
-        return "rx %d tx %d other %d combined %d (max %d %d %d %d)" % (v[5:9] + v[1:5])
+        v = _get(dev, ETHTOOL_GCHANNELS, CHANNELS, ns)
+        return "rx %d tx %d other %d combined %d (max %d %d %d %d)" % tuple(v[5:9] + v[1:5])
     if q == "-c":
-        v = struct.unpack("=23I", ethtool(dev, struct.pack("=I", ETHTOOL_GCOALESCE) + b"\0" * 88, ns))
+        v = _get(dev, ETHTOOL_GCOALESCE, "=23I", ns)
         return "rx-usecs %d rx-frames %d tx-usecs %d tx-frames %d" % (v[1], v[2], v[5], v[6])
     if q == "-a":
-        v = struct.unpack("=4I", ethtool(dev, struct.pack("=4I", ETHTOOL_GPAUSEPARAM, 0, 0, 0), ns))
-        return "autoneg %d rx %d tx %d" % v[1:]
+        v = _get(dev, ETHTOOL_GPAUSEPARAM, "=4I", ns)
+        return "autoneg %d rx %d tx %d" % tuple(v[1:])
     if q == "-P":
         out = ethtool(dev, struct.pack("=II", ETHTOOL_GPERMADDR, 32) + b"\0" * 32, ns)
         (n,) = struct.unpack_from("=I", out, 4)
         addr = out[8:8 + n]
-        return "Permanent address: " + (":".join("%02x" % b for b in addr) if any(addr) else "not set")
+        text = ":".join("%02x" % b for b in addr) if any(addr) else "not set"
+        return "Permanent address: " + text
     if q == "-T":
-        v = struct.unpack("=IIiIIIIIIII", ethtool(dev, struct.pack("=I", ETHTOOL_GET_TS_INFO) + b"\0" * 40, ns))
-        return "so_timestamping 0x%x phc %d tx_types 0x%x rx_filters 0x%x" % (v[1], v[2], v[3], v[7])
+        v = _get(dev, ETHTOOL_GET_TS_INFO, TS_INFO, ns)
+        return "so_timestamping 0x%x phc %d tx_types 0x%x rx_filters 0x%x" % (
+            v[1], v[2], v[3], v[7])
     if q == "--show-priv-flags":
         names = _strings(dev, ETH_SS_PRIV_FLAGS, _sset_len(dev, ETH_SS_PRIV_FLAGS, ns), ns)
         if not names:
             return "no private flags"
-        (_, v) = struct.unpack("=II", ethtool(dev, struct.pack("=II", ETHTOOL_GPFLAGS, 0), ns))
+        v = _get(dev, ETHTOOL_GPFLAGS, "=II", ns)[1]
         return " ".join("%s=%s" % (n, "on" if v & (1 << i) else "off") for i, n in enumerate(names))
     if q == "-m":
-        v = struct.unpack("=11I", ethtool(dev, struct.pack("=I", ETHTOOL_GMODULEINFO) + b"\0" * 40, ns))
+        v = _get(dev, ETHTOOL_GMODULEINFO, "=11I", ns)
         return "module type 0x%x eeprom_len %d" % (v[1], v[2])
     if q == "":
         # plain "ethtool DEV": link settings, WoL, message level, link
@@ -543,13 +556,14 @@ def _query(dev, q, ns):
         text = "speed %s duplex %s autoneg %s" % (
             "unknown" if speed in (0, 0xffffffff) else speed,
             {0: "half", 1: "full"}.get(base[2], "unknown"), "on" if base[5] else "off")
-        for cmd, what in ((ETHTOOL_GWOL, "wol"), (ETHTOOL_GMSGLVL, "msglvl")):
+        # wolinfo: cmd, supported, wolopts, sopass[6]; value: cmd, data
+        for cmd, fmt, i, what in ((ETHTOOL_GWOL, "=III6B2x", 2, "wol"),
+                                  (ETHTOOL_GMSGLVL, "=II", 1, "msglvl")):
             try:
-                v = struct.unpack_from("=III", ethtool(dev, struct.pack("=II", cmd, 0) + b"\0" * 12, ns))
-                text += " %s 0x%x" % (what, v[2] if cmd == ETHTOOL_GWOL else v[1])
+                text += " %s 0x%x" % (what, _get(dev, cmd, fmt, ns)[i])
             except OSError:
                 pass
-        (_, link) = struct.unpack("=II", ethtool(dev, struct.pack("=II", ETHTOOL_GLINK, 0), ns))
+        link = _get(dev, ETHTOOL_GLINK, "=II", ns)[1]
         return text + " link %s" % ("yes" if link else "no")
     raise ValueError("unknown ethtool query %r" % q)
 
@@ -601,7 +615,7 @@ def ethtool_feature(dev, feature, on, ns=None):
 def ethtool_rings(dev, rx=None, tx=None, ns=None):
     """"ethtool -G DEV rx RX tx TX"."""
     try:
-        v = list(struct.unpack("=9I", ethtool(dev, struct.pack("=I", ETHTOOL_GRINGPARAM) + b"\0" * 32, ns)))
+        v = _get(dev, ETHTOOL_GRINGPARAM, RING, ns)
         if rx is not None:
             v[5] = rx
         if tx is not None:
