@@ -32,17 +32,6 @@ void rust_helper_dev_put(struct net_device *dev)
 	dev_put(dev);
 }
 
-/*
- * dev_activate() and dev_deactivate() switch every tx queue of a device
- * between its qdisc and noop_qdisc together, so queue 0 stands for all.
- */
-bool rust_helper_netdev_tx_qdisc_active(const struct net_device *dev)
-{
-	return dev->num_tx_queues &&
-	       rcu_access_pointer(netdev_get_tx_queue(dev, 0)->qdisc) !=
-		       &noop_qdisc;
-}
-
 void rust_helper_netif_tx_wake_all_queues(struct net_device *dev)
 {
 	netif_tx_wake_all_queues(dev);
@@ -111,18 +100,6 @@ void rust_helper_netdev_set_lltx(struct net_device *dev, bool on)
 void rust_helper_netdev_set_netns_immutable(struct net_device *dev, bool on)
 {
 	dev->NF_NETNS_IMMUTABLE = on;
-}
-
-/* Queue selection of @dev for @skb, as the core would do it for @dev. */
-u16 rust_helper_netdev_select_queue_of(struct net_device *dev,
-				       struct sk_buff *skb,
-				       struct net_device *sb_dev)
-{
-	const struct net_device_ops *ops = dev->netdev_ops;
-
-	if (ops->ndo_select_queue)
-		return ops->ndo_select_queue(dev, skb, sb_dev);
-	return netdev_pick_tx(dev, skb, NULL);
 }
 
 int rust_helper_vlan_vids_add_by_dev(struct net_device *dev,

@@ -81,6 +81,7 @@ impl Allocated {
     ///
     /// `ptr` must point to a `net_device` allocated by `alloc_netdev_mqs()`, whose driver has set
     /// its addresses, MTU limits, parent and namespace, and that stays allocated for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
         // CAST: `Allocated` is a transparent wrapper around `net_device`.
         // SAFETY: guaranteed by the caller.
@@ -88,6 +89,7 @@ impl Allocated {
     }
 
     /// The raw `struct net_device` pointer.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::net_device {
         self.0.get()
     }
@@ -224,6 +226,7 @@ unsafe impl AlwaysRefCounted for Device {
 
 impl core::ops::Deref for Device {
     type Target = Allocated;
+    #[inline]
     fn deref(&self) -> &Allocated {
         &self.0
     }
@@ -236,6 +239,7 @@ impl Device {
     ///
     /// `ptr` must point to a valid `net_device` that stays valid for `'a` and whose registration
     /// got past `dev_init_scheduler()` (`reg_state != NETREG_UNINITIALIZED`).
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
         // CAST: `Device` is a transparent wrapper around `net_device`.
         // SAFETY: guaranteed by the caller.
@@ -252,6 +256,7 @@ impl Device {
     }
 
     /// The interface index.
+    #[inline]
     pub fn ifindex(&self) -> i32 {
         // SAFETY: the device is valid (type invariant); `ifindex` is set at registration.
         unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).ifindex)) }
@@ -269,6 +274,7 @@ impl Device {
     }
 
     /// Interface flags (`IFF_*`, see [`flags`]).
+    #[inline]
     pub fn flags(&self) -> u32 {
         // SAFETY: the device is valid; a racy read of a word is what the C code does as well.
         unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).flags)) }
@@ -299,17 +305,29 @@ impl Device {
     }
 
     /// Whether the device is administratively up (`netif_running()`).
+    #[inline]
     pub fn is_running(&self) -> bool {
         self.state_bits() & (1 << bindings::netdev_state_t___LINK_STATE_START) != 0
     }
 
     /// Whether the device has carrier (`netif_carrier_ok()`).
+    #[inline]
     pub fn carrier_ok(&self) -> bool {
         self.state_bits() & (1 << bindings::netdev_state_t___LINK_STATE_NOCARRIER) == 0
     }
 
+    /// Whether the device is up and has carrier (`netif_running() && netif_carrier_ok()`), from
+    /// one read of its state word.
+    #[inline]
+    pub fn is_running_with_carrier(&self) -> bool {
+        const START: usize = 1 << bindings::netdev_state_t___LINK_STATE_START;
+        const NOCARRIER: usize = 1 << bindings::netdev_state_t___LINK_STATE_NOCARRIER;
+        self.state_bits() & (START | NOCARRIER) == START
+    }
+
     /// `dev->state`, read once: what the inline `test_bit()`s of `netif_running()` and
     /// `netif_carrier_ok()` read, without a call into a C helper on the datapath.
+    #[inline]
     fn state_bits(&self) -> usize {
         // SAFETY: the device is valid, so is its `state` word, which C only changes with atomic
         // bit operations (`set_bit()` and friends); `unsigned long` is `usize` on Linux.
@@ -328,13 +346,26 @@ impl Device {
     /// `dev_deactivate()` on, every packet queued to the device is dropped by `noop_qdisc`. A
     /// stacked device that hands packets to this one should treat it as ready only when this and
     /// [`Device::carrier_ok`] both hold.
+    ///
+    /// `dev_activate()` and `dev_deactivate()` switch every tx queue between its qdisc and
+    /// `noop_qdisc` together, so queue 0 stands for all. Read here, not through a C helper: it
+    /// is on a stacked device's transmit path.
+    #[inline]
     pub fn tx_qdisc_active(&self) -> bool {
-        // SAFETY: the device is valid; the helper only compares the queue's qdisc pointer
-        // (`rcu_access_pointer()`), it does not dereference it.
-        unsafe { bindings::netdev_tx_qdisc_active(self.as_raw()) }
+        let d = self.as_raw();
+        // SAFETY: the device is valid (type invariant); `alloc_netdev_mqs()` allocated its `_tx`
+        // array of `num_tx_queues` entries, at least one (it refuses fewer), which lives as long
+        // as the device and is never replaced. The queue's `qdisc` is an RCU pointer that is read
+        // once and only compared, never dereferenced (`rcu_access_pointer()`); taking the
+        // address of `noop_qdisc` reads nothing.
+        unsafe {
+            ptr::read_volatile(ptr::addr_of!((*(*d)._tx).qdisc)).cast_const()
+                != ptr::addr_of!(bindings::noop_qdisc)
+        }
     }
 
     /// Active features.
+    #[inline]
     pub fn features(&self) -> Features {
         // SAFETY: the device is valid.
         Features::from_raw(unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).features)) })
@@ -363,6 +394,7 @@ impl Device {
     }
 
     /// Number of tx queues in use.
+    #[inline]
     pub fn real_num_tx_queues(&self) -> u32 {
         // SAFETY: the device is valid.
         unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).real_num_tx_queues)) }
@@ -554,24 +586,48 @@ impl Device {
     }
 
     /// Selects a tx queue of this device for `skb`, the way the core would for this device
-    /// (its `ndo_select_queue`, or `netdev_pick_tx()`).
+    /// (`netdev_core_pick_tx()`): queue 0 when it has a single one, else its `ndo_select_queue`
+    /// or `netdev_pick_tx()`. The single-queue case costs nothing; `netdev_pick_tx()` would hash
+    /// the flow (`skb_get_hash()`) only to scale the hash down to 0.
     ///
     /// Only a stacked device's own transmit path may ask, as the lower device's
     /// `ndo_select_queue` expects the context of one (bottom halves disabled, RCU read lock
     /// held): `ctx` proves it. The returned index is meant for this device.
+    #[inline]
     pub fn pick_tx_queue(
         &self,
         skb: &SkBuff,
         sb_dev: Option<&Device>,
         _ctx: &TxContext<'_>,
     ) -> u16 {
-        let sb = sb_dev.map_or(ptr::null_mut(), |d| d.as_raw());
-        // SAFETY: the device and skb are valid; `_ctx` proves the transmit-path context that
-        // `ndo_select_queue` implementations rely on.
-        unsafe { bindings::netdev_select_queue_of(self.as_raw(), skb.as_raw(), sb) }
+        if self.real_num_tx_queues() == 1 {
+            return 0;
+        }
+        let d = self.as_raw();
+        // SAFETY: the device is valid; its driver set `netdev_ops` before registration, to a
+        // table that outlives the device.
+        let select =
+            unsafe { (*ptr::read_volatile(ptr::addr_of!((*d).netdev_ops))).ndo_select_queue };
+        match select {
+            // SAFETY: the device's own `ndo_select_queue`, called with the device, a valid skb
+            // that is ours during queue selection and `sb_dev` (null or a registered device), in
+            // the transmit-path context (bottom halves disabled, RCU read lock held) that `_ctx`
+            // proves, as `netdev_core_pick_tx()` calls it.
+            Some(f) => unsafe {
+                f(
+                    d,
+                    skb.as_raw(),
+                    sb_dev.map_or(ptr::null_mut(), |s| s.as_raw()),
+                )
+            },
+            // SAFETY: valid device and skb, same context; the core's default picks a queue from
+            // the device's own state (no subordinate device, as the C failover driver does).
+            None => unsafe { bindings::netdev_pick_tx(d, skb.as_raw(), ptr::null_mut()) },
+        }
     }
 
     /// Transmits nothing but counts a dropped tx packet in the core stats of the device.
+    #[inline]
     pub(crate) fn count_tx_dropped(&self) {
         // SAFETY: the device is valid; the counter is per-cpu and any context may increment it.
         unsafe { bindings::dev_core_stats_tx_dropped_inc(self.as_raw()) }

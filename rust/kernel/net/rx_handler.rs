@@ -53,6 +53,7 @@ pub struct RxAction<'a> {
 }
 
 impl<'a> RxAction<'a> {
+    #[inline]
     fn new(raw: bindings::rx_handler_result_t) -> Self {
         Self {
             raw,
@@ -63,23 +64,27 @@ impl<'a> RxAction<'a> {
 
 impl<'a> RxSkb<'a> {
     /// Whether the packet was received on `dev`.
+    #[inline]
     pub fn arrived_on(&self, dev: &Device) -> bool {
         (**self).dev_is(dev)
     }
 
     /// Processes the packet as if there were no handler (`RX_HANDLER_PASS`).
+    #[inline]
     pub fn pass(self) -> RxAction<'a> {
         RxAction::new(bindings::rx_handler_result_RX_HANDLER_PASS)
     }
 
     /// Delivers the packet only to protocol handlers bound exactly to the lower device
     /// (`RX_HANDLER_EXACT`).
+    #[inline]
     pub fn exact(self) -> RxAction<'a> {
         RxAction::new(bindings::rx_handler_result_RX_HANDLER_EXACT)
     }
 
     /// Makes the packet the upper device's and has the stack process it again for that device
     /// (`skb->dev = upper`, `RX_HANDLER_ANOTHER`).
+    #[inline]
     pub fn to_upper(self) -> RxAction<'a> {
         // SAFETY: the packet is ours to modify during the call and `upper` is valid (invariant);
         // the upper device is registered and, as the stack processes the packet right away
@@ -108,6 +113,7 @@ unsafe impl crate::net::device::RcuReader for RxSkb<'_> {}
 
 impl core::ops::Deref for RxSkb<'_> {
     type Target = SkBuff;
+    #[inline]
     fn deref(&self) -> &SkBuff {
         // SAFETY: the packet is valid and ours during the call (invariant).
         unsafe { SkBuff::from_raw(*self.pskb) }

@@ -35,6 +35,7 @@ impl SkBuff {
     /// # Safety
     ///
     /// `ptr` must point to a valid `sk_buff` that the caller may access exclusively for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::sk_buff) -> &'a Self {
         // CAST: `SkBuff` is a transparent wrapper of `sk_buff`.
         // SAFETY: guaranteed by the caller.
@@ -42,11 +43,13 @@ impl SkBuff {
     }
 
     /// The raw pointer.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::sk_buff {
         self.0.get()
     }
 
     /// Length of the packet data.
+    #[inline]
     pub fn len(&self) -> u32 {
         // SAFETY: valid skb (type invariant).
         unsafe { (*self.as_raw()).len }
@@ -58,6 +61,7 @@ impl SkBuff {
     }
 
     /// Whether `skb->dev` is `dev`.
+    #[inline]
     pub fn dev_is(&self, dev: &Device) -> bool {
         // SAFETY: valid skb; `dev` is the active member of its union while the skb is ours.
         let d = unsafe { dev_field(self.as_raw()).read() };
@@ -65,33 +69,33 @@ impl SkBuff {
     }
 
     /// Transmit queue index (`skb->queue_mapping`).
+    #[inline]
     pub fn queue_mapping(&self) -> u16 {
         // SAFETY: valid skb.
         unsafe { (*self.as_raw()).queue_mapping }
     }
 
     /// Sets the transmit queue index (`skb->queue_mapping`).
+    #[inline]
     pub fn set_queue_mapping(&self, q: u16) {
         // SAFETY: valid skb that we may modify.
         unsafe { (*self.as_raw()).queue_mapping = q };
     }
 
     /// The rx queue the packet was received on, if recorded (`skb_get_rx_queue()`).
+    ///
+    /// Read here, as the inline C does: `queue_mapping` holds the rx queue plus one, 0 when none
+    /// was recorded.
+    #[inline]
     pub fn rx_queue(&self) -> Option<u16> {
-        // SAFETY: valid skb.
-        unsafe {
-            if bindings::skb_rx_queue_recorded(self.as_raw()) {
-                Some(bindings::skb_get_rx_queue(self.as_raw()))
-            } else {
-                None
-            }
-        }
+        self.queue_mapping().checked_sub(1)
     }
 
     /// `qdisc_skb_cb(skb)->slave_dev_queue_mapping`: where upper devices (bonding, team,
     /// failover) save the queue mapping chosen for the lower device across their own queueing.
     ///
     /// Context: only meaningful in the tx path, where `skb->cb` holds the qdisc control block.
+    #[inline]
     pub fn slave_queue_mapping(&self) -> u16 {
         // SAFETY: valid skb, whose cb area holds a `qdisc_skb_cb` (see `qdisc_cb`).
         unsafe {
@@ -105,6 +109,7 @@ impl SkBuff {
     }
 
     /// Sets `qdisc_skb_cb(skb)->slave_dev_queue_mapping`; see [`SkBuff::slave_queue_mapping`].
+    #[inline]
     pub fn set_slave_queue_mapping(&self, q: u16) {
         // SAFETY: valid skb that we may modify (see `qdisc_cb`).
         unsafe {
@@ -124,6 +129,7 @@ impl SkBuff {
 /// # Safety
 ///
 /// `skb` must be valid.
+#[inline]
 pub(crate) unsafe fn dev_field(skb: *mut bindings::sk_buff) -> *mut *mut bindings::net_device {
     // SAFETY: `skb` is valid (caller); taking a field's address reads nothing.
     unsafe {
@@ -142,6 +148,7 @@ pub(crate) unsafe fn dev_field(skb: *mut bindings::sk_buff) -> *mut *mut binding
 /// # Safety
 ///
 /// `skb` must be valid. The result is aligned: `cb` is `__aligned(8)` in C.
+#[inline]
 unsafe fn qdisc_cb(skb: *mut bindings::sk_buff) -> *mut bindings::qdisc_skb_cb {
     // The C code's `BUILD_BUG_ON()` in `qdisc_cb_private_validate()`, more or less.
     const _: () = assert!(
@@ -173,6 +180,7 @@ impl OwnedSkBuff {
     /// # Safety
     ///
     /// `ptr` must be a valid `sk_buff` whose ownership is transferred to the returned value.
+    #[inline]
     pub unsafe fn from_raw(ptr: *mut bindings::sk_buff) -> Self {
         // SAFETY: non-null as a valid pointer (caller's guarantee).
         Self(unsafe { NonNull::new_unchecked(ptr) })
@@ -188,6 +196,7 @@ impl OwnedSkBuff {
     /// unregistered, which drops); the core keeps it alive while packets sit in its queues.
     ///
     /// Context: any context where `dev_queue_xmit()` may be called (not hard IRQ).
+    #[inline]
     pub fn xmit_via(self, dev: &Device) -> TxStatus {
         let p = self.0.as_ptr();
         core::mem::forget(self);
@@ -207,6 +216,7 @@ impl OwnedSkBuff {
 
 impl core::ops::Deref for OwnedSkBuff {
     type Target = SkBuff;
+    #[inline]
     fn deref(&self) -> &SkBuff {
         // SAFETY: we own a valid skb.
         unsafe { SkBuff::from_raw(self.0.as_ptr()) }
