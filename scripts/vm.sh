@@ -9,8 +9,10 @@
 #
 # --cpus is the guest's vCPU count (default 2). --icount runs QEMU with
 # "-icount shift=0,sleep=off": guest time advances 1 ns per guest
-# instruction (idle time is skipped), so a guest clock interval counts the
-# instructions the guest executed in it (bench.sh --same-boot, with --cpus 1).
+# instruction while the vCPU runs, so a guest clock interval in which it never
+# idles counts the instructions the guest executed in it (bench.sh
+# --same-boot, with --cpus 1). While it idles, guest time follows the host's
+# clock (sleep=off; sleep=on would jump to the next timer instead).
 #
 # --memory is the guest's memory (vng --memory, default 3G). SR-IOV needs 1G
 # with QEMU 10.0.2: it drops the upper 32 bits of igbvf VF BAR addresses, and
