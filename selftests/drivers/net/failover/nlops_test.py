@@ -58,8 +58,8 @@ def refused_both(name, res, cmd):
           "nlops %s / %s: rc=%d %s" % (res, " ".join(cmd), rc, out.strip().splitlines()[-1:]))
 
 
-def kind_available(kind):
-    st, _ = sh("ip", "link", "add", "nfprobe", "type", kind)
+def kind_available(kind, *args):
+    st, _ = sh("ip", "link", "add", *(args + ("name", "nfprobe", "type", kind)))
     if st == 0:
         sh("ip", "link", "del", "nfprobe")
     return st == 0
@@ -127,7 +127,7 @@ def inner():
     check("macvlan del", res == (0, "") and link("mv0") is None, res)
     res = nlops.link_del("mv0")
     check("del of a missing device", res[0] == 19, res)
-    if kind_available("vlan"):
+    if kind_available("vlan", "link", "va", "id", "1"):
         res = nlops.link_add("vl7", "vlan", link="va", vlan_id=7)
         lk = link("vl7")
         check("vlan add", res == (0, "") and lk and lk["linkinfo"]["info_data"]["id"] == 7 and lk["link"] == "va",
@@ -139,6 +139,7 @@ def inner():
     else:
         res = nlops.link_add("vl7", "vlan", link="va", vlan_id=7)
         check("vlan add without 8021q: refused", res[0] != 0, res)
+        nlops.link_del("vl7")
         skip("vlan add", "no 8021q in this kernel (%s)" % res[1])
     if kind_available("dummy"):
         res = nlops.link_add("nfimp0", "dummy", address="52:54:00:12:34:56")
