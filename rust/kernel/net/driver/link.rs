@@ -32,7 +32,7 @@ use core::{
     ptr::{self, NonNull},
 };
 
-/// The extended acknowledgement of a netlink request (`struct netlink_ext_ack`): where a
+/// The extended acknowledgment of a netlink request (`struct netlink_ext_ack`): where a
 /// driver leaves a message for the user (`ip` prints it as `Error: ...`).
 ///
 /// # Invariants
@@ -45,7 +45,7 @@ pub struct ExtAck<'a> {
 
 impl ExtAck<'_> {
     /// Sets the error message (`NL_SET_ERR_MSG()`); the request must also fail for the user to
-    /// see it. Without an acknowledgement (a request that did not come from netlink) nothing
+    /// see it. Without an acknowledgment (a request that did not come from netlink) nothing
     /// happens.
     pub fn set_message(&mut self, msg: &'static CStr) {
         if !self.ptr.is_null() {
@@ -297,7 +297,7 @@ impl<T: LinkOperations> LinkAdapter<T> {
     /// # Safety
     ///
     /// Called by the core (RTNL held) with a registered device of `T` and another registered
-    /// device, and the request's acknowledgement (or null).
+    /// device, and the request's acknowledgment (or null).
     unsafe extern "C" fn add_slave(
         dev: *mut bindings::net_device,
         slave: *mut bindings::net_device,
@@ -307,7 +307,7 @@ impl<T: LinkOperations> LinkAdapter<T> {
         let rtnl = unsafe { Rtnl::assume_held() };
         // SAFETY: valid registered devices during the call (caller's guarantee).
         let (dev, slave) = unsafe { (NetDev::<T>::from_raw(dev), Device::from_raw(slave)) };
-        // INVARIANT: null or the request's acknowledgement, ours during the call.
+        // INVARIANT: null or the request's acknowledgment, ours during the call.
         let mut ack = ExtAck {
             ptr: extack,
             _p: PhantomData,
