@@ -1449,7 +1449,7 @@ impl NetFailover for Failover {
             min: standby.min_mtu(),
             max: standby.max_mtu(),
         };
-        let mut b = Builder::<Master>::new(queues, queues, Master::new(base_mtu, params, true))?;
+        let b = Builder::<Master>::new(queues, queues, Master::new(base_mtu, params, true))?;
         b.set_net_as(standby)
             .set_parent_as(standby)
             .set_mac(&standby.dev_addr())
@@ -1457,7 +1457,7 @@ impl NetFailover for Failover {
             // standby could not take the master's MTU otherwise (the C driver's bug).
             .set_mtu_range(base_mtu.min, base_mtu.max)
             .set_mtu(standby.mtu());
-        configure(&mut b)?;
+        configure(&b)?;
         let f = Failover { reg: b.register()? };
         let master = f.reg.device();
 
@@ -1498,7 +1498,7 @@ impl NetFailover for Failover {
 
 /// What every master has, created by `virtio_net` or by rtnetlink: a failover master without
 /// a qdisc, lockless, which stays in its namespace, without carrier until a lower device has.
-fn configure(s: &mut Setup<Master>) -> Result {
+fn configure(s: &Setup<Master>) -> Result {
     let hw = vlan_features_mask()
         | Features::HW_VLAN_CTAG_TX
         | Features::HW_VLAN_CTAG_RX
@@ -1545,7 +1545,7 @@ impl LinkOperations for Master {
         policy::master_tx_queues(driver::num_possible_cpus())
     }
 
-    fn setup(dev: &mut Setup<Self>) {
+    fn setup(dev: &Setup<Self>) {
         if configure(dev).is_err() {
             // Cannot happen: the features are constant and valid (checked at creation by
             // `virtio_net` masters too).

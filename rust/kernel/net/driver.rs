@@ -39,7 +39,7 @@
 //!     }
 //! }
 //!
-//! let mut b = Builder::<BlackHole>::new(1, 1, BlackHole { label: 7 })?;
+//! let b = Builder::<BlackHole>::new(1, 1, BlackHole { label: 7 })?;
 //! b.set_mtu_range(68, 1500).set_mtu(1500).set_no_queue(true).set_lltx(true);
 //! b.set_features(Features::SG, Features::SG)?;
 //! // Features that would make the core call callbacks this driver lacks are refused.
@@ -1154,7 +1154,8 @@ impl<T: Operations> Adapter<T> {
 
 /// An allocated Ethernet device with initialised private data, not yet registered.
 ///
-/// Setters take `&mut self`: nobody else can see the device before [`Builder::register`].
+/// The setters are [`Setup`]'s, which the builder dereferences to: nobody else can see the
+/// device before [`Builder::register`].
 /// Dropping the builder drops the private data and frees the device.
 ///
 /// Context: process context (allocation with `GFP_KERNEL`).
@@ -1171,10 +1172,17 @@ pub struct Builder<T: Operations> {
 /// registered, and seen by nobody else. [`Builder`] dereferences to it; a device created by
 /// rtnetlink is given to [`LinkOperations::setup`](link::LinkOperations::setup) as one.
 ///
+/// It is only ever handed out as a shared reference, and its setters take `&self`: with a
+/// `&mut Setup<T>`, safe code could `mem::swap()` the device of a [`Builder`] with one
+/// rtnetlink allocated (whose data does not exist yet), and the builder would drop data that
+/// was never initialised. Sequential writes through `&self` are fine: `Setup` is neither
+/// `Send` nor `Sync` (it holds a raw pointer), so all its users run on one thread.
+///
 /// # Invariants
 ///
 /// `dev` is a valid device using `Adapter<T>`'s operations (or `LinkAdapter<T>`'s), not
-/// registered, which only the holder of a `&mut Setup<T>` accesses.
+/// registered, which only the thread holding the `Setup<T>` accesses, and which the
+/// `Setup<T>` keeps designating as long as it exists (it is never exposed by `&mut`).
 pub struct Setup<T: Operations> {
     dev: NonNull<bindings::net_device>,
     _p: PhantomData<T>,
@@ -1184,12 +1192,6 @@ impl<T: Operations> core::ops::Deref for Builder<T> {
     type Target = Setup<T>;
     fn deref(&self) -> &Setup<T> {
         &self.setup
-    }
-}
-
-impl<T: Operations> core::ops::DerefMut for Builder<T> {
-    fn deref_mut(&mut self) -> &mut Setup<T> {
-        &mut self.setup
     }
 }
 
@@ -1294,7 +1296,7 @@ impl<T: Operations> Setup<T> {
         }
     }
 
-    fn raw(&mut self) -> *mut bindings::net_device {
+    fn raw(&self) -> *mut bindings::net_device {
         self.dev.as_ptr()
     }
 
@@ -1303,7 +1305,7 @@ impl<T: Operations> Setup<T> {
     ///
     /// The parent must outlive the device: the driver of `other`'s parent must destroy this
     /// device before it releases its own (as `virtio_net` does with `net_failover_destroy()`).
-    pub fn set_parent_as(&mut self, other: &Allocated) -> &mut Self {
+    pub fn set_parent_as(&self, other: &Allocated) -> &Self {
         let d = self.raw();
         // SAFETY: `other` is valid; `d` is ours and unregistered. `SET_NETDEV_DEV()` takes no
         // reference either: registration (`device_add()`) takes one on the parent.
@@ -1312,7 +1314,7 @@ impl<T: Operations> Setup<T> {
     }
 
     /// Puts the device in the network namespace of `other` (`dev_net_set()`).
-    pub fn set_net_as(&mut self, other: &Allocated) -> &mut Self {
+    pub fn set_net_as(&self, other: &Allocated) -> &Self {
         let d = self.raw();
         // SAFETY: `other` is valid and so is its namespace; `d` is ours and unregistered. In 6.12
         // `dev_net_set()` stores the pointer without taking a reference on the namespace, as for
@@ -1324,7 +1326,7 @@ impl<T: Operations> Setup<T> {
     }
 
     /// Sets the hardware address, and the permanent address to the same value.
-    pub fn set_mac(&mut self, addr: &[u8; crate::net::device::ETH_ALEN]) -> &mut Self {
+    pub fn set_mac(&self, addr: &[u8; crate::net::device::ETH_ALEN]) -> &Self {
         let d = self.raw();
         // SAFETY: `d` is ours and unregistered; `addr` has `addr_len` (ETH_ALEN) bytes, and
         // `perm_addr` has `MAX_ADDR_LEN` (more).
@@ -1337,7 +1339,7 @@ impl<T: Operations> Setup<T> {
 
     /// Gives the device a random, locally administered unicast address
     /// (`eth_hw_addr_random()`), leaving the permanent address alone.
-    pub fn set_random_mac(&mut self) -> &mut Self {
+    pub fn set_random_mac(&self) -> &Self {
         let mut addr = [0u8; crate::net::device::ETH_ALEN];
         // SAFETY: writes `addr.len()` bytes into `addr`.
         unsafe { bindings::get_random_bytes(addr.as_mut_ptr().cast(), addr.len()) };
@@ -1353,7 +1355,7 @@ impl<T: Operations> Setup<T> {
     }
 
     /// Sets the MTU range.
-    pub fn set_mtu_range(&mut self, min: u32, max: u32) -> &mut Self {
+    pub fn set_mtu_range(&self, min: u32, max: u32) -> &Self {
         let d = self.raw();
         // SAFETY: `d` is ours and unregistered.
         unsafe {
@@ -1364,14 +1366,14 @@ impl<T: Operations> Setup<T> {
     }
 
     /// Sets the MTU.
-    pub fn set_mtu(&mut self, mtu: u32) -> &mut Self {
+    pub fn set_mtu(&self, mtu: u32) -> &Self {
         let d = self.raw();
         // SAFETY: `d` is ours and unregistered.
         unsafe { (*d).mtu = mtu };
         self
     }
 
-    fn update_priv_flags(&mut self, set: PrivFlags, clear: PrivFlags) -> &mut Self {
+    fn update_priv_flags(&self, set: PrivFlags, clear: PrivFlags) -> &Self {
         let d = self.raw();
         // SAFETY: `d` is ours and unregistered. Callers only pass flags whose meaning this
         // driver-owned device backs (see each method).
@@ -1382,25 +1384,25 @@ impl<T: Operations> Setup<T> {
     /// Marks the device as a failover master (`IFF_FAILOVER`): the C failover core then leaves
     /// its events alone, and [`LowerLink`](crate::net::lower::LowerLink) marks the devices
     /// linked below it as failover lower devices.
-    pub fn set_failover_master(&mut self) -> &mut Self {
+    pub fn set_failover_master(&self) -> &Self {
         self.update_priv_flags(PrivFlags::FAILOVER, PrivFlags::from_raw(0))
     }
 
     /// Whether the device filters unicast addresses itself (`IFF_UNICAST_FLT`); without it the
     /// core turns on promiscuous mode when secondary unicast addresses are added.
-    pub fn set_unicast_filtering(&mut self, on: bool) -> &mut Self {
+    pub fn set_unicast_filtering(&self, on: bool) -> &Self {
         self.set_or_clear(PrivFlags::UNICAST_FLT, on)
     }
 
     /// Whether the device has no qdisc (`IFF_NO_QUEUE`), as stacked devices that hand packets
     /// to a lower device's queue usually do.
-    pub fn set_no_queue(&mut self, on: bool) -> &mut Self {
+    pub fn set_no_queue(&self, on: bool) -> &Self {
         self.set_or_clear(PrivFlags::NO_QUEUE, on)
     }
 
     /// Whether the core may drop a packet's route before `start_xmit`
     /// (`IFF_XMIT_DST_RELEASE`).
-    pub fn set_dst_release(&mut self, on: bool) -> &mut Self {
+    pub fn set_dst_release(&self, on: bool) -> &Self {
         self.set_or_clear(PrivFlags::XMIT_DST_RELEASE, on)
     }
 
@@ -1409,11 +1411,11 @@ impl<T: Operations> Setup<T> {
     /// this: pktgen would otherwise send one packet several times while it sits in a queue.
     /// There is no way back: claiming the flag is only safe for drivers that never keep a
     /// packet, which this abstraction cannot check.
-    pub fn clear_tx_skb_sharing(&mut self) -> &mut Self {
+    pub fn clear_tx_skb_sharing(&self) -> &Self {
         self.update_priv_flags(PrivFlags::from_raw(0), PrivFlags::TX_SKB_SHARING)
     }
 
-    fn set_or_clear(&mut self, f: PrivFlags, on: bool) -> &mut Self {
+    fn set_or_clear(&self, f: PrivFlags, on: bool) -> &Self {
         let none = PrivFlags::from_raw(0);
         if on {
             self.update_priv_flags(f, none)
@@ -1424,7 +1426,7 @@ impl<T: Operations> Setup<T> {
 
     /// Declares the driver lockless on transmit (`dev->lltx`): the core does not take the tx
     /// queue lock around `start_xmit`.
-    pub fn set_lltx(&mut self, on: bool) -> &mut Self {
+    pub fn set_lltx(&self, on: bool) -> &Self {
         let d = self.raw();
         // SAFETY: `d` is ours and unregistered.
         unsafe { bindings::netdev_set_lltx(d, on) };
@@ -1433,7 +1435,7 @@ impl<T: Operations> Setup<T> {
 
     /// Forbids moving the device to another network namespace (`dev->netns_immutable`,
     /// `netns_local` before Linux 6.15 and in early 6.12.y releases).
-    pub fn set_netns_immutable(&mut self, on: bool) -> &mut Self {
+    pub fn set_netns_immutable(&self, on: bool) -> &Self {
         let d = self.raw();
         // SAFETY: `d` is ours and unregistered.
         unsafe { bindings::netdev_set_netns_immutable(d, on) };
@@ -1442,7 +1444,7 @@ impl<T: Operations> Setup<T> {
 
     /// Sets the user-changeable features and the active features. Fails with `EINVAL`, changing
     /// nothing, if either holds a feature outside [`Features::DRIVER_SETTABLE`].
-    pub fn set_features(&mut self, hw_features: Features, features: Features) -> Result<&mut Self> {
+    pub fn set_features(&self, hw_features: Features, features: Features) -> Result<&Self> {
         if !Features::DRIVER_SETTABLE.contains(hw_features | features) {
             return Err(EINVAL);
         }
@@ -1457,7 +1459,7 @@ impl<T: Operations> Setup<T> {
 
     /// Starts the device without carrier (`netif_carrier_off()` before registration), so that
     /// it is never seen with a carrier it does not have.
-    pub fn set_carrier_off(&mut self) -> &mut Self {
+    pub fn set_carrier_off(&self) -> &Self {
         let d = self.raw();
         // SAFETY: `d` is ours; before registration the call only sets the state bit.
         unsafe { bindings::netif_carrier_off(d) };

@@ -72,7 +72,7 @@ pub trait LinkOperations: Operations {
     ///
     /// Context: RTNL held; must not fail (a setting that can fail belongs in
     /// [`LinkOperations::init`]).
-    fn setup(dev: &mut Setup<Self>);
+    fn setup(dev: &Setup<Self>);
 
     /// The private data of a new device, initialised in `ndo_init` just before the device is
     /// registered.
@@ -183,8 +183,8 @@ impl<T: LinkOperations> LinkAdapter<T> {
         let dev = unsafe { NonNull::new_unchecked(dev) };
         // SAFETY: allocated with our operations, not registered, nobody else sees it during
         // this call; `s` does not outlive it.
-        let mut s = unsafe { Setup::<T>::from_raw(dev) };
-        T::setup(&mut s);
+        let s = unsafe { Setup::<T>::from_raw(dev) };
+        T::setup(&s);
     }
 
     /// `ndo_init`: initialises the private data (and the sysfs table).
