@@ -465,8 +465,15 @@ impl Device {
     }
 
     /// Changes the hardware address (`dev_set_mac_address()`), as `ip link set DEV address`
-    /// would: the driver may refuse (`EOPNOTSUPP`, `EADDRNOTAVAIL`, `EPERM`, ...).
+    /// would: the driver may refuse (`EOPNOTSUPP`, `EADDRNOTAVAIL`, `EPERM`, ...). `EINVAL`
+    /// for a device whose addresses are not [`ETH_ALEN`] bytes long.
     pub fn set_mac_address(&self, addr: &[u8; ETH_ALEN], _rtnl: &Rtnl) -> Result {
+        // The driver copies `addr_len` bytes out of `sa_data`, which has room for 14: a longer
+        // address (InfiniBand's 20 bytes, say) would be read past the end of `sa`.
+        // SAFETY: the device is valid; `addr_len` only changes under RTNL, which is held.
+        if usize::from(unsafe { (*self.as_raw()).addr_len }) != ETH_ALEN {
+            return Err(crate::error::code::EINVAL);
+        }
         // SAFETY: all-zero is a valid `sockaddr`.
         let mut sa: bindings::sockaddr = unsafe { core::mem::zeroed() };
         // SAFETY: the device is valid; its type is the address family of its addresses.
