@@ -23,7 +23,7 @@ use kernel::{
             flags, AddrLocked, Allocated, DevRef, Device, DeviceSlot, Features, PciUnbindNotifier,
             PrivFlags, RateLimit, UnbindHandler,
         },
-        device::{ETH_ALEN, ETH_HLEN},
+        device::{ETH_ALEN, ETH_HLEN, ETH_MAX_MTU, ETH_MIN_MTU},
         driver::{
             self,
             link::{ExtAck, LinkOperations, LinkRegistration},
@@ -1444,7 +1444,7 @@ struct Failover {
 
 impl NetFailover for Failover {
     fn create(standby: &Allocated, params: &Params) -> Result<Self> {
-        let queues = policy::master_tx_queues(driver::num_possible_cpus());
+        let queues = <Master as LinkOperations>::num_queues();
         let base_mtu = MtuRange {
             min: standby.min_mtu(),
             max: standby.max_mtu(),
@@ -1541,6 +1541,7 @@ fn masters_remove(master: &NetDev<Master>, rtnl: &Rtnl) {
 /// Masters made by hand: `ip link add NAME type net_failover`, lower devices added with
 /// `ip link set DEV master NAME` (explicit pairing, no MAC matching).
 impl LinkOperations for Master {
+    /// Tx and rx queues of every master, also those `virtio_net` creates.
     fn num_queues() -> u32 {
         policy::master_tx_queues(driver::num_possible_cpus())
     }
@@ -1597,8 +1598,8 @@ impl LinkOperations for Master {
 
 /// MTU range of a master made by hand, without lower devices.
 const EXPLICIT_MTU: MtuRange = MtuRange {
-    min: 68,
-    max: 65535,
+    min: ETH_MIN_MTU,
+    max: ETH_MAX_MTU,
 };
 
 struct NetFailoverModule {

@@ -54,6 +54,12 @@ pub const ETH_ALEN: usize = 6;
 /// Length of an Ethernet header.
 pub const ETH_HLEN: u16 = bindings::ETH_HLEN as u16;
 
+/// Smallest MTU of an Ethernet device (`ETH_MIN_MTU`).
+pub const ETH_MIN_MTU: u32 = bindings::ETH_MIN_MTU;
+
+/// Largest MTU the stack allows an Ethernet device (`ETH_MAX_MTU`).
+pub const ETH_MAX_MTU: u32 = bindings::ETH_MAX_MTU;
+
 /// A `struct net_device` allocated and set up by its driver, registered or not.
 ///
 /// Only what a driver sets before `register_netdev()` and does not change afterwards can be
