@@ -48,6 +48,20 @@ if [ "$module" = c ] && [ ! -f "$(build_dir "$kernel")-cref/net_failover.ko" ]; 
 	"$REPO/scripts/build-cref.sh" "$kernel"
 fi
 
+# A soak runs for an hour or more: it boots a copy of the build, so that a
+# rebuild meanwhile (the next change being tested) does not change the kernel
+# or the modules under soak (vm.sh honours NF_BUILD_DIR).
+bdir=$(build_dir "$kernel")
+snap=$(mktemp -d "$CACHE/soak-build.XXXXXX")
+trap 'rm -rf "$snap" "$snap-cref"' EXIT
+cp -a "$bdir/." "$snap/"
+if [ "$module" = c ]; then
+	mkdir "$snap-cref"
+	cp -a "$bdir-cref/." "$snap-cref/"
+fi
+export NF_BUILD_DIR=$snap
+echo "soak: kernel and modules copied from $bdir ($(git -C "$REPO" describe --always --dirty 2> /dev/null || echo unknown))"
+
 tb=$(date +%s)
 suite=$REPO/selftests/drivers/net/failover
 runs=() rcs=()
