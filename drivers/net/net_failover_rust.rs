@@ -155,7 +155,9 @@ struct Master {
     /// rx) and RTNL writers.
     lowers: [DeviceSlot; 2],
     /// Per role (`Role::index()`), what keeps the datapath off the lower device: [`LEAVING`],
-    /// [`UNBINDING`], [`HELD`]. One load per role on the datapath; written under RTNL.
+    /// [`UNBINDING`], [`HELD`]. Written under RTNL, and mirrored in the slots' enabled
+    /// pointers ([`Master::sync_enabled`]): the transmit fast path reads the primary's enabled
+    /// pointer and not this byte; the slow path and the policy read the byte.
     block: [AtomicU8; 2],
     /// Takeover delay of this master in ms (see [`HELD`]).
     takeover_delay_ms: AtomicU32,
@@ -309,13 +311,23 @@ impl Master {
     }
 
     /// Sets (`on`) or clears `bits` in the role's [`Master::block`]. RTNL held.
-    fn set_block(&self, role: Role, bits: u8, on: bool, _rtnl: &Rtnl) {
+    fn set_block(&self, role: Role, bits: u8, on: bool, rtnl: &Rtnl) {
         let b = &self.block[role.index()];
         if on {
             b.fetch_or(bits, Ordering::Relaxed);
         } else {
             b.fetch_and(!bits, Ordering::Relaxed);
         }
+        self.sync_enabled(role, rtnl);
+    }
+
+    /// Publishes the role's lower device as enabled for the transmit fast path
+    /// ([`DeviceSlot::get_enabled`]) exactly while nothing in [`Master::block`] keeps the
+    /// datapath off it. RTNL held; called after every change of the block bits or the slot.
+    fn sync_enabled(&self, role: Role, rtnl: &Rtnl) {
+        let free =
+            self.block[role.index()].load(Ordering::Relaxed) & (LEAVING | UNBINDING | HELD) == 0;
+        self.slot(role).set_enabled(free, rtnl);
     }
 
     /// Role of `dev` if it is one of our lower devices.
@@ -343,13 +355,15 @@ impl Master {
         }
     }
 
-    /// Whether `dev`, in `role`, can carry a packet now and is not held back: the same as
-    /// `state_of(Some(dev), role)` being `ready()` and not `held`, decided with early exits for
-    /// the transmit fast path (the blocking byte first, then the device's state word and qdisc).
-    fn usable_now(&self, dev: &Device, role: Role) -> bool {
-        self.block[role.index()].load(Ordering::Relaxed) & (LEAVING | UNBINDING | HELD) == 0
-            && dev.is_running_with_carrier()
-            && dev.tx_qdisc_active()
+    /// The primary if it can carry a packet now and is not held back: the same as
+    /// `state_of(primary, Role::Primary)` being `ready()` and not `held`, decided with early
+    /// exits for the transmit fast path (the enabled slot stands for the blocking byte, then
+    /// the device's state word and qdisc).
+    #[inline]
+    fn primary_usable_now<'a>(&'a self, ctx: &'a TxContext<'_>) -> Option<&'a Device> {
+        self.slot(Role::Primary)
+            .get_enabled(ctx)
+            .filter(|p| p.is_running_with_carrier() && p.tx_qdisc_active())
     }
 
     /// Lower-device states as the datapath sees them now (RTNL side).
@@ -761,6 +775,7 @@ impl Master {
             link.unlink(master, rtnl);
             return Err(e);
         }
+        self.sync_enabled(role, rtnl);
         if let Some(mut ctl) = self.ctl.try_borrow_mut(rtnl) {
             ctl.lowers[role.index()] = Some(LowerCtl {
                 link,
@@ -1036,12 +1051,12 @@ impl Operations for Master {
     fn start_xmit(dev: &NetDev<Self>, skb: OwnedSkBuff, ctx: &TxContext<'_>) -> TxStatus {
         let m = dev.data();
         // The core's RCU-bh section covers the lower devices' lifetime (`ctx`).
-        let primary = m.slot(Role::Primary).get(ctx);
         // The common case decides on the primary alone (`tx_path()` picks a ready primary that
         // is not held whatever the standby's state); the standby is looked at only otherwise.
-        let target = if primary.is_some_and(|p| m.usable_now(p, Role::Primary)) {
-            primary
+        let target = if let Some(p) = m.primary_usable_now(ctx) {
+            Some(p)
         } else {
+            let primary = m.slot(Role::Primary).get(ctx);
             let standby = m.slot(Role::Standby).get(ctx);
             let p = m.state_of(primary, Role::Primary);
             match policy::tx_path(p, m.state_of(standby, Role::Standby)) {

@@ -123,15 +123,20 @@ impl TxStatus {
     /// The packet was sent or dropped (`NETDEV_TX_OK`).
     pub const OK: Self = Self(bindings::netdev_tx_NETDEV_TX_OK as c_int);
 
-    /// The status of a `dev_queue_xmit()` call, passed on.
-    pub(crate) fn from_xmit(ret: c_int) -> Self {
-        // INVARIANT: `dev_queue_xmit()` returns `NET_XMIT_*` codes or negative errnos; should it
-        // ever return `NETDEV_TX_BUSY`, the packet is consumed anyway, so report a drop.
-        if ret == bindings::netdev_tx_NETDEV_TX_BUSY as c_int {
-            Self(bindings::NET_XMIT_DROP as c_int)
-        } else {
-            Self(ret)
-        }
+    /// The status of a `dev_queue_xmit()` call, passed on unchanged (so that a stacked
+    /// driver's `start_xmit` can end in a tail call, as C's do).
+    ///
+    /// # Safety
+    ///
+    /// `ret` is what `__dev_queue_xmit()` returned.
+    #[inline]
+    pub(crate) unsafe fn from_xmit(ret: c_int) -> Self {
+        // INVARIANT: `__dev_queue_xmit()` consumes the skb on every path and returns
+        // `NET_XMIT_SUCCESS`, a `NET_XMIT_*` code masked with `NET_XMIT_MASK`, `NETDEV_TX_OK`,
+        // or a negative errno; a lower driver's `NETDEV_TX_BUSY` becomes `-ENETDOWN` there
+        // ("Virtual device %s asks to queue packet!"), and a partly sent GSO list
+        // `NETDEV_TX_OK`. So `ret` is never `NETDEV_TX_BUSY` (caller's guarantee).
+        Self(ret)
     }
 
     /// Whether the packet was accepted by the next device (`NET_XMIT_SUCCESS`/`NETDEV_TX_OK`).

@@ -201,13 +201,13 @@ impl OwnedSkBuff {
         let p = self.0.as_ptr();
         core::mem::forget(self);
         // SAFETY: we own the skb and hand it over, after pointing it at a registered device
-        // (type invariant of `Device`).
-        let ret = unsafe {
+        // (type invariant of `Device`); `from_xmit` gets what `__dev_queue_xmit()` returned.
+        // `dev_queue_xmit()` is this inline wrapper. Its status goes back unchanged (a tail
+        // call in the compiled code), as `TxStatus::from_xmit` allows.
+        unsafe {
             dev_field(p).write(dev.as_raw());
-            // `dev_queue_xmit()` is this inline wrapper.
-            bindings::__dev_queue_xmit(p, ptr::null_mut())
-        };
-        TxStatus::from_xmit(ret)
+            TxStatus::from_xmit(bindings::__dev_queue_xmit(p, ptr::null_mut()))
+        }
     }
 
     /// Frees the packet (`dev_kfree_skb_any()`).

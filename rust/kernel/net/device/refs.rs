@@ -106,11 +106,15 @@ impl<D: NetDevice> Drop for DevRef<D> {
 /// RTNL readers hold their own reference, so [`DeviceSlot::take`] cannot pull the device from
 /// under them either.
 ///
+/// The device can also be *enabled*: a second published pointer, equal to the first or null,
+/// that a transmit fast path reads with one load where it would otherwise load the device and
+/// then a flag of the driver's own ([`DeviceSlot::get_enabled`], [`DeviceSlot::set_enabled`]).
+///
 /// # Invariants
 ///
 /// `ptr` is null or points to a registered device on which the slot owns one reference recorded
-/// in `tracker`. `ptr` is written only with RTNL held, `tracker` is accessed only with RTNL held
-/// or through `&mut self`.
+/// in `tracker`. `enabled` is null or equal to `ptr`. `ptr` and `enabled` are written only with
+/// RTNL held, `tracker` is accessed only with RTNL held or through `&mut self`.
 ///
 /// # Examples
 ///
@@ -141,8 +145,33 @@ impl<D: NetDevice> Drop for DevRef<D> {
 /// assert_eq!(held.ifindex(), lo.ifindex()); // still a valid device
 /// # Ok::<(), Error>(())
 /// ```
+///
+/// A device is enabled only while it is in the slot:
+///
+/// ```
+/// use kernel::{c_str, error::Error, net::device::DeviceSlot, net::rtnl, sync::rcu};
+///
+/// let rtnl = rtnl::lock();
+/// let lo = kernel::net::device::Device::lookup_init_net(c_str!("lo"), &rtnl).unwrap();
+/// let slot = DeviceSlot::new();
+/// slot.set_enabled(true, &rtnl); // empty: nothing to enable
+/// slot.set(&lo, &rtnl)?;
+/// assert!(slot.get_enabled(&rcu::read_lock()).is_none()); // set, not enabled yet
+/// slot.set_enabled(true, &rtnl);
+/// assert_eq!(slot.get_enabled(&rcu::read_lock()).map(|d| d.ifindex()), Some(lo.ifindex()));
+/// slot.set_enabled(false, &rtnl);
+/// assert!(slot.get_enabled(&rcu::read_lock()).is_none());
+/// slot.set_enabled(true, &rtnl);
+/// drop(slot.take(&rtnl)); // emptying disables
+/// assert!(slot.get_enabled(&rcu::read_lock()).is_none());
+/// slot.set(&lo, &rtnl)?;
+/// assert!(slot.get_enabled(&rcu::read_lock()).is_none()); // a new device starts disabled
+/// drop(slot.take(&rtnl));
+/// # Ok::<(), Error>(())
+/// ```
 pub struct DeviceSlot {
     ptr: AtomicPtr<bindings::net_device>,
+    enabled: AtomicPtr<bindings::net_device>,
     tracker: UnsafeCell<bindings::netdevice_tracker>,
 }
 
@@ -184,6 +213,7 @@ impl DeviceSlot {
     pub const fn new() -> Self {
         Self {
             ptr: AtomicPtr::new(ptr::null_mut()),
+            enabled: AtomicPtr::new(ptr::null_mut()),
             // SAFETY: zeroes are a valid (empty) tracker.
             tracker: UnsafeCell::new(unsafe { core::mem::zeroed() }),
         }
@@ -198,6 +228,35 @@ impl DeviceSlot {
         // reference, and `take` waits for a grace period before that reference can be dropped;
         // we are inside an RCU read-side critical section for `'a`.
         (!p.is_null()).then(|| unsafe { Device::from_raw(p) })
+    }
+
+    /// The published device if it is enabled ([`DeviceSlot::set_enabled`]), for RCU readers.
+    ///
+    /// A reader inside its critical section may still see a device after it was disabled (as
+    /// with any RCU-published value), never after the slot was emptied and `take` returned.
+    #[inline]
+    pub fn get_enabled<'a, R: RcuReader>(&'a self, _rcu: &'a R) -> Option<&'a Device> {
+        // Acquire pairs with the Release in `set_enabled`.
+        let p = self.enabled.load(Ordering::Acquire);
+        // SAFETY: a non-null `enabled` equals `ptr` (invariant): a device the slot holds a
+        // reference on, and `take` clears `enabled` before its grace period, so the reasoning
+        // of `get` applies.
+        (!p.is_null()).then(|| unsafe { Device::from_raw(p) })
+    }
+
+    /// Enables (`on`) or disables the published device for [`DeviceSlot::get_enabled`]
+    /// readers. Enabling an empty slot does nothing; a device newly [`set`](DeviceSlot::set)
+    /// starts disabled, and [`take`](DeviceSlot::take) disables it.
+    ///
+    /// Context: RTNL held.
+    pub fn set_enabled(&self, on: bool, _rtnl: &Rtnl) {
+        let p = if on {
+            self.ptr.load(Ordering::Relaxed)
+        } else {
+            ptr::null_mut()
+        };
+        // INVARIANT: `p` is null or `ptr`, which cannot change while RTNL is held.
+        self.enabled.store(p, Ordering::Release);
     }
 
     /// The published device, for RTNL holders (`rtnl_dereference()`), as a counted reference
@@ -239,6 +298,9 @@ impl DeviceSlot {
     /// Context: process context with RTNL held, outside any RCU read-side critical section;
     /// sleeps for a grace period if the slot was occupied.
     pub fn take(&self, _rtnl: &Rtnl) -> Option<ARef<Device>> {
+        // INVARIANT: `enabled` is cleared first, so it is null or `ptr` at every moment; the
+        // grace period below covers its readers as well.
+        self.enabled.store(ptr::null_mut(), Ordering::Relaxed);
         let p = self.ptr.swap(ptr::null_mut(), Ordering::AcqRel);
         if p.is_null() {
             return None;
