@@ -500,6 +500,146 @@ for mode in sorted({r["mode"] for r in sb}):
         if mr and mc:
             L.append("| master rate Rust/C, %d B (C instr / Rust instr, medians) |%s %.3f |"
                      % (size, " |" * (4 * len(MODS)), statistics.median(mc) / statistics.median(mr)))
+# NF_BENCH_SB_EXTRA="tcp rx": guest instructions per MB sent / per frame received,
+# with the VF alone (module "none"), ours and C's
+xs = [r for r in doc.get("sbextra", []) if r.get("round", 0) > skip]
+
+
+def extra_ok(r):
+    """the window measured what it says: bytes sent or frames received, through
+    the device meant (the other lower device carried < 1 % of it)"""
+    if r.get("trace_overrun"):
+        return False
+    n = r.get("bytes") if r["what"] == "tcp" else r.get("rx")
+    if not isinstance(n, int) or n <= 0 or (r["what"] == "rx" and n < 1000):
+        return False
+    # rx: the timer polls found (nearly) full rings, not a trickle of frames
+    if r["what"] == "rx" and r.get("net_rx_softirqs") and n < 32 * r["net_rx_softirqs"]:
+        return False
+    other = r.get("other_tx" if r["what"] == "tcp" else "other_rx")
+    mine = r.get("dev_tx") if r["what"] == "tcp" else n
+    return not isinstance(other, int) or not isinstance(mine, int) or other * 100 <= mine
+
+
+x_out = [r for r in xs if not extra_ok(r)]
+xs = [r for r in xs if extra_ok(r)]
+if xs:
+    XM = [m for m in ("none", "rust", "c") if any(r["module"] == m for r in xs)]
+    NAME = {"none": "VF alone", "rust": "Rust", "c": "C"}
+
+    def xval(r, key):
+        if key == "busy_per_mb":
+            return r["busy_ns"] / (r["bytes"] / 1e6)
+        if key == "busy_per_frame":
+            return r["busy_ns"] / r["rx"]
+        if key == "netrx_per_frame":
+            return r["net_rx_ns"] / r["rx"] if r.get("net_rx_ns") is not None else None
+        if key == "frames_per_s":
+            return r["rx"] / (r["elapsed_ns"] / 1e9)
+        if key == "frames_per_softirq":
+            return r["rx"] / r["net_rx_softirqs"] if r.get("net_rx_softirqs") else None
+        if key == "busy_share":
+            return 100.0 * r["busy_ns"] / r["elapsed_ns"]
+        return r.get(key)
+
+    L.append("")
+    L.append("TCP and rx (NF_BENCH_SB_EXTRA=\"%s\"): guest instructions counted from trace events"
+             " in each measured window: busy = elapsed − halted (a halt runs from power:cpu_idle"
+             " to the first interrupt entry), NET_RX = time inside NET_RX softirqs (NAPI polls,"
+             " driver rx, rx handler, stack). TCP: iperf3 -n %s through the master (VF primary)"
+             " or the VF alone, to the host peer. rx: 64 B UDP frames from the host (rxflood.py,"
+             " %s frames/s of host time) into the VF's or the standby's tap, to a guest socket"
+             " that never reads (dropped after the UDP lookup); standby frames are dropped by"
+             " both modules' rx handlers (RX_HANDLER_EXACT while the primary carries tx). The"
+             " receiving NIC is polled by a %s µs NAPI timer, its interrupt off, so every poll"
+             " finds a full ring (a NET_RX softirq polls once, up to 64 frames: windows with fewer than 32 frames per NET_RX softirq are left out). \"VF alone\": no failover module loaded, at the start of each"
+             " round. vs VF alone pairs the runs of the same round (spread in %% of the VF-alone"
+             " figure)."
+             % (pa.get("sb_extra", "?"), pa.get("sb_tcp_bytes", "?"), pa.get("sb_rx_pps", "?"),
+                pa.get("sb_rx_poll_us", "?")))
+    L.append("")
+    hdr = "| figure | unit |"
+    for m in XM:
+        hdr += " %s min | %s median | %s max | %s spread |" % ((NAME[m],) * 4)
+    hdr += " Rust/C |"
+    L.append(hdr)
+    L.append("|---|---|" + "--:|" * (4 * len(XM) + 1))
+    XF = [("tcp", "master", "TCP, guest busy per MB sent", "instr/MB", "busy_per_mb"),
+          ("tcp", "master", "TCP, throughput as seen (guest clock)", "Mbit/s", "mbps"),
+          ("tcp", "master", "TCP, busy share of the run", "%", "busy_share"),
+          ("rx", "vf", "rx via VF, NET_RX per frame", "instr/frame", "netrx_per_frame"),
+          ("rx", "vf", "rx via VF, guest busy per frame", "instr/frame", "busy_per_frame"),
+          ("rx", "vf", "rx via VF, frames per guest second", "frames/s", "frames_per_s"),
+          ("rx", "vf", "rx via VF, frames per NET_RX softirq", "frames", "frames_per_softirq"),
+          ("rx", "standby", "rx via standby (dropped), NET_RX per frame", "instr/frame", "netrx_per_frame"),
+          ("rx", "standby", "rx via standby (dropped), guest busy per frame", "instr/frame", "busy_per_frame"),
+          ("rx", "standby", "rx via standby, frames per guest second", "frames/s", "frames_per_s")]
+    for what, path, label, unit, key in XF:
+        vals = {}
+        for r in xs:
+            if r["what"] != what:
+                continue
+            # the VF alone stands in for the master's paths through the VF
+            if r["module"] == "none" and path == "standby":
+                continue
+            if r["module"] != "none" and r["path"] != path:
+                continue
+            v = xval(r, key)
+            if v is not None:
+                vals.setdefault(r["module"], []).append(v)
+        if not vals:
+            continue
+        s_ = {m: st(vals.get(m, [])) for m in XM}
+        cells = ""
+        for m in XM:
+            x = s_[m]
+            if x is None:
+                cells += " – | – | – | – |"
+            elif key in ("busy_share",):
+                cells += " %.1f | %.1f | %.1f | %.1f %% |" % x[:4]
+            else:
+                cells += " %s | %s | %s | %.1f %% |" % (f(x[0]), f(x[1]), f(x[2]), x[3])
+        rc_ = "–"
+        if s_.get("rust") and s_.get("c") and s_["c"][1]:
+            rc_ = "%.3f" % (s_["rust"][1] / s_["c"][1])
+        L.append("| %s | %s |%s %s |" % (label, unit, cells, rc_))
+        # master − VF alone, paired by round
+        if key in ("busy_per_mb", "netrx_per_frame", "busy_per_frame") and path != "standby" and "none" in XM:
+            base = {r["round"]: xval(r, key) for r in xs if r["what"] == what and r["module"] == "none"}
+            ov = {}
+            for r in xs:
+                if r["what"] == what and r["module"] in ("rust", "c") and r["path"] == path \
+                        and r["round"] in base and xval(r, key) is not None:
+                    ov.setdefault(r["module"], []).append(xval(r, key) - base[r["round"]])
+            if ov:
+                ref = list(base.values())
+                cells = " – | – | – | – |"
+                so = {}
+                for m in XM[1:]:
+                    x = so[m] = st(ov.get(m, []), ref)
+                    cells += " – | – | – | – |" if x is None else " %s | %s | %s | %.1f %% |" % (
+                        f(x[0]), f(x[1]), f(x[2]), x[3])
+                rc_ = "–"
+                if so.get("rust") and so.get("c") and so["c"][1]:
+                    rc_ = "%.3f" % (so["rust"][1] / so["c"][1])
+                L.append("| %s: master − VF alone (same round) | %s |%s %s |" % (label, unit, cells, rc_))
+    for m in ("rust", "c"):
+        for what, path, key, lab in (("tcp", "master", "busy_per_mb", "TCP busy per MB"),
+                                     ("rx", "vf", "netrx_per_frame", "rx via VF NET_RX per frame")):
+            a = [xval(r, key) for r in xs if r["what"] == what and r["module"] == m and r["path"] == path]
+            b = [xval(r, key) for r in xs if r["what"] == what and r["module"] == "none"]
+            a, b = [v for v in a if v is not None], [v for v in b if v is not None]
+            if a and b:
+                L.append("- %s %s / VF alone (medians): %.3f" % (NAME[m], lab, statistics.median(a) / statistics.median(b)))
+if x_out:
+    L.append("")
+    L.append("TCP/rx windows left out (nothing or too little measured, not through the device meant,"
+             " or trace events lost):")
+    L += ["- round %s, %s %s %s: bytes %s, dev tx %s, other tx %s, rx %s in %s NET_RX softirqs, other rx %s,"
+          " trace overrun %s"
+          % (r.get("round"), r.get("module"), r.get("what"), r.get("path"), r.get("bytes"), r.get("dev_tx"),
+             r.get("other_tx"), r.get("rx"), r.get("net_rx_softirqs"), r.get("other_rx"), r.get("trace_overrun"))
+          for r in x_out]
 if left_out:
     L.append("")
     L.append("Runs left out (not every packet sent, or not all through the VF):")

@@ -23,6 +23,10 @@
 #      thread's own run time (schedstat). The guest's periodic work (the
 #      heartbeat loop of guest-run.sh, kmemleak's scan thread) is paused while
 #      it runs.
+#      With NF_BENCH_SB_EXTRA="tcp rx", also per module load: iperf3 -n
+#      through the master (guest instructions per MB sent) and a host flood of
+#      64 B frames into the VF and into the standby (instructions per frame
+#      received), and the same through the VF alone at each round's start.
 # Writes every raw sample to $NF_RESULTS/bench.json (schema "nf-bench/1",
 # see scripts/bench.sh) and prints a summary. Benchmarks print figures, they
 # assert nothing: exit 1 only when a measurement could not be taken at all,
@@ -57,6 +61,22 @@
 #   NF_BENCH_SB_MODES        sameboot: pktgen xmit modes ($NF_BENCH_PKTGEN_MODE)
 #   (NF_BENCH_REPS is the pktgen runs per path, size and mode in each round
 #   of sameboot; bench.sh --same-boot sets it to 1)
+#   NF_BENCH_SB_EXTRA        sameboot: more figures per module load, a subset of
+#                            "tcp rx" (none): guest busy instructions per MB
+#                            sent by iperf3 -n through the master, and per frame
+#                            received from a host flood through the VF and
+#                            through the standby; both also with the VF alone
+#                            (no failover module loaded) at the start of every
+#                            round; and the time in NET_RX softirqs per frame
+#                            (trace events: see 5b below)
+#   NF_BENCH_SB_TCP_BYTES    sameboot tcp: bytes per iperf3 run (256M)
+#   NF_BENCH_SB_RX_PPS       sameboot rx: the host's flood rate (60000 frames/s
+#                            of host time; the guest takes what it can)
+#   NF_BENCH_SB_RX_SECONDS   sameboot rx: measured window, guest seconds (2)
+#   NF_BENCH_SB_RX_POLL_US   sameboot rx: the receiving NIC's NAPI is polled from
+#                            a timer this often, its interrupt off (20000)
+#   NF_BENCH_SB_RX_PATHS     sameboot rx: "vf standby" (the NIC the flood enters)
+#   NF_BENCH_SB_VFALONE      sameboot extras: also with the VF alone (1)
 
 lib_dir=$(dirname "$(readlink -f "$0")")
 # shellcheck source=lib.sh
@@ -82,6 +102,13 @@ source "$lib_dir/lib.sh"
 : "${NF_BENCH_SB_PATHS:=vf master}"
 : "${NF_BENCH_SB_SIZES:=64 1500}"
 : "${NF_BENCH_SB_MODES:=$NF_BENCH_PKTGEN_MODE}"
+: "${NF_BENCH_SB_EXTRA:=}"
+: "${NF_BENCH_SB_TCP_BYTES:=256M}"
+: "${NF_BENCH_SB_RX_PPS:=60000}"
+: "${NF_BENCH_SB_RX_SECONDS:=2}"
+: "${NF_BENCH_SB_RX_POLL_US:=20000}"
+: "${NF_BENCH_SB_RX_PATHS:=vf standby}"
+: "${NF_BENCH_SB_VFALONE:=1}"
 # EPOCHREALTIME and the numbers we parse with a "." decimal point
 export LC_ALL=C
 
@@ -629,9 +656,8 @@ quiet_off() {
 
 # sb_load MODULE: virtio_net and net_failover out, MODULE's net_failover in,
 # virtio_net back, the topology up again
-sb_load() {
-	local m=$1 ko
-	ip link set dev "$NF_M" down 2> /dev/null
+sb_unload() {
+	[ -n "${NF_M:-}" ] && ip link set dev "$NF_M" down 2> /dev/null
 	if [ -d /sys/module/virtio_net ] && ! rmmod virtio_net; then
 		bench_err "rmmod virtio_net failed"
 		return 1
@@ -640,6 +666,10 @@ sb_load() {
 		bench_err "rmmod net_failover failed"
 		return 1
 	fi
+}
+sb_load() {
+	local m=$1 ko
+	sb_unload || return 1
 	NF_MODULE=$m
 	if ! nf_bringup; then
 		bench_err "$m: topology did not come up after the reload"
@@ -682,6 +712,314 @@ sb_via_vf() {
 		[ "$dv" -ge 1 ] && [ "$ds" = 0 ]
 }
 
+# ---------------------------------------------------------------------------
+# 5b. same-boot extras (NF_BENCH_SB_EXTRA="tcp rx"): guest instructions per
+# unit of work. Under -icount shift=0,sleep=off the guest's clock counts 1 ns
+# per instruction while the vCPU runs and follows the host's clock while it is
+# halted (waiting for ACKs or frames), so only the time outside HLT counts.
+# From trace events of the window (two trace_marker records bound it; trace
+# clock, µs):
+#  - busy = elapsed − halted. default_idle_call() brackets each HLT with
+#    power:cpu_idle events, but the interrupt that ends the HLT, and the
+#    softirqs run on its exit, come before the closing event: a halt ends at
+#    the first interrupt entry (irq:irq_handler_entry, irq_vectors:*_entry)
+#    after its opening event (the guest has no cpuidle driver whose residency
+#    counters would do);
+#  - net_rx = the time inside NET_RX softirqs (irq:softirq_entry/exit vec=3):
+#    NAPI polls, the drivers' rx, the rx handler and the stack.
+# /proc/stat's busy time (10 ms units, tick-sampled) is recorded as a
+# cross-check.
+
+TRF=/sys/kernel/tracing
+sb_trace_init() {
+	local e
+	mountpoint -q $TRF || mount -t tracefs nodev $TRF 2> /dev/null
+	if [ ! -w $TRF/trace_marker ] || [ ! -e $TRF/events/power/cpu_idle/enable ] ||
+		[ ! -e $TRF/events/irq/softirq_entry/enable ]; then
+		bench_err "sameboot extras: no tracefs power:cpu_idle / irq events (CONFIG_TRACING off?)"
+		return 1
+	fi
+	echo 0 > $TRF/tracing_on
+	echo nop > $TRF/current_tracer
+	echo 16384 > $TRF/buffer_size_kb
+	echo local > $TRF/trace_clock
+	echo 0 > $TRF/events/enable
+	for e in power/cpu_idle irq/irq_handler_entry irq/softirq_entry irq/softirq_exit \
+		"$TRF"/events/irq_vectors/*_entry; do
+		e=${e#"$TRF/events/"}
+		[ -e "$TRF/events/$e/enable" ] && echo 1 > "$TRF/events/$e/enable"
+	done
+	nf_defer sb_trace_off
+}
+sb_trace_off() {
+	echo 0 > $TRF/tracing_on 2> /dev/null
+	echo 0 > $TRF/events/enable 2> /dev/null
+	: > $TRF/trace 2> /dev/null
+	return 0
+}
+# fork-free between the two markers
+sb_win_open() {
+	: > $TRF/trace
+	echo 1 > $TRF/tracing_on
+	echo nf_w0 > $TRF/trace_marker
+	read -r SB_C0 < /proc/stat
+}
+sb_win_close() {
+	read -r SB_C1 < /proc/stat
+	echo nf_w1 > $TRF/trace_marker
+	echo 0 > $TRF/tracing_on
+	# "elapsed_ns halted_ns halts net_rx_ns net_rx_polls overrun" of the window
+	SB_WIN=$(python3 - "$TRF" << 'PY'
+import re, sys
+trf = sys.argv[1]
+t0 = t1 = None
+halted = rx = 0.0
+halts = polls = 0
+idle_at = rx_at = None
+pat = re.compile(r"\s(\d+\.\d+): ([a-z_]+): (.*)$")
+with open(trf + "/trace") as f:
+    for line in f:
+        m = pat.search(line)
+        if not m:
+            continue
+        ts, ev, rest = float(m.group(1)), m.group(2), m.group(3).strip()
+        if ev == "tracing_mark_write":
+            if rest == "nf_w0":
+                t0 = ts
+            elif rest == "nf_w1":
+                t1 = ts
+            continue
+        if t0 is None or t1 is not None:
+            continue
+        if ev == "cpu_idle":
+            if not rest.startswith("state=4294967295"):
+                idle_at = ts
+            elif idle_at is not None:  # woken without a traced interrupt
+                halted += ts - idle_at
+                halts += 1
+                idle_at = None
+        elif ev.endswith("_entry") and ev != "softirq_entry":
+            if idle_at is not None:
+                halted += ts - idle_at
+                halts += 1
+                idle_at = None
+        elif ev == "softirq_entry" and rest.startswith("vec=3 "):
+            rx_at = ts
+        elif ev == "softirq_exit" and rest.startswith("vec=3 ") and rx_at is not None:
+            rx += ts - rx_at
+            polls += 1
+            rx_at = None
+over = 0
+try:
+    with open(trf + "/per_cpu/cpu0/stats") as f:
+        for line in f:
+            if line.startswith("overrun:"):
+                over = int(line.split()[1])
+except OSError:
+    pass
+if t0 is None or t1 is None:
+    print("- - - - - %d" % over)
+else:
+    print("%d %d %d %d %d %d" % (round((t1 - t0) * 1e9), round(halted * 1e9), halts,
+                                 round(rx * 1e9), polls, over))
+PY
+	)
+}
+# the busy USER_HZ ticks (user nice system irq softirq steal) in a /proc/stat "cpu" line
+sb_ticks() { awk '{ print $2 + $3 + $4 + $7 + $8 + $9 }' <<< "$1"; }
+
+# sb_rec KIND PATH MODULE k=v...: one extra sample with the window's figures
+sb_rec() {
+	local what=$1 path=$2 m=$3 el id n rx np ov
+	shift 3
+	read -r el id n rx np ov <<< "$SB_WIN"
+	if [ "$el" = - ] || [ -z "$el" ]; then
+		bench_err "$what $path ($m) round $SB_ROUND: window markers missing from the trace"
+		return 1
+	fi
+	[ "$ov" = 0 ] || bench_err "$what $path ($m) round $SB_ROUND: trace buffer overrun ($ov events lost)"
+	bench_rec sbextra what="$what" path="$path" module="$m" round="$SB_ROUND" \
+		elapsed_ns="$el" halted_ns="$id" halts="$n" trace_overrun="$ov" \
+		busy_ns="$((el - id))" net_rx_ns="$rx" net_rx_softirqs="$np" cpu_ticks="$(($(sb_ticks "$SB_C1") - $(sb_ticks "$SB_C0")))" hz="$HZ" \
+		ko_md5="${SB_KO_SUM:-}" "$@"
+	SB_BUSY=$((el - id)) SB_EL=$el SB_NETRX=$rx
+}
+
+# sb_tcp PATH MODULE TXDEV OTHERDEV: iperf3 -n to the peer; TXDEV should carry it
+sb_tcp() {
+	local path=$1 m=$2 dev=$3 other=$4 f="sb-iperf3-$SB_ROUND-$2-$1.json" v0 v1 o0 o1 rc vals
+	v0=$(nf_stat "$dev" tx_packets) o0=$( [ -n "$other" ] && nf_stat "$other" tx_packets)
+	sb_win_open
+	timeout -k 10 600 iperf3 -c "$NF_PEER4" -n "$NF_BENCH_SB_TCP_BYTES" -J --connect-timeout 5000 \
+		> "$NF_RESULTS/$f" 2>&1
+	rc=$?
+	sb_win_close
+	v1=$(nf_stat "$dev" tx_packets) o1=$( [ -n "$other" ] && nf_stat "$other" tx_packets)
+	vals=$(python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["end"]
+s = e["sum_sent"]
+print(s["bytes"], round(s["bits_per_second"] / 1e6, 3), s.get("retransmits", 0),
+      round(e["cpu_utilization_percent"]["host_total"], 1))' "$NF_RESULTS/$f" 2> /dev/null)
+	if [ "$rc" != 0 ] || [ -z "$vals" ]; then
+		bench_err "iperf3 -n $NF_BENCH_SB_TCP_BYTES $path ($m) round $SB_ROUND failed (rc=$rc):" \
+			"$(grep -m1 '"error"' "$NF_RESULTS/$f")"
+		return 1
+	fi
+	local bytes mbps retr util
+	read -r bytes mbps retr util <<< "$vals"
+	sb_rec tcp "$path" "$m" bytes="$bytes" mbps="$mbps" retransmits="$retr" iperf_cpu_pct="$util" \
+		dev="$dev" dev_tx="$(nf_num_diff "$v0" "$v1")" other="$other" other_tx="$(nf_num_diff "$o0" "$o1")" \
+		file="$f" || return 1
+	say "round $SB_ROUND tcp $path ($m): $bytes bytes, $mbps Mbit/s (guest clock), busy $SB_BUSY of $SB_EL ns," \
+		"$(awk -v b="$SB_BUSY" -v n="$bytes" 'BEGIN { printf "%.0f", b / (n / 1e6) }') busy ns/MB," \
+		"$dev tx +$(nf_num_diff "$v0" "$v1"), ${other:-none} tx +$(nf_num_diff "$o0" "$o1")"
+}
+
+# sb_rx_polled DEV on|off: DEV's NAPI polled from a timer every
+# NF_BENCH_SB_RX_POLL_US with its interrupt left off (napi_defer_hard_irqs,
+# gro_flush_timeout), and back. Polled like this, each poll finds the rx ring
+# that the flood refilled since the last one, whatever the host's speed: the
+# per-poll cost is spread over a ring's worth of frames, not over however many
+# frames QEMU happened to deliver before an interrupt.
+sb_rx_polled() {
+	local d=/sys/class/net/$1
+	if [ "$2" = on ]; then
+		read -r SB_DEFER0 < "$d/napi_defer_hard_irqs"
+		read -r SB_GRO0 < "$d/gro_flush_timeout"
+		if ! echo 1000 > "$d/napi_defer_hard_irqs" ||
+			! echo $((NF_BENCH_SB_RX_POLL_US * 1000)) > "$d/gro_flush_timeout"; then
+			bench_err "rx: cannot set timer polling on $1"
+		fi
+	else
+		echo "${SB_GRO0:-0}" > "$d/gro_flush_timeout"
+		echo "${SB_DEFER0:-0}" > "$d/napi_defer_hard_irqs"
+	fi 2> /dev/null
+}
+_sb_rx_quiet() {
+	local a b
+	a=$(nf_stat "$1" rx_packets) && sleep 0.2 && b=$(nf_stat "$1" rx_packets) && [ "$a" = "$b" ]
+}
+_sb_rx_grew() { local d; d=$(nf_stat_delta "$1" rx_packets "$2" 2> /dev/null) && [ "$d" -ge "$3" ]; }
+# sb_rx PATH MODULE RXDEV OTHERDEV TAP: a host flood into TAP for the window;
+# RXDEV should receive it
+sb_rx() {
+	local path=$1 m=$2 dev=$3 other=$4 tap=$5 name="rxflood-$SB_ROUND-$2-$1" r0 r1 o0 o1 m0 m1 base
+	base=$(nf_stat "$dev" rx_packets) || { bench_err "rx $path ($m): no $dev"; return 1; }
+	sb_rx_polled "$dev" on
+	if ! host_do peer_bg "$name" python3 "$(nf_host_path rxflood.py)" --dev "$tap" \
+		--dst-mac "$NF_MAC" --dst "$NF_ADDR4" --src "$NF_PEER4" --port "$SB_RX_PORT" \
+		--rate "$NF_BENCH_SB_RX_PPS" --duration 600 --out "$(nf_host_path "$name.json")" > /dev/null; then
+		bench_err "rx $path ($m) round $SB_ROUND: host flood into $tap did not start"
+		return 1
+	fi
+	if ! nf_wait 60 _sb_rx_grew "$dev" "$base" 2000; then
+		bench_err "rx $path ($m) round $SB_ROUND: $dev received $(nf_stat_delta "$dev" rx_packets "$base") of the flood in 60 s"
+		host_do peer_kill "$name" > /dev/null 2>&1
+		sb_rx_polled "$dev" off
+		return 1
+	fi
+	sb_win_open
+	read -r r0 < "/sys/class/net/$dev/statistics/rx_packets"
+	[ -n "$other" ] && read -r o0 < "/sys/class/net/$other/statistics/rx_packets"
+	[ -n "${SB_MASTER:-}" ] && read -r m0 < "/sys/class/net/$SB_MASTER/statistics/rx_packets"
+	sleep "$NF_BENCH_SB_RX_SECONDS"
+	read -r r1 < "/sys/class/net/$dev/statistics/rx_packets"
+	[ -n "$other" ] && read -r o1 < "/sys/class/net/$other/statistics/rx_packets"
+	[ -n "${SB_MASTER:-}" ] && read -r m1 < "/sys/class/net/$SB_MASTER/statistics/rx_packets"
+	sb_win_close
+	host_do peer_kill "$name" > /dev/null 2>&1
+	# the flood's tail drains before the next measurement
+	nf_wait 30 _sb_rx_quiet "$dev"
+	sb_rx_polled "$dev" off
+	sb_rec rx "$path" "$m" dev="$dev" tap="$tap" size=64 rx="$((r1 - r0))" \
+		other="$other" other_rx="$(nf_num_diff "${o0:-}" "${o1:-}")" \
+		master_rx="$(nf_num_diff "${m0:-}" "${m1:-}")" flood_pps="$NF_BENCH_SB_RX_PPS" \
+		poll_us="$NF_BENCH_SB_RX_POLL_US" || return 1
+	say "round $SB_ROUND rx $path ($m): $dev rx +$((r1 - r0)) (${other:-none} +$(nf_num_diff "${o0:-}" "${o1:-}")," \
+		"master +$(nf_num_diff "${m0:-}" "${m1:-}")), busy $SB_BUSY of $SB_EL ns," \
+		"$((SB_BUSY / (r1 - r0 > 0 ? r1 - r0 : 1))) busy ns/frame," \
+		"$((SB_NETRX / (r1 - r0 > 0 ? r1 - r0 : 1))) NET_RX ns/frame"
+}
+
+# sb_extras MODULE: the NF_BENCH_SB_EXTRA figures with MODULE's master up
+sb_extras() {
+	local m=$1 p q
+	SB_MASTER=$NF_M
+	for p in $NF_BENCH_SB_EXTRA; do
+		case "$p" in
+		tcp) sb_tcp master "$m" "$NF_PRI" "$NF_SBY" ;;
+		rx)
+			for q in $NF_BENCH_SB_RX_PATHS; do
+				case "$q" in
+				vf) sb_rx vf "$m" "$NF_PRI" "$NF_SBY" "$NF_TAP_PRI" ;;
+				standby) sb_rx standby "$m" "$NF_SBY" "$NF_PRI" "$NF_TAP_SBY" ;;
+				esac
+			done
+			;;
+		esac
+	done
+}
+
+# sb_vf_alone: no failover module loaded (virtio_net and net_failover out),
+# the VF on its own with the guest's address: the extras through it
+sb_vf_alone() {
+	local vf p was_up
+	sb_unload || return 1
+	vf=$(nf_pci_netdev "$PRIMARY_BDF")
+	if [ -z "$vf" ]; then
+		bench_err "VF alone: no netdev on $PRIMARY_BDF"
+		return 1
+	fi
+	VF=$vf SB_MASTER='' SB_KO_SUM=''
+	nf_is_up "$vf" && was_up=1 || was_up=0
+	if ! ip link set dev "$vf" up || ! ip addr replace "$NF_ADDR4/$NF_PREFIX4" dev "$vf"; then
+		bench_err "VF alone: cannot configure $vf"
+		return 1
+	fi
+	if nf_wait 60 vf_ready; then
+		say "round $SB_ROUND: no failover module, VF $vf alone with $NF_ADDR4"
+		for p in $NF_BENCH_SB_EXTRA; do
+			case "$p" in
+			tcp) sb_tcp vf none "$vf" "" ;;
+			rx) case " $NF_BENCH_SB_RX_PATHS " in *" vf "*) sb_rx vf none "$vf" "" "$NF_TAP_PRI" ;; esac ;;
+			esac
+		done
+	else
+		bench_err "VF alone: $vf has no carrier or the peer is unreachable"
+	fi
+	ip addr flush dev "$vf" 2> /dev/null
+	[ "$was_up" = 1 ] || ip link set dev "$vf" down
+	VF=''
+}
+
+# start the extras' guest side: tracefs, the rx flood's sink (a UDP socket
+# that is never read: frames past its buffer are dropped there, after the
+# whole IP/UDP receive path), the flood sender on the results dir for the host
+SB_RX_PORT=9
+sb_extras_init() {
+	[ -n "$NF_BENCH_SB_EXTRA" ] || return 0
+	sb_trace_init || return 1
+	case " $NF_BENCH_SB_EXTRA " in *" rx "*)
+		if ! nf_host_ctl || ! cp "$lib_dir/rxflood.py" "$NF_RESULTS/rxflood.py"; then
+			bench_err "sameboot rx: host actions unavailable or rxflood.py not copied"
+			return 1
+		fi
+		python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+time.sleep(1e6)' "$SB_RX_PORT" &
+		SB_SINK_PID=$!
+		nf_defer kill "$SB_SINK_PID"
+		;;
+	esac
+	if ! command -v iperf3 > /dev/null && [[ " $NF_BENCH_SB_EXTRA " == *" tcp "* ]]; then
+		bench_err "sameboot tcp: iperf3 not installed"
+		return 1
+	fi
+}
+
 sb_reverse() {
 	local i out=
 	for ((i = $#; i > 0; i--)); do out+="${!i} "; done
@@ -693,6 +1031,7 @@ bench_sameboot() {
 	BENCH_PHASE=sameboot
 	pktgen_ready || return 1
 	quiet_on
+	sb_extras_init || NF_BENCH_SB_EXTRA=
 	PG_KIND=sameboot
 	for ((round = 1 - NF_BENCH_SB_WARMUP; round <= NF_BENCH_SB_ROUNDS; round++)); do
 		((round > 0)) && SB_ROUND=$round || SB_ROUND=0
@@ -703,6 +1042,7 @@ bench_sameboot() {
 			# shellcheck disable=SC2086 # split into words on purpose
 			mods=$(sb_reverse $mods) order=$(sb_reverse $order)
 		fi
+		[ -n "$NF_BENCH_SB_EXTRA" ] && [ "$NF_BENCH_SB_VFALONE" = 1 ] && sb_vf_alone
 		for m in $mods; do
 			sb_load "$m" || continue
 			for mode in $NF_BENCH_SB_MODES; do
@@ -717,6 +1057,7 @@ bench_sameboot() {
 					done
 				done
 			done
+			[ -n "$NF_BENCH_SB_EXTRA" ] && sb_extras "$m"
 		done
 	done
 	PG_KIND='' PG_EXTRA=()
@@ -763,7 +1104,7 @@ perf = next((pop_kind(r) for r in rows if r["kind"] == "perf"), {"usable": 0, "r
 doc = {"schema": "nf-bench/1", "module": params.get("module"), "meta": meta, "params": params,
        "perf": {"usable": bool(perf.get("usable")), "reason": perf.get("reason", "")},
        "pktgen": [], "iperf3": [], "switchover": [], "replug": [], "sameboot": [],
-       "sbload": [], "errors": []}
+       "sbload": [], "sbextra": [], "errors": []}
 for r in rows:
     k = r["kind"]
     r = pop_kind(r)
@@ -818,6 +1159,8 @@ for r in rows:
         doc["sameboot"].append(r)
     elif k == "sbload":
         doc["sbload"].append(r)
+    elif k == "sbextra":
+        doc["sbextra"].append(r)
     elif k == "error":
         doc["errors"].append(r)
 doc["meta"]["finished"] = round(__import__("time").time(), 3)
@@ -897,7 +1240,9 @@ main() {
 		udp_rate="$NF_BENCH_UDP_RATE" settle_s="$NF_BENCH_SETTLE" poll_us="$NF_BENCH_POLL_US" \
 		reg_re="$NF_BENCH_REG_RE" txvia_re="$NF_BENCH_TXVIA_RE" phases="$NF_BENCH_PHASES" \
 		module="$NF_MODULE" started="$EPOCHREALTIME" sb_rounds="$NF_BENCH_SB_ROUNDS" \
-		sb_modules="$NF_BENCH_SB_MODULES" sb_modes="$NF_BENCH_SB_MODES" sb_warmup="$NF_BENCH_SB_WARMUP"
+		sb_modules="$NF_BENCH_SB_MODULES" sb_modes="$NF_BENCH_SB_MODES" sb_warmup="$NF_BENCH_SB_WARMUP" \
+		sb_extra="$NF_BENCH_SB_EXTRA" sb_tcp_bytes="$NF_BENCH_SB_TCP_BYTES" sb_rx_pps="$NF_BENCH_SB_RX_PPS" \
+		sb_rx_seconds="$NF_BENCH_SB_RX_SECONDS" sb_rx_poll_us="$NF_BENCH_SB_RX_POLL_US"
 	say "module $NF_MODULE, kernel $(uname -r), phases: $NF_BENCH_PHASES"
 	if ! nf_bringup; then
 		bench_err "failover topology did not come up"
