@@ -744,10 +744,11 @@ sb_trace_init() {
 	echo 16384 > $TRF/buffer_size_kb
 	echo local > $TRF/trace_clock
 	echo 0 > $TRF/events/enable
+	SB_EVENTS=()
 	for e in power/cpu_idle irq/irq_handler_entry irq/softirq_entry irq/softirq_exit \
 		"$TRF"/events/irq_vectors/*_entry; do
 		e=${e#"$TRF/events/"}
-		[ -e "$TRF/events/$e/enable" ] && echo 1 > "$TRF/events/$e/enable"
+		[ -e "$TRF/events/$e/enable" ] && SB_EVENTS+=("$TRF/events/$e/enable")
 	done
 	nf_defer sb_trace_off
 }
@@ -757,9 +758,16 @@ sb_trace_off() {
 	: > $TRF/trace 2> /dev/null
 	return 0
 }
+# the events are on in the windows only: an enabled tracepoint costs
+# instructions even with tracing_on 0 (pktgen's runs would pay for them)
+sb_events() {
+	local e
+	for e in "${SB_EVENTS[@]}"; do echo "$1" > "$e"; done
+}
 # fork-free between the two markers
 sb_win_open() {
 	: > $TRF/trace
+	sb_events 1
 	echo 1 > $TRF/tracing_on
 	echo nf_w0 > $TRF/trace_marker
 	read -r SB_C0 < /proc/stat
@@ -768,6 +776,7 @@ sb_win_close() {
 	read -r SB_C1 < /proc/stat
 	echo nf_w1 > $TRF/trace_marker
 	echo 0 > $TRF/tracing_on
+	sb_events 0
 	# "elapsed_ns halted_ns halts net_rx_ns net_rx_polls overrun" of the window
 	SB_WIN=$(python3 - "$TRF" << 'PY'
 import re, sys
