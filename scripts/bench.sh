@@ -24,6 +24,12 @@
 # (figures with KASAN and lockdep: for comparing the two modules only).
 # A warm-up round (NF_BENCH_SB_WARMUP=1) comes first and is left out of the
 # figures; NF_BENCH_SB_SKIP=N with --aggregate leaves out N more rounds.
+# NF_BENCH_SB_EXTRA="tcp rx" adds, per module load and with the VF alone (no
+# failover module) at each round's start: guest busy instructions per MB that
+# iperf3 -n sends, and instructions per 64 B frame received from a host flood
+# (selftests/drivers/net/failover/rxflood.py) through the VF and through the
+# standby, counted from trace events (bench_guest.sh, 5b); bench.md gets a
+# second table.
 #
 # NF_BENCH_* variables (see bench_guest.sh) are passed to the guest.
 # Prints figures, asserts no timings: exits non-zero only when a run produced
