@@ -69,6 +69,8 @@ plug_primary()
 }
 replug_primary() { unplug_primary && plug_primary; }
 
+oper_up() { [ "$(nf_read "/sys/class/net/$1/operstate")" = up ]; }
+
 # kernel log time (s.us) of the last line matching PATTERN
 klog_time() { dmesg | grep -E "$1" | tail -n1 | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'; }
 
@@ -143,6 +145,12 @@ takeover_delay_zero_ends_hold()
 	replug_primary || { nf_log_test; return; }
 	nf_check_eq "takeover_pending with a 60 s delay" "$(fo_attr takeover_pending)" 1
 	nf_check_eq "sysfs tx_path while held" "$(fo_attr tx_path)" standby
+	# the held primary must be ready (link up, which the link watcher reports
+	# after attaching its qdisc) for "right after writing 0" to mean anything:
+	# e1000e negotiates for ~0.5 s after enslaving, longer in a slow guest
+	nf_wait "$NF_TIMEOUT" oper_up "$NF_PRI"
+	nf_check_err $? "held primary $NF_PRI not up: $(nf_read "/sys/class/net/$NF_PRI/operstate")"
+	nf_check_eq "takeover_pending with the primary up" "$(fo_attr takeover_pending)" 1
 	fo_set 0
 	nf_check_err $? "cannot write 0"
 	nf_check_eq "takeover_pending right after writing 0" "$(fo_attr takeover_pending)" 0
