@@ -21,7 +21,7 @@ use kernel::{
     net::{
         device::{
             flags, AddrLocked, Allocated, DevRef, Device, DeviceSlot, Features, PciUnbindNotifier,
-            PrivFlags, RateLimit, UnbindHandler,
+            PrivFlags, RateLimit, RcuReader, UnbindHandler,
         },
         device::{ETH_ALEN, ETH_HLEN, ETH_MAX_MTU, ETH_MIN_MTU},
         driver::{
@@ -360,9 +360,9 @@ impl Master {
     /// exits for the transmit fast path (the enabled slot stands for the blocking byte, then
     /// the device's state word and qdisc).
     #[inline]
-    fn primary_usable_now<'a>(&'a self, ctx: &'a TxContext<'_>) -> Option<&'a Device> {
+    fn primary_usable_now<'a, R: RcuReader>(&'a self, rcu: &'a R) -> Option<&'a Device> {
         self.slot(Role::Primary)
-            .get_enabled(ctx)
+            .get_enabled(rcu)
             .filter(|p| p.is_running_with_carrier() && p.tx_qdisc_active())
     }
 
@@ -1376,13 +1376,15 @@ impl RxHandler for Master {
         // replies that come back through the standby while the primary is down; here rx
         // follows the tx path.
         // The rx handler runs inside the core's RCU read-side section (`&skb` proves it).
-        let primary = m.slot(Role::Primary).get(&skb);
         if let Some(s) = m.slot(Role::Standby).get(&skb) {
+            // A usable primary carries tx whatever the standby's state (as in `start_xmit`);
+            // the whole policy is evaluated only otherwise.
             if skb.arrived_on(s)
-                && policy::tx_path(
-                    m.state_of(primary, Role::Primary),
-                    m.state_of(Some(s), Role::Standby),
-                ) == TxPath::Primary
+                && (m.primary_usable_now(&skb).is_some()
+                    || policy::tx_path(
+                        m.state_of(m.slot(Role::Primary).get(&skb), Role::Primary),
+                        m.state_of(Some(s), Role::Standby),
+                    ) == TxPath::Primary)
             {
                 return skb.exact();
             }
