@@ -101,7 +101,7 @@ echo "KUnit: $kunit"
 # a whole ("1..0 # SKIP") is one skip; a script that failed without a failing
 # case (time-out, crash, missing results) is one failure. A run in which no
 # case passed fails, and so does a full run with fewer cases than the suite
-# had when this was written (NF_MIN_CASES, default 111: every script but
+# had when this was written (NF_MIN_CASES, default 112: every script but
 # sriov.sh, which may skip as a whole, each with its dmesg_clean).
 count_cases() {
 	awk '
@@ -127,7 +127,7 @@ if [ "$pass" = 0 ]; then
 	total_fail=$((total_fail + 1))
 fi
 min_cases=1
-[ -n "$not_run" ] || min_cases=${NF_MIN_CASES:-111}
+[ -n "$not_run" ] || min_cases=${NF_MIN_CASES:-112}
 if [ $((pass + fail + skip)) -lt "$min_cases" ]; then
 	echo "only $((pass + fail + skip)) test cases ran, want at least $min_cases"
 	total_fail=$((total_fail + 1))

@@ -310,14 +310,31 @@ pub(crate) struct MtuRange {
     pub(crate) max: u32,
 }
 
-/// MTU limits of the master: those of the primary while one is present, else those of the
-/// standby, else `fallback` (the limits the master was created with).
+/// MTU limits of the master: what `base` (the limits the master was created with: its
+/// standby's for a master of `virtio_net`), the primary and the standby present all accept.
+///
+/// `base` stays in even when its standby is away (another namespace, say): a master MTU above
+/// the standby's maximum would keep the standby from ever being enslaved again. If the ranges
+/// have nothing in common, the primary's wins, else the standby's (the lower devices refuse an
+/// MTU they cannot take anyway).
 pub(crate) fn mtu_range(
     primary: Option<MtuRange>,
     standby: Option<MtuRange>,
-    fallback: MtuRange,
+    base: MtuRange,
 ) -> MtuRange {
-    primary.or(standby).unwrap_or(fallback)
+    let both = |a: MtuRange, b: MtuRange| MtuRange {
+        min: a.min.max(b.min),
+        max: match (a.max, b.max) {
+            (0, m) | (m, 0) => m,
+            (x, y) => x.min(y),
+        },
+    };
+    let r = [primary, standby].into_iter().flatten().fold(base, both);
+    if r.max == 0 || r.min <= r.max {
+        r
+    } else {
+        primary.or(standby).unwrap_or(base)
+    }
 }
 
 /// Whether `mtu` lies within `r`, both ends included; a `max` of 0 sets no upper limit.

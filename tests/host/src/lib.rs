@@ -728,17 +728,26 @@ mod tests {
     // ---------------------------------------------------------------- MTU
 
     #[test]
-    fn mtu_range_follows_primary_then_standby_then_fallback() {
-        let p = MtuRange { min: 68, max: 9000 };
-        let s = MtuRange {
-            min: 68,
-            max: 65535,
-        };
-        let f = MtuRange { min: 68, max: 1500 };
-        assert_eq!(mtu_range(Some(p), Some(s), f), p);
-        assert_eq!(mtu_range(Some(p), None, f), p);
-        assert_eq!(mtu_range(None, Some(s), f), s);
-        assert_eq!(mtu_range(None, None, f), f);
+    fn mtu_range_is_what_every_present_range_and_the_base_accept() {
+        let r = |min, max| MtuRange { min, max };
+        let wide = r(68, 65535);
+        // both lower devices, a wide base: the narrower of the two
+        assert_eq!(mtu_range(Some(r(68, 9000)), Some(wide), wide), r(68, 9000));
+        assert_eq!(mtu_range(Some(wide), Some(r(68, 4000)), wide), r(68, 4000));
+        // the standby away (another namespace): its range, as the base, still caps the
+        // master (seed 20261128 of the soak: MTU 4001 set, the standby never came back)
+        assert_eq!(mtu_range(Some(r(68, 9018)), None, r(68, 4000)), r(68, 4000));
+        assert_eq!(mtu_range(None, Some(r(68, 9000)), r(68, 1500)), r(68, 1500));
+        assert_eq!(mtu_range(None, None, r(68, 1500)), r(68, 1500));
+        // minimums: the largest
+        assert_eq!(mtu_range(Some(r(1280, 9000)), None, r(68, 9000)), r(1280, 9000));
+        // a maximum of 0 sets no limit
+        assert_eq!(mtu_range(Some(r(68, 0)), None, r(68, 4000)), r(68, 4000));
+        assert_eq!(mtu_range(Some(r(100, 0)), Some(r(68, 0)), r(68, 0)), r(100, 0));
+        // nothing in common: the primary's, else the standby's
+        assert_eq!(mtu_range(Some(r(68, 1500)), None, r(1600, 9000)), r(68, 1500));
+        assert_eq!(mtu_range(None, Some(r(68, 1500)), r(1600, 9000)), r(68, 1500));
+        assert_eq!(mtu_range(Some(r(68, 1500)), Some(r(2000, 9000)), wide), r(68, 1500));
     }
 
     #[test]

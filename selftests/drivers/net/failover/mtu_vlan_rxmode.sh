@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Scenario 8: MTU propagation and refusal; the MTU range follows the primary
-# while present and the standby otherwise; VLAN on the master carries traffic
+# Scenario 8: MTU propagation and refusal; the MTU range is what the standby
+# (present or not: it must be able to come back) and the primary accept; VLAN
+# on the master carries traffic
 # both ways through whichever slave is active, also for a primary that joins
 # later (checked per tap at the peer: which lower device sent each tagged
 # request and received each tagged reply); uc/mc address lists and
@@ -27,6 +28,7 @@ ALL_TESTS="
 	mtu_out_of_range_refused
 	mtu_standby_refusal_touches_nothing
 	mtu_range_follows_primary
+	mtu_standby_back_from_netns
 	vlan_traffic_both_slaves
 	vlan_vids_to_new_primary
 	mc_uc_lists_synced
@@ -93,12 +95,12 @@ mtu_out_of_range_refused()
 # rollback fails, and one that does not roll back fails too.
 mtu_standby_refusal_touches_nothing()
 {
-	local mmax smax cc0 cc1 out rc
-	mmax=$(nf_link_field "$NF_M" max_mtu)
+	local pmax smax cc0 cc1 out rc
+	pmax=$(nf_link_field "$NF_PRI" max_mtu)
 	smax=$(nf_link_field "$NF_SBY" max_mtu)
-	nf_diag "max_mtu master $mmax primary $(nf_link_field "$NF_PRI" max_mtu) standby $smax"
-	if ! [ "$smax" -lt "$mmax" ] 2> /dev/null; then
-		nf_log_test_skip "$NF_CUR_TEST" "standby max_mtu $smax not below the master's $mmax (set host_mtu on $NF_STANDBY_QDEV)"
+	nf_diag "max_mtu master $(nf_link_field "$NF_M" max_mtu) primary $pmax standby $smax"
+	if ! [ "$smax" -lt "$pmax" ] 2> /dev/null; then
+		nf_log_test_skip "$NF_CUR_TEST" "standby max_mtu $smax not below the primary's $pmax (set host_mtu on $NF_STANDBY_QDEV)"
 		return
 	fi
 	nf_defer ip link set dev "$NF_M" mtu 1500
@@ -125,11 +127,15 @@ mtu_standby_refusal_touches_nothing()
 
 mtu_range_follows_primary()
 {
-	local pmax smax bdf
+	local pmax smax bmax bmin bdf
 	pmax=$(nf_link_field "$NF_PRI" max_mtu)
 	smax=$(nf_link_field "$NF_SBY" max_mtu)
-	nf_check_eq "master max_mtu with primary" "$(nf_link_field "$NF_M" max_mtu)" "$pmax"
-	nf_check_eq "master min_mtu with primary" "$(nf_link_field "$NF_M" min_mtu)" "$(nf_link_field "$NF_PRI" min_mtu)"
+	# both present: what both accept (the standby's maximum caps the primary's)
+	bmax=$((pmax < smax ? pmax : smax))
+	bmin=$(nf_link_field "$NF_PRI" min_mtu)
+	[ "$(nf_link_field "$NF_SBY" min_mtu)" -gt "$bmin" ] && bmin=$(nf_link_field "$NF_SBY" min_mtu)
+	nf_check_eq "master max_mtu with primary" "$(nf_link_field "$NF_M" max_mtu)" "$bmax"
+	nf_check_eq "master min_mtu with primary" "$(nf_link_field "$NF_M" min_mtu)" "$bmin"
 	nf_defer ip link set dev "$NF_M" mtu 1500
 	nf_defer sh -c 'echo 1 > /sys/bus/pci/rescan'
 	nf_run ip link set dev "$NF_M" mtu 1400
@@ -145,7 +151,50 @@ mtu_range_follows_primary()
 	nf_check_err $? "e1000e not enslaved after rescan: $(nf_roles)"
 	nf_discover
 	nf_check_eq "new primary MTU (aligned to the master)" "$(mtu_of "$NF_PRI")" 1400
-	nf_check_eq "master max_mtu with primary back" "$(nf_link_field "$NF_M" max_mtu)" "$pmax"
+	nf_check_eq "master max_mtu with primary back" "$(nf_link_field "$NF_M" max_mtu)" "$bmax"
+	nf_log_test
+}
+
+# The soak's storm (seed 20261128, op 2802) moved the standby to another
+# namespace, set the master's MTU above the standby's maximum (only the
+# primary's range applied then) and moved the standby back: it was refused for
+# good ("the master's MTU 4001 is outside its range 68..4000"). The standby's
+# maximum must cap the master's while the standby is away, and the standby
+# must be enslaved again when it comes back.
+mtu_standby_back_from_netns()
+{
+	local ns=nfmtuns sby=$NF_SBY pmax smax bmax out rc
+	pmax=$(nf_link_field "$NF_PRI" max_mtu)
+	smax=$(nf_link_field "$NF_SBY" max_mtu)
+	bmax=$((pmax < smax ? pmax : smax))
+	ip netns add "$ns" || { nf_check_err 1 "cannot create netns $ns"; nf_log_test; return; }
+	nf_defer ip netns del "$ns"
+	nf_defer ip -n "$ns" link set dev "$sby" netns 1
+	nf_defer ip link set dev "$NF_M" mtu 1500
+	ip link set dev "$sby" netns "$ns"
+	nf_check_err $? "cannot move the standby $sby to netns $ns"
+	nf_wait 10 eval '[ -z "$(nf_master_of "$sby" 2> /dev/null)" ] && ! [ -e "/sys/class/net/$sby" ]'
+	nf_check_err $? "standby $sby still here after leaving the namespace"
+	nf_check_eq "master max_mtu with the standby away (the standby's caps the primary's)" \
+		"$(nf_link_field "$NF_M" max_mtu)" "$bmax"
+	if [ "$smax" -lt "$pmax" ] 2> /dev/null; then
+		out=$(ip link set dev "$NF_M" mtu $((smax + 1)) 2>&1)
+		rc=$?
+		nf_diag "MTU $((smax + 1)) with the standby away: rc=$rc $out"
+		[ "$rc" -ne 0 ]
+		nf_check_err $? "MTU $((smax + 1)), above the absent standby's max $smax, accepted"
+	else
+		nf_diag "standby max_mtu $smax not below the primary's $pmax: no MTU to refuse"
+	fi
+	nf_run ip link set dev "$NF_M" mtu "$bmax"
+	nf_check_err $? "MTU $bmax (the highest both accept) refused with the standby away"
+	ip -n "$ns" link set dev "$sby" netns 1
+	nf_check_err $? "cannot move $sby back"
+	nf_wait "$NF_TIMEOUT" eval '[ "$(nf_master_of "$sby" 2> /dev/null)" = "$NF_M" ]'
+	nf_check_err $? "standby $sby not enslaved to $NF_M again after coming back: $(dmesg | grep -E 'refusing to enslave' | tail -n1)"
+	nf_discover
+	nf_check_eq "standby after coming back" "$NF_SBY" "$sby"
+	nf_check_eq "MTUs master/primary/standby after it came back" "$(mtus)" "$bmax/$bmax/$bmax"
 	nf_log_test
 }
 
