@@ -740,14 +740,29 @@ mod tests {
         assert_eq!(mtu_range(None, Some(r(68, 9000)), r(68, 1500)), r(68, 1500));
         assert_eq!(mtu_range(None, None, r(68, 1500)), r(68, 1500));
         // minimums: the largest
-        assert_eq!(mtu_range(Some(r(1280, 9000)), None, r(68, 9000)), r(1280, 9000));
+        assert_eq!(
+            mtu_range(Some(r(1280, 9000)), None, r(68, 9000)),
+            r(1280, 9000)
+        );
         // a maximum of 0 sets no limit
         assert_eq!(mtu_range(Some(r(68, 0)), None, r(68, 4000)), r(68, 4000));
-        assert_eq!(mtu_range(Some(r(100, 0)), Some(r(68, 0)), r(68, 0)), r(100, 0));
+        assert_eq!(
+            mtu_range(Some(r(100, 0)), Some(r(68, 0)), r(68, 0)),
+            r(100, 0)
+        );
         // nothing in common: the primary's, else the standby's
-        assert_eq!(mtu_range(Some(r(68, 1500)), None, r(1600, 9000)), r(68, 1500));
-        assert_eq!(mtu_range(None, Some(r(68, 1500)), r(1600, 9000)), r(68, 1500));
-        assert_eq!(mtu_range(Some(r(68, 1500)), Some(r(2000, 9000)), wide), r(68, 1500));
+        assert_eq!(
+            mtu_range(Some(r(68, 1500)), None, r(1600, 9000)),
+            r(68, 1500)
+        );
+        assert_eq!(
+            mtu_range(None, Some(r(68, 1500)), r(1600, 9000)),
+            r(68, 1500)
+        );
+        assert_eq!(
+            mtu_range(Some(r(68, 1500)), Some(r(2000, 9000)), wide),
+            r(68, 1500)
+        );
     }
 
     #[test]
