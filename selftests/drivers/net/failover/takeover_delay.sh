@@ -78,7 +78,7 @@ takeover_delay_hot_plug()
 {
 	nf_skip_if_c "takeover delay" && return
 	nf_require_host_ctl || return
-	local delay=30000 t_join t_take t_mark ms vf pending
+	local delay=30000 t_join t_take t_mark ms vf pending slow_ms slack
 	nf_defer fo_set 0
 	fo_set "$delay"
 	nf_check_err $? "cannot set takeover_delay_ms"
@@ -113,6 +113,10 @@ takeover_delay_hot_plug()
 	nf_diag "takeover_pending $pending, $ms ms after enslaving"
 	[ -n "$t_join" ] && [ -n "$t_mark" ] && { [ "$pending" = 1 ] || [ "$ms" -ge "$delay" ]; }
 	nf_check_err $? "takeover_pending '$pending' $ms ms after enslaving (delay $delay ms)"
+	# a rename, a rediscovery and 10 pings at 0.2 s take ~3 s (4-12 s seen on
+	# a quiet or lightly loaded host); a guest starved by a loaded host took
+	# 50-80 s, and its timers (the takeover work's too) fired 37-77 s late
+	slow_ms=${ms:-0}
 	nf_wait 40 fo_attr_is takeover_pending 0
 	nf_check_err $? "primary still held long after the delay"
 	nf_check_eq "sysfs tx_path after the delay" "$(fo_attr tx_path)" primary
@@ -127,9 +131,12 @@ takeover_delay_hot_plug()
 	t_take=$(klog_time "$NF_M: primary nfheld0 takes over")
 	if [ -n "$t_join" ] && [ -n "$t_take" ]; then
 		ms=$(awk -v a="$t_join" -v b="$t_take" 'BEGIN { printf "%d", (b - a) * 1000 }')
-		nf_figure "takeover ${ms} ms after enslaving (delay $delay ms)"
-		[ "$ms" -ge "$delay" ] && [ "$ms" -le $((delay + 10000)) ]
-		nf_check_err $? "takeover $ms ms after enslaving, want $delay..$((delay + 10000))"
+		# never early; late by at most 10 s, or twice what the guest took
+		# for the steps above when it was slower than that (a loaded host)
+		slack=$((2 * slow_ms > 10000 ? 2 * slow_ms : 10000))
+		nf_figure "takeover ${ms} ms after enslaving (delay $delay ms, allowed up to $((delay + slack)))"
+		[ "$ms" -ge "$delay" ] && [ "$ms" -le $((delay + slack)) ]
+		nf_check_err $? "takeover $ms ms after enslaving, want $delay..$((delay + slack))"
 	else
 		nf_check_err 1 "kernel log lacks the enslave (${t_join:-none}) or takeover (${t_take:-none}) line"
 	fi
