@@ -175,7 +175,7 @@ mtu_standby_back_from_netns()
 	nf_defer ip link set dev "$NF_M" mtu 1500
 	ip link set dev "$sby" netns "$ns"
 	nf_check_err $? "cannot move the standby $sby to netns $ns"
-	nf_wait 10 eval '[ -z "$(nf_master_of "$sby" 2> /dev/null)" ] && ! [ -e "/sys/class/net/$sby" ]'
+	nf_wait 10 eval '! nf_dev_exists "$sby"'
 	nf_check_err $? "standby $sby still here after leaving the namespace"
 	nf_check_eq "master max_mtu with the standby away (the standby's caps the primary's)" \
 		"$(nf_link_field "$NF_M" max_mtu)" "$bmax"
@@ -192,9 +192,8 @@ mtu_standby_back_from_netns()
 	nf_check_err $? "MTU $bmax (the highest both accept) refused with the standby away"
 	ip -n "$ns" link set dev "$sby" netns 1
 	nf_check_err $? "cannot move $sby back"
-	nf_wait "$NF_TIMEOUT" eval '[ "$(nf_master_of "$sby" 2> /dev/null)" = "$NF_M" ]'
+	nf_wait "$NF_TIMEOUT" nf_has_standby
 	nf_check_err $? "standby $sby not enslaved to $NF_M again after coming back: $(dmesg | grep -E 'refusing to enslave' | tail -n1)"
-	nf_discover
 	nf_check_eq "standby after coming back" "$NF_SBY" "$sby"
 	nf_check_eq "MTUs master/primary/standby after it came back" "$(mtus)" "$bmax/$bmax/$bmax"
 	nf_log_test
