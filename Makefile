@@ -53,6 +53,7 @@ check: setup
 # without icount (throughput as seen, the unplug/replug stream).
 bench: setup
 	NF_BENCH_SB_MODES="$${NF_BENCH_SB_MODES:-queue_xmit start_xmit}" \
+	NF_BENCH_PKTGEN_COUNT="$${NF_BENCH_PKTGEN_COUNT:-200000}" \
 	NF_BENCH_SB_EXTRA="$${NF_BENCH_SB_EXTRA-tcp rx}" $(S)/bench.sh --same-boot --rounds 6
 	$(S)/bench.sh --no-build
 

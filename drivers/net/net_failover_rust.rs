@@ -322,12 +322,18 @@ impl Master {
     }
 
     /// Publishes the role's lower device as enabled for the transmit fast path
-    /// ([`DeviceSlot::get_enabled`]) exactly while nothing in [`Master::block`] keeps the
-    /// datapath off it. RTNL held; called after every change of the block bits or the slot.
+    /// ([`DeviceSlot::get_enabled`]) exactly while it is up and nothing in [`Master::block`]
+    /// keeps the datapath off it. RTNL held; called after every change of the block bits or
+    /// the slot, so also at the device's `NETDEV_GOING_DOWN` (which sets [`LEAVING`] before the
+    /// core clears `__LINK_STATE_START`) and `NETDEV_UP` (after `dev_open()` set `IFF_UP`).
     fn sync_enabled(&self, role: Role, rtnl: &Rtnl) {
         let free =
             self.block[role.index()].load(Ordering::Relaxed) & (LEAVING | UNBINDING | HELD) == 0;
-        self.slot(role).set_enabled(free, rtnl);
+        let up = self
+            .slot(role)
+            .get_rtnl(rtnl)
+            .is_some_and(|d| d.is_running() && d.flags() & flags::UP != 0);
+        self.slot(role).set_enabled(free && up, rtnl);
     }
 
     /// Role of `dev` if it is one of our lower devices.
@@ -357,13 +363,16 @@ impl Master {
 
     /// The primary if it can carry a packet now and is not held back: the same as
     /// `state_of(primary, Role::Primary)` being `ready()` and not `held`, decided with early
-    /// exits for the transmit fast path (the enabled slot stands for the blocking byte, then
-    /// the device's state word and qdisc).
+    /// exits for the transmit fast path (the enabled slot stands for the blocking byte and the
+    /// device being up, see [`Master::sync_enabled`]; then the carrier and the qdisc).
+    ///
+    /// A reader that loaded the primary just before its `NETDEV_GOING_DOWN` may still hand it
+    /// a packet while it closes, as the C driver's `netif_running()` test may.
     #[inline]
     fn primary_usable_now<'a, R: RcuReader>(&'a self, rcu: &'a R) -> Option<&'a Device> {
         self.slot(Role::Primary)
-            .get_enabled(rcu)
-            .filter(|p| p.is_running_with_carrier() && p.tx_qdisc_active())
+            .get_enabled_with_carrier(rcu)
+            .filter(|p| p.tx_qdisc_active())
     }
 
     /// Lower-device states as the datapath sees them now (RTNL side).

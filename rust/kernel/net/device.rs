@@ -238,6 +238,23 @@ impl core::ops::Deref for Device {
     }
 }
 
+/// `dev->state` of `dev`, read once, as [`Device`]'s state tests read it.
+///
+/// # Safety
+///
+/// `dev` must point to a `net_device` (registered or not) that is valid for reads for the
+/// duration of the call.
+#[inline]
+pub(crate) unsafe fn state_bits_raw(dev: *const bindings::net_device) -> usize {
+    // SAFETY: `dev` is valid (caller), so is its `state` word, which C only changes with atomic
+    // bit operations (`set_bit()` and friends) and reads with volatile loads (`test_bit()`),
+    // as here; `unsigned long` is `usize` on Linux.
+    unsafe { ptr::read_volatile(ptr::addr_of!((*dev).state)) as usize }
+}
+
+/// `1 << __LINK_STATE_NOCARRIER`: the bit of `dev->state` that `netif_carrier_off()` sets.
+pub(crate) const STATE_NOCARRIER: usize = 1 << bindings::netdev_state_t___LINK_STATE_NOCARRIER;
+
 impl Device {
     /// Creates a reference to a registered `struct net_device` owned by someone else.
     ///
@@ -319,7 +336,7 @@ impl Device {
     /// Whether the device has carrier (`netif_carrier_ok()`).
     #[inline]
     pub fn carrier_ok(&self) -> bool {
-        self.state_bits() & (1 << bindings::netdev_state_t___LINK_STATE_NOCARRIER) == 0
+        self.state_bits() & STATE_NOCARRIER == 0
     }
 
     /// Whether the device is up and has carrier (`netif_running() && netif_carrier_ok()`), from
@@ -335,14 +352,8 @@ impl Device {
     /// `netif_carrier_ok()` read, without a call into a C helper on the datapath.
     #[inline]
     fn state_bits(&self) -> usize {
-        // SAFETY: the device is valid, so is its `state` word, which C only changes with atomic
-        // bit operations (`set_bit()` and friends); `unsigned long` is `usize` on Linux.
-        let state = unsafe {
-            core::sync::atomic::AtomicUsize::from_ptr(
-                ptr::addr_of_mut!((*self.as_raw()).state).cast::<usize>(),
-            )
-        };
-        state.load(core::sync::atomic::Ordering::Relaxed)
+        // SAFETY: the device is valid (type invariant).
+        unsafe { state_bits_raw(self.as_raw()) }
     }
 
     /// Whether the device's transmit queues are attached to their qdisc.
