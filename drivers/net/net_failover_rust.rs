@@ -155,9 +155,10 @@ struct Master {
     /// rx) and RTNL writers.
     lowers: [DeviceSlot; 2],
     /// Per role (`Role::index()`), what keeps the datapath off the lower device: [`LEAVING`],
-    /// [`UNBINDING`], [`HELD`]. Written under RTNL, and mirrored in the slots' enabled
-    /// pointers ([`Master::sync_enabled`]): the transmit fast path reads the primary's enabled
-    /// pointer and not this byte; the slow path and the policy read the byte.
+    /// [`UNBINDING`], [`HELD`]. Written under RTNL, and mirrored, together with whether the
+    /// device is up, in the slots' enabled pointers ([`Master::sync_enabled`]): the transmit
+    /// fast path reads the primary's enabled pointer and not this byte; the slow path and the
+    /// policy read the byte and the device's state.
     block: [AtomicU8; 2],
     /// Takeover delay of this master in ms (see [`HELD`]).
     takeover_delay_ms: AtomicU32,
@@ -322,10 +323,12 @@ impl Master {
     }
 
     /// Publishes the role's lower device as enabled for the transmit fast path
-    /// ([`DeviceSlot::get_enabled`]) exactly while it is up and nothing in [`Master::block`]
-    /// keeps the datapath off it. RTNL held; called after every change of the block bits or
-    /// the slot, so also at the device's `NETDEV_GOING_DOWN` (which sets [`LEAVING`] before the
-    /// core clears `__LINK_STATE_START`) and `NETDEV_UP` (after `dev_open()` set `IFF_UP`).
+    /// ([`DeviceSlot::get_enabled_with_carrier`]) if it is up and nothing in [`Master::block`]
+    /// keeps the datapath off it, as seen now. RTNL held; called after every change of the
+    /// block bits or the slot, so also at the device's `NETDEV_GOING_DOWN` (which sets
+    /// [`LEAVING`] before the core clears `__LINK_STATE_START`), `NETDEV_DOWN` and `NETDEV_UP`
+    /// (after `dev_open()` set `IFF_UP`): the snapshot changes with those events. A stale
+    /// "disabled" only sends the fast path to the slow one, which re-checks everything.
     fn sync_enabled(&self, role: Role, rtnl: &Rtnl) {
         let free =
             self.block[role.index()].load(Ordering::Relaxed) & (LEAVING | UNBINDING | HELD) == 0;
@@ -950,7 +953,12 @@ impl Master {
                 self.update_link(master, true, rtnl);
             }
             Event::Up | Event::Down | Event::Change => {
-                self.set_block(role, LEAVING, false, rtnl);
+                // `LEAVING` lasts from `NETDEV_GOING_DOWN` to the `NETDEV_DOWN` that the same
+                // `dev_close()` sends: a `NETDEV_CHANGE` in between (a notifier reading the
+                // link syncs the link watcher) must not re-enable a closing device.
+                if event != Event::Change {
+                    self.set_block(role, LEAVING, false, rtnl);
+                }
                 if event == Event::Up {
                     if let Some(mut ctl) = self.ctl.try_borrow_mut(rtnl) {
                         if let Some(c) = ctl.lowers[role.index()].as_mut() {

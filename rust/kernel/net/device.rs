@@ -248,7 +248,9 @@ impl core::ops::Deref for Device {
 pub(crate) unsafe fn state_bits_raw(dev: *const bindings::net_device) -> usize {
     // SAFETY: `dev` is valid (caller), so is its `state` word, which C only changes with atomic
     // bit operations (`set_bit()` and friends) and reads with volatile loads (`test_bit()`),
-    // as here; `unsigned long` is `usize` on Linux.
+    // as here: a word-sized, aligned volatile read is a `READ_ONCE()` under the kernel's memory
+    // model (which the compiler folds into the bit test, an atomic load it does not);
+    // `unsigned long` is `usize` on Linux.
     unsafe { ptr::read_volatile(ptr::addr_of!((*dev).state)) as usize }
 }
 
@@ -337,15 +339,6 @@ impl Device {
     #[inline]
     pub fn carrier_ok(&self) -> bool {
         self.state_bits() & STATE_NOCARRIER == 0
-    }
-
-    /// Whether the device is up and has carrier (`netif_running() && netif_carrier_ok()`), from
-    /// one read of its state word.
-    #[inline]
-    pub fn is_running_with_carrier(&self) -> bool {
-        const START: usize = 1 << bindings::netdev_state_t___LINK_STATE_START;
-        const NOCARRIER: usize = 1 << bindings::netdev_state_t___LINK_STATE_NOCARRIER;
-        self.state_bits() & (START | NOCARRIER) == START
     }
 
     /// `dev->state`, read once: what the inline `test_bit()`s of `netif_running()` and

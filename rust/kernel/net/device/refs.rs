@@ -6,13 +6,7 @@
 //! (`netdev_hold()`, `netdev_put()`, `synchronize_net()`)
 
 use super::{state_bits_raw, Device, STATE_NOCARRIER};
-use crate::{
-    bindings,
-    error::Result,
-    net::rtnl::Rtnl,
-    sync::rcu,
-    types::{ARef, Opaque},
-};
+use crate::{bindings, error::Result, net::rtnl::Rtnl, sync::rcu, types::ARef};
 use core::{
     cell::UnsafeCell,
     ptr::{self, NonNull},
@@ -116,8 +110,9 @@ impl<D: NetDevice> Drop for DevRef<D> {
 /// enabled, that a transmit fast path reads with one load where it would otherwise load the
 /// device and then a flag of the driver's own ([`DeviceSlot::get_enabled`],
 /// [`DeviceSlot::set_enabled`]). When nothing is enabled it points to a static device that is
-/// never registered and never has carrier, so that [`DeviceSlot::get_enabled_with_carrier`] decides with one
-/// test of a state word and no null test.
+/// never registered and never has carrier, so that
+/// [`DeviceSlot::get_enabled_with_carrier`] decides with one test of a state word and no null
+/// test.
 ///
 /// # Invariants
 ///
@@ -172,7 +167,7 @@ impl<D: NetDevice> Drop for DevRef<D> {
 /// assert_eq!(slot.get_enabled(&rcu::read_lock()).map(|d| d.ifindex()), Some(lo.ifindex()));
 /// assert_eq!(
 ///     slot.get_enabled_with_carrier(&rcu::read_lock()).map(|d| d.ifindex()),
-///     lo.carrier_ok().then(|| lo.ifindex())
+///     lo.carrier_ok().then_some(lo.ifindex())
 /// );
 /// slot.set_enabled(false, &rtnl);
 /// assert!(slot.get_enabled(&rcu::read_lock()).is_none());
@@ -229,31 +224,36 @@ unsafe impl RcuReader for rcu::Guard {}
 ///
 /// # Invariants
 ///
-/// Never written: its `state` is `STATE_NOCARRIER`, all its other bytes are zero.
-struct Disabled(Opaque<bindings::net_device>);
+/// Never written: its `state` is `STATE_NOCARRIER`, all its other bytes are zero. (A `static`
+/// without interior mutability: it lives in read-only memory, where a stray write faults.)
+struct Disabled(bindings::net_device);
 
 // SAFETY: never written (type invariant); readers only read its state word.
 unsafe impl Sync for Disabled {}
 
 /// The device of every empty or disabled [`DeviceSlot`] enabled pointer.
-static DISABLED: Disabled = Disabled(Opaque::new({
-    // SAFETY: all-zero bytes are a valid `net_device` (integers, raw pointers, optional function
-    // pointers and aggregates of them).
+static DISABLED: Disabled = Disabled({
+    // SAFETY: all-zero bytes are a valid `net_device` (integers, `bool`s, raw pointers, optional
+    // function pointers and aggregates of them).
     let mut d: bindings::net_device = unsafe { core::mem::MaybeUninit::zeroed().assume_init() };
     // INVARIANT: no carrier (and no `__LINK_STATE_START`) for ever.
     d.state = STATE_NOCARRIER as _;
     d
-}));
+});
 
-/// The pointer value of a disabled enabled pointer.
+/// The pointer value of a disabled enabled pointer. Never written through (it is only stored in
+/// `AtomicPtr<net_device>`s, which need `*mut`).
+///
+/// Not a `const fn`: a `const fn` may refer to a static only from rustc 1.83 on, above the
+/// kernel's minimum.
 #[inline]
-const fn disabled() -> *mut bindings::net_device {
-    DISABLED.0.get()
+fn disabled() -> *mut bindings::net_device {
+    ptr::addr_of!(DISABLED.0).cast_mut()
 }
 
 impl DeviceSlot {
     /// An empty slot.
-    pub const fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             ptr: AtomicPtr::new(ptr::null_mut()),
             enabled: AtomicPtr::new(disabled()),
@@ -298,7 +298,8 @@ impl DeviceSlot {
         // `enabled` is never null (invariant). Said to the compiler so that the `Option` below
         // is decided by the state test alone.
         if p.is_null() {
-            // SAFETY: see above.
+            // SAFETY: every store to `enabled` (in `new`, `set_enabled` and `take`) writes
+            // `disabled()`, the address of a static, or a non-null `ptr`.
             unsafe { core::hint::unreachable_unchecked() };
         }
         // SAFETY: `p` is `DISABLED`, valid for ever, or the slot's device, valid for `'a` as in
