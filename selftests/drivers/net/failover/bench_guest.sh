@@ -330,24 +330,52 @@ bench_pktgen() {
 # ---------------------------------------------------------------------------
 # 1. iperf3 TCP to the peer
 
+# irq_per_cpu DEV: DEV's interrupt counts per CPU, summed over its vectors ("n0 n1 ...")
+irq_per_cpu() {
+	awk -v d="$1" 'NR == 1 { n = NF; next }
+		$NF == d || index($NF, d "-") == 1 { for (i = 2; i <= n + 1; i++) c[i - 2] += $i }
+		END { for (i = 0; i < n; i++) printf "%s%d", (i ? " " : ""), c[i] }' /proc/interrupts
+}
+
+# irq_delta "BEFORE" "AFTER": per-CPU differences of two irq_per_cpu results, comma-separated
+irq_delta() {
+	local -a a b delta=()
+	local i
+	read -ra a <<< "$1"
+	read -ra b <<< "$2"
+	for i in "${!b[@]}"; do delta+=($((b[i] - ${a[i]:-0}))); done
+	local IFS=,
+	echo "${delta[*]}"
+}
+
 # iperf_run PATH DEV VF REP: iperf3 through DEV; VF's tx counter shows who carried it
 iperf_run() {
 	local path=$1 dev=$2 vf=$3 rep=$4 f="iperf3-$1-$4.json" rc v0 v1
+	local irq0 irq1 pid cpu=''
 	v0=$(nf_stat "$vf" tx_packets)
+	irq0=$(irq_per_cpu "$vf")
 	timeout -k 10 $((NF_BENCH_IPERF_SECONDS + 40)) iperf3 -c "$NF_PEER4" \
-		-t "$NF_BENCH_IPERF_SECONDS" -J --connect-timeout 5000 > "$NF_RESULTS/$f" 2>&1
+		-t "$NF_BENCH_IPERF_SECONDS" -J --connect-timeout 5000 > "$NF_RESULTS/$f" 2>&1 &
+	pid=$!
+	# Where the sender ran (halfway through) and where the VF's interrupts came: with 2
+	# vCPUs, a sender sharing its CPU with the VF's interrupts and softirqs may be slower.
+	sleep $((NF_BENCH_IPERF_SECONDS / 2))
+	cpu=$(ps -o psr= -C iperf3 2> /dev/null | tr -d ' ' | paste -sd, -)
+	wait "$pid"
 	rc=$?
+	irq1=$(irq_per_cpu "$vf")
 	v1=$(nf_stat "$vf" tx_packets)
 	local mbps
 	mbps=$(sed -n '/"sum_sent"/,/}/s/.*"bits_per_second":[[:space:]]*\([0-9.e+]*\).*/\1/p' \
 		"$NF_RESULTS/$f" | head -n1)
 	bench_rec iperf3 path="$path" dev="$dev" rep="$rep" seconds="$NF_BENCH_IPERF_SECONDS" \
-		rc="$rc" file="$f" vf="$vf" vf_tx="$(nf_num_diff "$v0" "$v1")"
+		rc="$rc" file="$f" vf="$vf" vf_tx="$(nf_num_diff "$v0" "$v1")" \
+		sender_cpu="$cpu" vf_irqs_per_cpu="$(irq_delta "$irq0" "$irq1")"
 	if [ "$rc" -ne 0 ]; then
 		bench_err "iperf3 $path ($dev) rep $rep failed (rc=$rc): $(grep -m1 '"error"' "$NF_RESULTS/$f")"
 		return 1
 	fi
-	say "iperf3 $path ($dev) rep $rep: ${mbps:-?} bit/s sent, VF $vf tx +$(nf_num_diff "$v0" "$v1") packets"
+	say "iperf3 $path ($dev) rep $rep: ${mbps:-?} bit/s sent, VF $vf tx +$(nf_num_diff "$v0" "$v1") packets, sender on CPU ${cpu:-?}, VF interrupts per CPU $(irq_delta "$irq0" "$irq1")"
 }
 
 vf_ready() { nf_carrier_is "$VF" 1 && nf_ping_peer 1; }
