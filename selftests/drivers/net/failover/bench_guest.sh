@@ -334,7 +334,8 @@ bench_pktgen() {
 irq_per_cpu() {
 	awk -v d="$1" 'NR == 1 { n = NF; next }
 		$NF == d || index($NF, d "-") == 1 { for (i = 2; i <= n + 1; i++) c[i - 2] += $i }
-		END { for (i = 0; i < n; i++) printf "%s%d", (i ? " " : ""), c[i] }' /proc/interrupts
+		END { for (i = 0; i < n; i++) printf "%s%d", (i ? " " : ""), c[i] }' \
+		/proc/interrupts
 }
 
 # irq_delta "BEFORE" "AFTER": per-CPU differences of two irq_per_cpu results, comma-separated
@@ -375,7 +376,9 @@ iperf_run() {
 		bench_err "iperf3 $path ($dev) rep $rep failed (rc=$rc): $(grep -m1 '"error"' "$NF_RESULTS/$f")"
 		return 1
 	fi
-	say "iperf3 $path ($dev) rep $rep: ${mbps:-?} bit/s sent, VF $vf tx +$(nf_num_diff "$v0" "$v1") packets, sender on CPU ${cpu:-?}, VF interrupts per CPU $(irq_delta "$irq0" "$irq1")"
+	say "iperf3 $path ($dev) rep $rep: ${mbps:-?} bit/s sent," \
+		"VF $vf tx +$(nf_num_diff "$v0" "$v1") packets, sender on CPU ${cpu:-?}," \
+		"VF interrupts per CPU $(irq_delta "$irq0" "$irq1")"
 }
 
 vf_ready() { nf_carrier_is "$VF" 1 && nf_ping_peer 1; }
