@@ -352,7 +352,7 @@ irq_delta() {
 # iperf_run PATH DEV VF REP: iperf3 through DEV; VF's tx counter shows who carried it
 iperf_run() {
 	local path=$1 dev=$2 vf=$3 rep=$4 f="iperf3-$1-$4.json" rc v0 v1
-	local irq0 irq1 pid cpu=''
+	local irq0 irqs pid cpu=''
 	v0=$(nf_stat "$vf" tx_packets)
 	irq0=$(irq_per_cpu "$vf")
 	timeout -k 10 $((NF_BENCH_IPERF_SECONDS + 40)) iperf3 -c "$NF_PEER4" \
@@ -364,21 +364,21 @@ iperf_run() {
 	cpu=$(ps -o psr= -C iperf3 2> /dev/null | tr -d ' ' | paste -sd, -)
 	wait "$pid"
 	rc=$?
-	irq1=$(irq_per_cpu "$vf")
+	irqs=$(irq_delta "$irq0" "$(irq_per_cpu "$vf")")
 	v1=$(nf_stat "$vf" tx_packets)
 	local mbps
 	mbps=$(sed -n '/"sum_sent"/,/}/s/.*"bits_per_second":[[:space:]]*\([0-9.e+]*\).*/\1/p' \
 		"$NF_RESULTS/$f" | head -n1)
 	bench_rec iperf3 path="$path" dev="$dev" rep="$rep" seconds="$NF_BENCH_IPERF_SECONDS" \
 		rc="$rc" file="$f" vf="$vf" vf_tx="$(nf_num_diff "$v0" "$v1")" \
-		sender_cpu="$cpu" vf_irqs_per_cpu="$(irq_delta "$irq0" "$irq1")"
+		sender_cpu="$cpu" vf_irqs_per_cpu="$irqs"
 	if [ "$rc" -ne 0 ]; then
 		bench_err "iperf3 $path ($dev) rep $rep failed (rc=$rc): $(grep -m1 '"error"' "$NF_RESULTS/$f")"
 		return 1
 	fi
 	say "iperf3 $path ($dev) rep $rep: ${mbps:-?} bit/s sent," \
 		"VF $vf tx +$(nf_num_diff "$v0" "$v1") packets, sender on CPU ${cpu:-?}," \
-		"VF interrupts per CPU $(irq_delta "$irq0" "$irq1")"
+		"VF interrupts per CPU $irqs"
 }
 
 vf_ready() { nf_carrier_is "$VF" 1 && nf_ping_peer 1; }
