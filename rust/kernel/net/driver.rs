@@ -62,6 +62,7 @@ use crate::{
     },
     prelude::*,
     str::RawFormatter,
+    sync::rcu,
     types::{ARef, AlwaysRefCounted, Opaque},
 };
 use core::{
@@ -82,10 +83,14 @@ pub fn num_possible_cpus() -> u32 {
 const NETDEV_ALIGN: usize = 32;
 
 /// Proof that the current code runs in a device's transmit path (`ndo_select_queue`,
-/// `ndo_start_xmit`): bottom
-/// halves are disabled and the RCU read lock is held, as lower devices' `ndo_select_queue`
-/// implementations expect when an upper device asks them
+/// `ndo_start_xmit`) inside an RCU read-side critical section, the context in which lower
+/// devices' `ndo_select_queue` implementations may be asked by an upper device
 /// ([`Device::pick_tx_queue`](crate::net::device::Device::pick_tx_queue)).
+///
+/// In `ndo_start_xmit` the core provides the section (bottom halves or interrupts are disabled).
+/// `ndo_select_queue` is also reached without one (`packet_pick_tx_queue()`, from an AF_PACKET
+/// `sendmsg()` with `PACKET_QDISC_BYPASS`: preemptible, bottom halves enabled), so there the
+/// adapter enters one itself with `rcu_read_lock()` before it creates the context.
 ///
 /// Only the [`Operations`] adapter creates it, for the duration of one callback; it is neither
 /// `Send` nor `Sync`.
@@ -94,16 +99,31 @@ pub struct TxContext<'a> {
 }
 
 impl crate::net::device::rcu_sealed::Sealed for TxContext<'_> {}
-// SAFETY: by its construction (`assume`), the current task is in a transmit path, with bottom
-// halves disabled (an RCU read-side critical section) while the context lives.
+// SAFETY: by its construction (`assume`), the current task is in an RCU read-side critical
+// section while the context lives.
 unsafe impl crate::net::device::RcuReader for TxContext<'_> {}
 
 impl TxContext<'_> {
     /// # Safety
     ///
-    /// The caller must be in a transmit path (bottom halves disabled, RCU read lock held) for
-    /// the lifetime of the returned value.
+    /// The caller must be in a transmit path and inside an RCU read-side critical section (its
+    /// own `rcu_read_lock()`, or bottom halves or interrupts disabled) for the lifetime of the
+    /// returned value.
     unsafe fn assume() -> Self {
+        // With PROVE_RCU the claim is checked where it is made: a caller outside any read-side
+        // critical section gets lockdep's "suspicious RCU usage" report.
+        #[cfg(CONFIG_PROVE_RCU)]
+        // SAFETY: `rcu_read_lock_any_held()` may be called in any context; the report takes
+        // NUL-terminated strings, which `c_str!` makes.
+        unsafe {
+            if bindings::rcu_read_lock_any_held() == 0 {
+                bindings::lockdep_rcu_suspicious(
+                    crate::c_str!(core::file!()).as_char_ptr(),
+                    core::line!() as c_int,
+                    crate::c_str!("TxContext outside an RCU read-side critical section").as_char_ptr(),
+                );
+            }
+        }
         Self { _p: PhantomData }
     }
 }
@@ -185,8 +205,10 @@ pub trait Operations: Sized + Send + Sync + 'static {
     /// [`DeviceSlot`](crate::net::device::DeviceSlot) without a lock of the driver's own.
     fn start_xmit(dev: &NetDev<Self>, skb: OwnedSkBuff, ctx: &TxContext<'_>) -> TxStatus;
 
-    /// `ndo_select_queue`: pick the tx queue for `skb`. Bottom halves disabled, RCU read lock
-    /// held (proved by `ctx`). The adapter folds the result into `0..real_num_tx_queues`.
+    /// `ndo_select_queue`: pick the tx queue for `skb`. RCU read lock held (by the adapter if
+    /// the core did not take it, proved by `ctx`); bottom halves may be enabled and the task
+    /// preemptible (an AF_PACKET socket's `packet_pick_tx_queue()`). The adapter folds the
+    /// result into `0..real_num_tx_queues`.
     fn select_queue(
         _dev: &NetDev<Self>,
         _skb: &SkBuff,
@@ -675,10 +697,17 @@ impl<T: Operations> Adapter<T> {
         // SAFETY: `sb_dev`, when non-null, is a registered device (a macvlan offload or the
         // device itself) valid for the call.
         let sb = (!sb_dev.is_null()).then(|| unsafe { Device::from_raw(sb_dev) });
-        // SAFETY: `ndo_select_queue` runs with bottom halves disabled and the RCU read lock held
-        // (`__dev_queue_xmit()`), for the whole call.
-        let ctx = unsafe { TxContext::assume() };
-        let q = u32::from(T::select_queue(dev, skb, sb, &ctx));
+        // `__dev_queue_xmit()` calls this inside `rcu_read_lock_bh()`, but
+        // `packet_pick_tx_queue()` calls it preemptible and without RCU: the section is entered
+        // here for both (nesting is cheap, and legal in any context).
+        let rcu = rcu::read_lock();
+        let q = {
+            // SAFETY: a transmit path, inside the RCU read-side critical section of `rcu`, which
+            // ends only after this block, with `ctx`.
+            let ctx = unsafe { TxContext::assume() };
+            u32::from(T::select_queue(dev, skb, sb, &ctx))
+        };
+        drop(rcu);
         let n = dev.real_num_tx_queues().max(1);
         // `n` fits in u16 (the core limits queue counts), so does `q % n`. The division only
         // when needed, as C's `netdev_cap_txqueue()` does.

@@ -12,7 +12,7 @@ use crate::{
     prelude::*,
     types::Opaque,
 };
-use core::{ffi::c_void, marker::PhantomPinned};
+use core::{ffi::c_void, marker::PhantomPinned, ptr};
 
 /// A network device event (`enum netdev_cmd`), for the events drivers commonly handle.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -88,9 +88,10 @@ pub trait Handler: Send + Sync + 'static {
 /// A registered netdevice notifier. Dropping it unregisters the notifier.
 ///
 /// Registration replays `NETDEV_REGISTER` and `NETDEV_UP` for existing devices, unregistration
-/// `NETDEV_GOING_DOWN`, `NETDEV_DOWN` and `NETDEV_UNREGISTER` (as in C). `NETDEV_POST_INIT`,
-/// sent for a device before its registration has set it up, is not passed on: the handler only
-/// ever sees registered devices ([`Device`]).
+/// `NETDEV_GOING_DOWN`, `NETDEV_DOWN` and `NETDEV_UNREGISTER` (as in C). Events for a device
+/// whose registration has not set it up (`NETDEV_POST_INIT`, and the `NETDEV_PRE_UNINIT` of a
+/// failed `register_netdevice()`) are not passed on: the handler only ever sees devices that
+/// are or were registered ([`Device`]).
 ///
 /// Context: creating and dropping need process context without RTNL held.
 ///
@@ -169,6 +170,27 @@ impl<H: Handler> Registration<H> {
         &self.handler
     }
 
+    /// Whether `dev`, for which the chain sends `event`, is a [`Device`]: its registration got
+    /// past `dev_init_scheduler()`. Two events come without that: `NETDEV_POST_INIT` (sent
+    /// before the device is set up, `reg_state` still `NETREG_UNINITIALIZED`) and the
+    /// `NETDEV_PRE_UNINIT` of a `register_netdevice()` that failed (`reg_state` already
+    /// `NETREG_UNREGISTERED`, no qdisc, freed without waiting for references). The
+    /// `NETDEV_PRE_UNINIT` of a real unregistration comes in `NETREG_UNREGISTERING`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be valid for reads, and RTNL held (`reg_state` changes under it).
+    unsafe fn past_init_scheduler(event: usize, dev: *const bindings::net_device) -> bool {
+        // SAFETY: `dev` is valid (caller); `reg_state` is a byte the core writes with
+        // `WRITE_ONCE()`, read here once.
+        let reg = u32::from(unsafe { ptr::read_volatile(ptr::addr_of!((*dev).reg_state)) });
+        if reg == bindings::netdev_reg_state_NETREG_UNINITIALIZED {
+            return false;
+        }
+        event != bindings::netdev_cmd_NETDEV_PRE_UNINIT as usize
+            || reg == bindings::netdev_reg_state_NETREG_UNREGISTERING
+    }
+
     /// # Safety
     ///
     /// Called by the netdevice notifier chain with our block and a `netdev_notifier_info`.
@@ -177,19 +199,20 @@ impl<H: Handler> Registration<H> {
         event: usize,
         ptr: *mut c_void,
     ) -> core::ffi::c_int {
-        if event == bindings::netdev_cmd_NETDEV_POST_INIT as usize {
-            // The device's registration has not set it up yet: not a `Device`.
+        // SAFETY: netdevice notifiers receive a `netdev_notifier_info`, whose device is valid
+        // for the call.
+        let raw = unsafe { bindings::netdev_notifier_info_to_dev(ptr.cast()) };
+        // SAFETY: `raw` is valid for the call, and the chain is called with RTNL held.
+        if !unsafe { Self::past_init_scheduler(event, raw) } {
             return bindings::NOTIFY_DONE as core::ffi::c_int;
         }
         // CAST: `nb` points to the `nb` field of a `Registration<H>`.
         // SAFETY: registered blocks are embedded in a live, pinned `Registration<H>`
         // (invariant), so going back from the field to the containing struct stays in bounds.
         let this = unsafe { &*crate::container_of!(Opaque::raw_get(nb.cast()), Self, nb) };
-        // CAST: netdevice notifiers receive a `netdev_notifier_info` through the `void *`.
-        // SAFETY: netdevice notifiers receive a `netdev_notifier_info`; its device is valid
-        // during the call, and registered past `dev_init_scheduler()` for every event but
-        // `NETDEV_POST_INIT` (filtered above).
-        let dev = unsafe { Device::from_raw(bindings::netdev_notifier_info_to_dev(ptr.cast())) };
+        // SAFETY: the device is valid during the call, and its registration got past
+        // `dev_init_scheduler()` (checked above).
+        let dev = unsafe { Device::from_raw(raw) };
         // SAFETY: the netdevice notifier chain is called with RTNL held.
         let rtnl = unsafe { Rtnl::assume_held() };
         this.handler

@@ -62,6 +62,16 @@ link_field_ns() {
 		python3 -c 'import json, sys; print(json.load(sys.stdin)[0].get(sys.argv[1], ""))' "$3"
 }
 rawframe() { python3 "$NF_LIB_DIR/rawframe.py" "$@"; }
+oper_up() { [ "$(nf_read "/sys/class/net/$1/operstate")" = up ]; }
+# the primary carries tx now: its link watcher has run (operstate up, set
+# just before dev_activate() gives it a working qdisc; until then C sends into
+# noop_qdisc and the Rust module keeps to the standby), and with the Rust
+# module the master says so
+primary_carries()
+{
+	oper_up "$NF_PRI" || return 1
+	[ "${NF_MODULE:-rust}" = c ] || es_is tx_path 2
+}
 
 tx_dropped_no_lower_ready()
 {
@@ -71,7 +81,7 @@ tx_dropped_no_lower_ready()
 	nf_defer ip link set dev "$NF_SBY" up
 	ip link set dev "$NF_PRI" down && ip link set dev "$NF_SBY" down
 	nf_check_err $? "cannot take both lowers down"
-	nf_wait 10 nf_carrier_is "$NF_M" 0
+	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_M" 0
 	nf_check_err $? "master keeps carrier with both lowers down"
 	nf_is_up "$NF_M"
 	nf_check_err $? "master not UP"
@@ -114,25 +124,26 @@ carrier_loss_primary_admin_up()
 	nf_defer host_do set_link "$NF_PRIMARY_QDEV" on
 	host_do set_link "$NF_PRIMARY_QDEV" off > /dev/null
 	nf_check_err $? "host set_link $NF_PRIMARY_QDEV off failed"
-	nf_wait 15 nf_carrier_is "$NF_PRI" 0
+	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 0
 	nf_check_err $? "primary $NF_PRI keeps its carrier after set_link off"
 	nf_is_up "$NF_PRI"
 	nf_check_err $? "primary $NF_PRI not admin-up any more"
 	nf_carrier_is "$NF_M" 1
 	nf_check_err $? "master lost carrier with the standby ready"
 	if rust; then
-		nf_wait 5 es_is tx_path 1
+		nf_wait "$NF_TIMEOUT" es_is tx_path 1
 		nf_check_err $? "ethtool -S tx_path '$(es tx_path)' with the primary's carrier off (want 1)"
 	fi
 	nf_carried_by standby
 
 	host_do set_link "$NF_PRIMARY_QDEV" on > /dev/null
 	nf_check_err $? "host set_link $NF_PRIMARY_QDEV on failed"
-	nf_wait 30 nf_carrier_is "$NF_PRI" 1
+	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 1
 	nf_check_err $? "primary $NF_PRI has no carrier after set_link on"
+	if ! nf_wait "$NF_TIMEOUT" primary_carries; then
+		nf_check_err 1 "primary not carrying after set_link on: operstate $(nf_read "/sys/class/net/$NF_PRI/operstate"), ethtool -S tx_path '$(es tx_path)' (want 2)"
+	fi
 	if rust; then
-		nf_wait 5 es_is tx_path 2
-		nf_check_err $? "ethtool -S tx_path '$(es tx_path)' with the primary back (want 2)"
 		sw1=$(es path_switches)
 		[ -n "$sw0" ] && [ -n "$sw1" ] && [ $((sw1 - sw0)) -ge 2 ]
 		nf_check_err $? "ethtool -S path_switches ${sw0:-?} -> ${sw1:-?} (want +2)"
@@ -141,26 +152,32 @@ carrier_loss_primary_admin_up()
 	nf_log_test
 }
 
-# rx_counts TAP: the peer sends 20 tagged frames to our MAC out of TAP while
-# the guest counts them on sockets bound to the master and to the standby;
-# sets RX_M and RX_S
+# rx_counts TAP WANT_M: the peer sends 20 tagged frames to our MAC out of TAP
+# while the guest counts them on sockets bound to the master and to the
+# standby; sets RX_M and RX_S. No fixed wait: the standby's socket gets every
+# frame (also when the master does: the core hands the frame to both in the
+# same __netif_receive_skb_core() pass), so once it has all 20, and the
+# master's has WANT_M, the receivers stop and count what was queued, frames
+# beyond those included.
 rx_counts()
 {
-	local tap=$1 tok=rx$RANDOM$RANDOM out
+	local tap=$1 want_m=$2 tok=rx$RANDOM$RANDOM out
 	RX_M=? RX_S=?
 	rm -f "$NF_TMP/rx-stop"
-	rawframe recv --dev "$NF_M" --token "$tok" --duration 120 --stop-file "$NF_TMP/rx-stop" \
-		> "$NF_TMP/rx-m" 2>&1 &
+	rawframe recv --dev "$NF_M" --token "$tok" --duration 600 --stop-file "$NF_TMP/rx-stop" \
+		--expect "$want_m" > "$NF_TMP/rx-m" 2>&1 &
 	local pm=$!
-	rawframe recv --dev "$NF_SBY" --token "$tok" --duration 120 --stop-file "$NF_TMP/rx-stop" \
-		> "$NF_TMP/rx-s" 2>&1 &
+	rawframe recv --dev "$NF_SBY" --token "$tok" --duration 600 --stop-file "$NF_TMP/rx-stop" \
+		--expect 20 > "$NF_TMP/rx-s" 2>&1 &
 	local ps=$!
 	if ! nf_wait 60 grep -q READY "$NF_TMP/rx-m" || ! nf_wait 60 grep -q READY "$NF_TMP/rx-s"; then
 		nf_check_err 1 "guest receivers not ready"
 	fi
 	out=$(host_do peer "python3 $(printf %q "$(nf_host_path rawframe.py)") send --dev $tap --dst $NF_MAC --token $tok --count 20 --interval 0.01")
 	nf_check_err $? "peer could not send out of $tap: $out"
-	sleep 2
+	_rx_done() { ! kill -0 "$1" 2> /dev/null; }
+	nf_wait "$NF_TIMEOUT" _rx_done "$ps"
+	[ "$want_m" -gt 0 ] && nf_wait "$NF_TIMEOUT" _rx_done "$pm"
 	touch "$NF_TMP/rx-stop"
 	wait "$pm" "$ps"
 	RX_M=$(sed -n 's/^received=//p' "$NF_TMP/rx-m")
@@ -177,16 +194,20 @@ rx_via_standby_follows_tx_path()
 		return
 	fi
 	# primary active: the standby's frames stop at the standby
-	rx_counts "$TAP_SBY"
+	rx_counts "$TAP_SBY" 0
 	nf_check_eq "frames from $TAP_SBY at the standby's socket" "$RX_S" 20
 	nf_check_eq "frames from $TAP_SBY at the master, primary active" "$RX_M" 0
 	# primary down: the master transmits and receives through the standby
 	nf_defer ip link set dev "$NF_PRI" up
 	ip link set dev "$NF_PRI" down
 	nf_check_err $? "cannot take the primary down"
-	nf_wait 10 nf_carrier_is "$NF_M" 1
+	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_M" 1
 	nf_check_err $? "master lost carrier with the standby ready"
-	rx_counts "$TAP_SBY"
+	if rust; then
+		rx_counts "$TAP_SBY" 20
+	else
+		rx_counts "$TAP_SBY" 0
+	fi
 	nf_check_eq "frames from $TAP_SBY at the standby's socket, primary down" "$RX_S" 20
 	if rust; then
 		nf_check_eq "frames from $TAP_SBY at the master, primary down" "$RX_M" 20
@@ -235,10 +256,10 @@ peer_notified_on_switch()
 	nf_defer ip link set dev "$NF_PRI" up
 	ip link set dev "$NF_PRI" down
 	nf_check_err $? "cannot take the primary down"
-	nf_wait 20 garp_in sb
+	nf_wait "$NF_TIMEOUT" garp_in sb
 	nf_check_err $? "no gratuitous ARP for $NF_ADDR4 through $TAP_SBY after the switch to the standby"
 	if [ "$v6" = 1 ]; then
-		nf_wait 20 na_in sb
+		nf_wait "$NF_TIMEOUT" na_in sb
 		nf_check_err $? "no unsolicited NA for $NF_ADDR6 through $TAP_SBY after the switch to the standby"
 	fi
 	garp_in pf
@@ -246,10 +267,10 @@ peer_notified_on_switch()
 	ip link set dev "$NF_PRI" up
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 1
 	nf_check_err $? "primary carrier not back"
-	nf_wait 30 garp_in pf
+	nf_wait "$NF_TIMEOUT" garp_in pf
 	nf_check_err $? "no gratuitous ARP for $NF_ADDR4 through $TAP_PRI after the switch back to the primary"
 	if [ "$v6" = 1 ]; then
-		nf_wait 20 na_in pf
+		nf_wait "$NF_TIMEOUT" na_in pf
 		nf_check_err $? "no unsolicited NA for $NF_ADDR6 through $TAP_PRI after the switch back"
 	else
 		nf_diag "no usable IPv6 address on $NF_M: unsolicited NA not checked"
@@ -284,7 +305,7 @@ promisc_allmulti_handover()
 	nf_defer ip -n "$ns" link set dev "$pri" netns 1
 	ip link set dev "$pri" netns "$ns"
 	nf_check_err $? "cannot move $pri to netns $ns"
-	nf_wait 10 nf_no_primary
+	nf_wait "$NF_TIMEOUT" nf_no_primary
 	nf_check_err $? "primary still enslaved after leaving the namespace"
 	c=$(counts "$pri" "$ns")
 	nf_check_eq "released primary's promiscuity/allmulti (in $ns)" "$c" "$p0"

@@ -11,8 +11,9 @@
 #                        add up to the master's own tx_packets.
 #   switch_count_and_age primary down: path_switches +1 and
 #                        ms_since_last_switch restarts (below the time since
-#                        the command), then grows with the wall clock; primary
-#                        up: +1 again and it restarts again.
+#                        the command), then grows as the guest's clock does
+#                        between two reads; primary up: +1 again and it
+#                        restarts again (below the time since that command).
 # candidates_refused is asserted by impostors.sh (second_primary_refused,
 # virtio_net_impostor_refused).
 #
@@ -43,7 +44,8 @@ es_get() { es_snap && echo "${ES[$1]:-}"; }
 es_tx_path_is() { [ "$(es_get tx_path)" = "$1" ]; }
 # es_delta NAME: increase of NAME from the snapshot in ES0 to the one in ES
 es_delta() { nf_num_diff "${ES0[$1]:-}" "${ES[$1]:-}"; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# the guest's clock in ms, without an exec (bash's EPOCHREALTIME)
+now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((10#$t / 1000)); }
 
 ES_PINGS=200
 es_pings() { ping -q -c "$ES_PINGS" -i 0.01 -W 2 "$NF_PEER4" > /dev/null 2>&1; }
@@ -53,7 +55,7 @@ es_check()
 {
 	local d
 	d=$(es_delta "$1")
-	[[ "$d" =~ ^-?[0-9]+$ ]] && [ "$d" "$2" "$3" ]
+	[[ "$d" =~ ^-?[0-9]+$ ]] && test "$d" "$2" "$3"
 	nf_check_err $? "ethtool -S $NF_M $1 moved by $d (want $2 $3)"
 }
 
@@ -93,7 +95,7 @@ per_lower_counters()
 	nf_defer ip link set dev "$pri" up
 	ip link set dev "$pri" down
 	nf_check_err $? "cannot take the primary $pri down"
-	nf_wait 20 es_tx_path_is 1
+	nf_wait "$NF_TIMEOUT" es_tx_path_is 1
 	nf_check_err $? "tx_path is $(es_get tx_path), not 1 (standby) with the primary down"
 	nf_wait 20 nf_ping_peer
 	es_snap
@@ -118,7 +120,7 @@ per_lower_counters()
 switch_count_and_age()
 {
 	nf_skip_if_c "ethtool -S" && return
-	local pri=$NF_PRI s0 t0 a1 a2 a3 el
+	local pri=$NF_PRI s0 t0 ts ta tb tc a1 a2 a3 el
 
 	s0=$(es_get path_switches)
 	nf_check_err $? "no ethtool -S path_switches on $NF_M"
@@ -126,28 +128,41 @@ switch_count_and_age()
 	t0=$(now_ms)
 	ip link set dev "$pri" down
 	nf_check_err $? "cannot take the primary $pri down"
-	nf_wait 20 es_tx_path_is 1
+	nf_wait "$NF_TIMEOUT" es_tx_path_is 1
 	nf_check_err $? "tx_path is $(es_get tx_path), not 1 (standby) with the primary down"
+	ts=$(now_ms)
 	es_snap
 	a1=${ES[ms_since_last_switch]:-}
-	el=$(($(now_ms) - t0))
+	ta=$(now_ms)
+	el=$((ta - t0))
 	nf_check_eq "path_switches after the primary went down" "${ES[path_switches]:-}" $((s0 + 1))
 	[[ "$a1" =~ ^[0-9]+$ ]] && [ "$a1" -le "$el" ]
 	nf_check_err $? "ms_since_last_switch $a1 after the switch, but the switch began ${el} ms ago"
+	# the age grows as the guest's clock does: between the two reads, by more
+	# than the time from after the first to before the second, by less than
+	# the time from before the first to after the second (20 ms of rounding).
+	# The sleep makes it a clear change (and gives a non-restarting age a
+	# head start that the check below sees).
 	sleep 2
+	tb=$(now_ms)
 	a2=$(es_get ms_since_last_switch)
-	[[ "$a2" =~ ^[0-9]+$ ]] && [ $((a2 - a1)) -ge 1900 ]
-	nf_check_err $? "ms_since_last_switch $a1 -> $a2 over 2 s of sleep"
+	tc=$(now_ms)
+	[[ "$a2" =~ ^[0-9]+$ ]] && [ $((a2 - a1)) -ge $((tb - ta - 20)) ] && [ $((a2 - a1)) -le $((tc - ts + 20)) ]
+	nf_check_err $? "ms_since_last_switch $a1 -> $a2 (+$((a2 - a1))), the clock moved $((tb - ta))..$((tc - ts)) ms between the reads"
 
+	t0=$(now_ms)
 	ip link set dev "$pri" up
 	nf_check_err $? "cannot bring the primary $pri up"
 	nf_wait "$NF_TIMEOUT" es_tx_path_is 2
 	nf_check_err $? "tx_path is $(es_get tx_path), not 2 (primary) with the primary up"
 	es_snap
 	a3=${ES[ms_since_last_switch]:-}
+	el=$(($(now_ms) - t0))
 	nf_check_eq "path_switches after the primary came back" "${ES[path_switches]:-}" $((s0 + 2))
-	[[ "$a3" =~ ^[0-9]+$ ]] && [ "$a3" -lt "$a2" ]
-	nf_check_err $? "ms_since_last_switch $a3 did not restart (was $a2) when the primary came back"
+	# restarted: below the time since the command (an age that did not
+	# restart would be above a2 plus that time)
+	[[ "$a3" =~ ^[0-9]+$ ]] && [ "$a3" -le "$el" ]
+	nf_check_err $? "ms_since_last_switch $a3 did not restart (was $a2) when the primary came back ${el} ms ago"
 	nf_diag "path_switches $s0 -> ${ES[path_switches]:-?}; ms_since_last_switch $a1 -> $a2 -> $a3"
 	nf_log_test
 }

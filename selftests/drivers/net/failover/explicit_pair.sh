@@ -45,6 +45,7 @@ xn() { ip netns exec "$XNS" "$@"; }
 # xread DEV FILE: /sys/class/net/DEV/FILE inside the namespace
 xread() { xn cat "/sys/class/net/$1/$2" 2> /dev/null; }
 xstat() { xread "$1" "statistics/$2"; }
+x_tx_path_is() { [ "$(xread "$XM" failover/tx_path)" = "$1" ]; }
 xmaster() { xn ip -j link show dev "$1" 2> /dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)[0].get("master", ""))'; }
 xkind() {
 	xn ip -d -j link show dev "$1" 2> /dev/null |
@@ -65,7 +66,8 @@ xns_up() {
 	local igb
 	[ -n "$(nf_igb_pf_bdf)" ] || { nf_diag "no igb PF in this guest"; return 1; }
 	modprobe -q igb
-	igb=$(nf_wait 30 igb_dev) || { nf_diag "no igb PF netdev"; return 1; }
+	# (the namespace of the case before gives it back from a work queue)
+	igb=$(nf_wait "$NF_TIMEOUT" igb_dev) || { nf_diag "no igb PF netdev"; return 1; }
 	nf_sriov_reset > /dev/null 2>&1
 	XIGB=$igb
 	XIGB_MAC=$(nf_mac "$igb")
@@ -81,7 +83,7 @@ xns_up() {
 # The igb comes back to the default namespace when the namespace goes.
 xns_down() {
 	ip netns del "$XNS" 2> /dev/null
-	nf_wait 30 igb_dev > /dev/null || nf_diag "igb PF netdev not back after deleting $XNS"
+	nf_wait "$NF_TIMEOUT" igb_dev > /dev/null || nf_diag "igb PF netdev not back after deleting $XNS"
 }
 
 explicit_create_delete()
@@ -158,7 +160,7 @@ explicit_pair_traffic()
 	# the primary down: the standby carries (no reply: the veth's peer is
 	# not the network)
 	xn ip link set "$XIGB" down
-	nf_wait 10 [ "$(xread "$XM" failover/tx_path)" = standby ]
+	nf_wait "$NF_TIMEOUT" x_tx_path_is standby
 	nf_check_err $? "tx_path '$(xread "$XM" failover/tx_path)' with the igb down"
 	peer0=$(xstat nfxpeer0 rx_packets)
 	x_ping 5
@@ -234,6 +236,7 @@ explicit_delete_releases()
 	xn ip link set dev nfxsb0 master "$XM" && xn ip link set dev "$XIGB" master "$XM"
 	nf_check_err $? "cannot enslave both" || { nf_log_test; return; }
 	xn ip link set "$XM" up
+	nf_dmesg_mark X_MARK
 	out=$(xn ip link del "$XM" 2>&1)
 	nf_check_err $? "ip link del $XM: $out"
 	nf_check_eq "master of the igb" "$(xmaster "$XIGB")" ""
@@ -241,7 +244,10 @@ explicit_delete_releases()
 	nf_check_eq "igb MAC" "$(xread "$XIGB" address)" "$XIGB_MAC"
 	# released lower devices are closed, as bonding does
 	nf_check_eq "igb closed" "$(( $(xread "$XIGB" flags) & 1 ))" 0
-	dmesg | grep -q "$XM: failover master $XM deleted"
+	# this deletion's line (explicit_create_delete logged one too; the kernel
+	# log copy may lag behind)
+	_x_deleted() { nf_dmesg_since_mark X_MARK | grep -qF "$XM: failover master $XM deleted"; }
+	nf_wait "$NF_TIMEOUT" _x_deleted
 	nf_check_err $? "no 'deleted' line in the kernel log"
 	# a namespace holding a master with lower devices goes away cleanly: the
 	# veth goes with it, the igb comes back
@@ -249,7 +255,7 @@ explicit_delete_releases()
 	xn ip link set dev nfxsb0 master "$XM" && xn ip link set dev "$XIGB" master "$XM"
 	nf_check_err $? "cannot enslave both again"
 	ip netns del "$XNS"
-	nf_wait 30 igb_dev > /dev/null
+	nf_wait "$NF_TIMEOUT" igb_dev > /dev/null
 	nf_check_err $? "the igb did not come back after deleting $XNS"
 	nf_check_eq "igb master after the namespace went" "$(nf_master_of "$(igb_dev)")" ""
 	# it left the namespace before the master was deleted: released like a

@@ -40,14 +40,14 @@ flap_ratelimited()
 	host_do peer_bg garp "exec tcpdump -l -n -e -i nfbr0 arp and ether src $NF_MAC" > /dev/null
 	nf_check_err $? "cannot start tcpdump at the peer"
 	nf_defer host_do peer_kill garp
-	nf_wait 20 grep -q "listening on" "$NF_RESULTS/peer-garp.log"
+	nf_wait "$NF_TIMEOUT" grep -q "listening on" "$NF_RESULTS/peer-garp.log"
 	nf_check_err $? "tcpdump at the peer not listening"
 
 	nf_defer ip link set dev "$pri" up
 	nf_defer ip link set dev "$sby" up
 	ip link set dev "$pri" down
 	nf_check_err $? "cannot take the primary $pri down"
-	nf_wait 10 nf_carrier_is "$NF_M" 1
+	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_M" 1
 	nf_check_err $? "master has no carrier on the standby alone"
 
 	for ((i = 0; i < NF_FLAP_CYCLES; i++)); do
@@ -60,9 +60,10 @@ flap_ratelimited()
 	nf_check_err $? "ip -batch flapping $sby failed"
 	took=$((SECONDS - t0))
 	s1=$(path_switches)
-	nf_wait 10 nf_carrier_is "$NF_M" 1
+	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_M" 1
 	nf_check_err $? "master has no carrier after the flapping"
-	# let the last notifications reach the peer
+	# let the last notifications reach the peer's capture (an upper bound
+	# is checked on them: a wait for the first would end at once)
 	sleep 2
 	nf_klog_sync > /dev/null
 

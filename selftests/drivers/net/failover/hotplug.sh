@@ -9,8 +9,12 @@
 #   link_down_up         ip link set dev PRIMARY down / up
 # Asserted: the stream keeps reaching the peer through the standby while the
 # primary is gone, tx returns to the primary (and leaves the standby) once it is
-# back, and the end of the stream arrives. Loss and the longest gap are only
-# reported ("# figure:" lines), as are the switch-over times.
+# back, and the end of the stream arrives. Where the stream goes is asserted
+# as a share of it (the other lower sends under 1/20 of what the carrying one
+# does), not as a count some time allows: waits end as soon as the packets
+# are there, their timeout (NF_STREAM_WAIT) only stops a stalled stream. Loss
+# and the longest gap are only reported ("# figure:" lines), as are the
+# switch-over times.
 #
 # No case differs for the C reference.
 
@@ -49,10 +53,11 @@ failover_cycle()
 	nf_stream_start "$name" "$NF_STREAM_RATE"
 	nf_check_err $? "cannot start the UDP stream"
 	[ "$RET" -ne 0 ] && return
-	# generous: on a loaded host the guest may reach only ~100 pps
-	nf_tx_grows "$PRI_NAME" "$NF_STREAM_MIN" 60
+	nf_tx_grows "$PRI_NAME" "$NF_STREAM_MIN" "$NF_STREAM_WAIT"
 	nf_check_err $? "stream not carried by the primary $PRI_NAME before the unplug"
-	nf_stream_advances "$name" "$NF_STREAM_MIN" 60
+	nf_tx_only_via "$PRI_NAME" "$NF_SBY" "$NF_STREAM_MIN" "$NF_STREAM_WAIT"
+	nf_check_err $? "standby transmitting a share of the stream with the primary up"
+	nf_stream_advances "$name" "$NF_STREAM_MIN" "$NF_STREAM_WAIT"
 	nf_check_err $? "stream not reaching the peer before the unplug"
 
 	t0=$SECONDS
@@ -62,10 +67,10 @@ failover_cycle()
 	nf_check_err $? "primary still present/up after $unplug: $(nf_roles)"
 	nf_carrier_is "$NF_M" 1
 	nf_check_err $? "master lost carrier with only the standby left"
-	nf_tx_grows "$NF_SBY" "$NF_STREAM_MIN" 20
+	nf_tx_grows "$NF_SBY" "$NF_STREAM_MIN" "$NF_STREAM_WAIT"
 	nf_check_err $? "stream did not move to the standby $NF_SBY"
 	t1=$SECONDS
-	nf_stream_advances "$name" "$NF_STREAM_MIN" 60
+	nf_stream_advances "$name" "$NF_STREAM_MIN" "$NF_STREAM_WAIT"
 	nf_check_err $? "stream stopped reaching the peer with the primary gone"
 	nf_figure "$name: standby carrying the stream $((t1 - t0))s after the unplug started"
 
@@ -78,14 +83,14 @@ failover_cycle()
 	if [ -n "$NF_PRI" ]; then
 		nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 1
 		nf_check_err $? "primary $NF_PRI has no carrier after $replug"
-		nf_tx_grows "$NF_PRI" "$NF_STREAM_MIN" 30
+		nf_tx_grows "$NF_PRI" "$NF_STREAM_MIN" "$NF_STREAM_WAIT"
 		nf_check_err $? "stream not back on the primary $NF_PRI"
 		t1=$SECONDS
 		nf_figure "$name: primary carrying the stream $((t1 - t0))s after the replug started"
-		nf_tx_quiet "$NF_SBY" 50 2
-		nf_check_err $? "standby still transmitting with the primary back"
+		nf_tx_only_via "$NF_PRI" "$NF_SBY" "$NF_STREAM_MIN" "$NF_STREAM_WAIT"
+		nf_check_err $? "standby still transmitting a share of the stream with the primary back"
 	fi
-	nf_stream_advances "$name" "$NF_STREAM_MIN" 60
+	nf_stream_advances "$name" "$NF_STREAM_MIN" "$NF_STREAM_WAIT"
 	nf_check_err $? "stream not reaching the peer after the replug"
 
 	nf_stream_stop "$name"

@@ -25,6 +25,9 @@
 NF_LIB_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 : "${NF_TIMEOUT:=60}"
 : "${NF_HOST_TIMEOUT:=90}"
+# how long a stream may take to move the packets a check waits for: waits
+# end when the packets are there, only a stalled stream runs into this
+: "${NF_STREAM_WAIT:=120}"
 
 # PCI ids (QEMU models)
 NF_PCI_E1000E=8086:10d3
@@ -740,9 +743,13 @@ nf_stream_kill() {
 }
 nf_stream_result_ready() { [ -s "$NF_RESULTS/udp-$1.json" ]; }
 
-# stop the sender, wait for the receiver's JSON, set STREAM_* and print figures
+# stop the sender, wait for the receiver's JSON, set STREAM_* and print figures.
+# The receiver is not left to its idle exit (NF_STREAM_IDLE_EXIT after the
+# last datagram): once the peer has counted everything sent, or its count
+# has stood still over six polls (datagrams lost for good), it is told to
+# finish (on SIGTERM it writes its result).
 nf_stream_stop() {
-	local name=$1 vals
+	local name=$1 vals now prev=-1 still=0
 	STREAM_SENT=0 STREAM_RATE=0 STREAM_RECEIVED=0 STREAM_LOST=0 STREAM_REORDERED=0
 	STREAM_MAXGAP=0 STREAM_FIRST=-1 STREAM_LAST=-1
 	nf_stream_kill "$name"
@@ -752,6 +759,15 @@ d = json.load(open(sys.argv[1]))
 print(d.get("sent", 0), round(d.get("rate_pps", 0)))' "$NF_TMP/send-$name.json" 2> /dev/null)
 	if [ -n "$vals" ]; then
 		read -r STREAM_SENT STREAM_RATE <<< "$vals"
+		while [ "$still" -lt 6 ]; do
+			now=$(nf_stream_received "$name")
+			[[ "$now" =~ ^[0-9]+$ ]] || break
+			[ "$now" -ge "$STREAM_SENT" ] && break
+			if [ "$now" = "$prev" ]; then still=$((still + 1)); else still=0; fi
+			prev=$now
+			sleep 0.5
+		done
+		nf_stream_result_ready "$name" || host_do peer_kill "udp-$name" > /dev/null 2>&1
 	else
 		nf_diag "sender $name reported nothing: $(head -c 300 "$NF_TMP/send-$name.err" 2> /dev/null)"
 	fi
@@ -796,6 +812,20 @@ nf_tx_grows() {
 	base=$(nf_stat "$dev" tx_packets) || { nf_diag "$dev has no counters (gone?)"; return 1; }
 	_nf_tx_grew() { local d; d=$(nf_stat_delta "$1" tx_packets "$2" 2> /dev/null) && [ "$d" -ge "$3" ]; }
 	nf_wait "$timeout" _nf_tx_grew "$dev" "$base" "$min"
+}
+# nf_tx_only_via DEV OTHER MIN WAIT: DEV carries the traffic, OTHER not: while
+# DEV sends its next MIN packets (however long that takes, up to WAIT
+# seconds), OTHER sends at most MIN/20 + 5 (neighbour traffic)
+nf_tx_only_via() {
+	local dev=$1 other=$2 min=$3 wait=$4 b d
+	b=$(nf_stat "$other" tx_packets) || { nf_diag "$other has no counters (gone?)"; return 1; }
+	if ! nf_tx_grows "$dev" "$min" "$wait"; then
+		nf_diag "$dev did not send $min more packets within ${wait}s"
+		return 1
+	fi
+	d=$(nf_stat_delta "$other" tx_packets "$b") || return 1
+	nf_diag "$other sent $d packets while $dev sent $min"
+	[ "$d" -le $((min / 20 + 5)) ]
 }
 # tx_packets of DEV grows by less than MAX over SECS (fails if DEV is gone)
 nf_tx_quiet() {
@@ -919,7 +949,7 @@ nf_kmemleak_check() {
 }
 
 nf_main() {
-	local t n=0 extra=dmesg_clean
+	local t n=0 extra=dmesg_clean t_case t_body
 	nf_require_topology
 	# stray stderr becomes KTAP diagnostics
 	exec 2> >(sed -u 's/^/# /')
@@ -934,6 +964,7 @@ nf_main() {
 	local first=1
 	for t in $ALL_TESTS; do
 		RET=0 RET_MSG='' NF_LOGGED=0 NF_SKIP_PART='' NF_CUR_TEST=$t
+		t_case=$SECONDS
 		# scripts whose cases build on each other set NF_BRINGUP_EACH=0
 		if [ "$first" = 1 ] || [ "${NF_BRINGUP_EACH:-1}" = 1 ]; then
 			if ! nf_bringup; then
@@ -946,6 +977,7 @@ nf_main() {
 			nf_discover
 		fi
 		nf_diag "$t: $(nf_roles)"
+		t_body=$SECONDS
 		"$t"
 		# dependent cases (NF_BRINGUP_EACH=0) keep their state until the end
 		[ "${NF_BRINGUP_EACH:-1}" = 1 ] && nf_run_defers
@@ -953,6 +985,8 @@ nf_main() {
 			RET=1 RET_MSG="test reported no result"
 			nf_log_test "$t"
 		fi
+		# where the suite's time goes (run-tests.sh sums these lines)
+		nf_diag "time: $t $((SECONDS - t_case)) s (bring-up $((t_body - t_case)) s)"
 	done
 	nf_run_defers
 	nf_run_exit_hooks

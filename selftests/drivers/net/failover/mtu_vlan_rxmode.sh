@@ -47,6 +47,20 @@ VLAN_PEER=198.51.100.1
 
 mtu_of() { cat "/sys/class/net/$1/mtu" 2> /dev/null; }
 mtus() { echo "$(mtu_of "$NF_M")/$(mtu_of "$NF_PRI")/$(mtu_of "$NF_SBY")"; }
+# A lower device's links show in sysfs as soon as the enslave starts, its MTU
+# only once the enslave set it (same RTNL section, a little later): after an
+# enslave the MTU is waited for, then asserted.
+mtu_is() { [ "$(mtu_of "$1")" = "$2" ]; }
+mtus_are() { [ "$(mtus)" = "$1" ]; }
+oper_up() { [ "$(nf_read "/sys/class/net/$1/operstate")" = up ]; }
+# the primary carries tx: its link watcher has run (operstate up, set just
+# before dev_activate() gives it a working qdisc) and, with the Rust module,
+# the master says so
+primary_carries()
+{
+	oper_up "$NF_PRI" || return 1
+	[ "${NF_MODULE:-rust}" = c ] || [ "$(nf_read "/sys/class/net/$NF_M/failover/tx_path")" = primary ]
+}
 
 mtu_propagates()
 {
@@ -113,7 +127,8 @@ mtu_standby_refusal_touches_nothing()
 	[ "$rc" -ne 0 ] && [[ "$out" == *"Invalid argument"* || "$out" == *"greater than device maximum"* ]]
 	nf_check_err $? "MTU $((smax + 1)) (the standby cannot take it): want EINVAL, got rc=$rc '$out'"
 	nf_check_eq "MTUs master/primary/standby after the refusal" "$(mtus)" 1500/1500/1500
-	sleep 1
+	# (no wait: e1000e_change_mtu() takes the carrier down, which counts, before
+	# the MTU command returns)
 	cc1=$(nf_read "/sys/class/net/$NF_PRI/carrier_changes")
 	if [ "$NF_MODULE" = c ]; then
 		# C sets the primary first and rolls it back: this is its rollback
@@ -152,6 +167,7 @@ mtu_range_follows_primary()
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
 	nf_check_err $? "e1000e not enslaved after rescan: $(nf_roles)"
 	nf_discover
+	nf_wait "$NF_TIMEOUT" mtu_is "$NF_PRI" 1400
 	nf_check_eq "new primary MTU (aligned to the master)" "$(mtu_of "$NF_PRI")" 1400
 	nf_check_eq "master max_mtu with primary back" "$(nf_link_field "$NF_M" max_mtu)" "$bmax"
 	nf_log_test
@@ -175,7 +191,7 @@ mtu_standby_back_from_netns()
 	nf_defer ip link set dev "$NF_M" mtu 1500
 	ip link set dev "$sby" netns "$ns"
 	nf_check_err $? "cannot move the standby $sby to netns $ns"
-	nf_wait 10 eval '! nf_dev_exists "$sby"'
+	nf_wait "$NF_TIMEOUT" eval '! nf_dev_exists "$sby"'
 	nf_check_err $? "standby $sby still here after leaving the namespace"
 	nf_check_eq "master max_mtu with the standby away (the standby's caps the primary's)" \
 		"$(nf_link_field "$NF_M" max_mtu)" "$bmax"
@@ -195,6 +211,7 @@ mtu_standby_back_from_netns()
 	nf_wait "$NF_TIMEOUT" nf_has_standby
 	nf_check_err $? "standby $sby not enslaved to $NF_M again after coming back: $(dmesg | grep -E 'refusing to enslave' | tail -n1)"
 	nf_check_eq "standby after coming back" "$NF_SBY" "$sby"
+	nf_wait "$NF_TIMEOUT" mtus_are "$bmax/$bmax/$bmax"
 	nf_check_eq "MTUs master/primary/standby after it came back" "$(mtus)" "$bmax/$bmax/$bmax"
 	nf_log_test
 }
@@ -208,6 +225,23 @@ mtu_standby_back_from_netns()
 VLAN_TAP_PRI=tap-pf
 VLAN_TAP_SBY=tap-sb
 VLAN_PINGS=5
+
+# vlan_cap_counts CAP: tagged ICMP frames sent by our MAC and sent to it, in
+# the captures of tap-pf and tap-sb: "<pf sent> <pf received> <sb sent> <sb received>"
+vlan_cap_counts()
+{
+	host_do peer "for t in pf sb; do echo \$(grep -c ' $NF_MAC > ' $1-\$t.txt) \$(grep -c '> $NF_MAC, ' $1-\$t.txt); done"
+}
+# vlan_captured CAP N: the captures hold at least N such frames in all
+vlan_captured()
+{
+	local out v n=0
+	out=$(vlan_cap_counts "$1") || return 1
+	for v in $out; do
+		[[ "$v" =~ ^[0-9]+$ ]] && n=$((n + v))
+	done
+	[ "$n" -ge "$2" ]
+}
 
 vlan_peer_start()
 {
@@ -253,10 +287,13 @@ vlan_carried_by()
 	got=$(echo "$out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
 	[ "${got:-0}" -eq "$VLAN_PINGS" ]
 	nf_check_err $? "VLAN $VID via the $role: ${got:-0} of $VLAN_PINGS pings answered"
-	sleep 1
+	# tcpdump hands frames over in blocks: wait until every request and reply
+	# of the answered pings is in the captures, whichever tap it crossed
+	nf_wait "$NF_TIMEOUT" vlan_captured "$cap" $((2 * ${got:-0})) ||
+		nf_diag "the captures hold fewer than $((2 * ${got:-0})) tagged frames"
 	host_do peer_kill "$name" > /dev/null
 	# per tap: frames sent by our MAC, frames delivered to our MAC
-	out=$(host_do peer "for t in pf sb; do echo \$(grep -c ' $NF_MAC > ' $cap-\$t.txt) \$(grep -c '> $NF_MAC, ' $cap-\$t.txt); done")
+	out=$(vlan_cap_counts "$cap")
 	# shellcheck disable=SC2086 # four numbers
 	set -- $out
 	pf="${1:-?}/${2:-?}" sb="${3:-?}/${4:-?}"
@@ -310,6 +347,10 @@ vlan_vids_to_new_primary()
 	nf_discover
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 1
 	nf_check_err $? "new primary has no carrier"
+	# tx moves to it once the link watcher has given it its qdisc
+	if ! nf_wait "$NF_TIMEOUT" primary_carries; then
+		nf_check_err 1 "new primary $NF_PRI not carrying: operstate $(nf_read "/sys/class/net/$NF_PRI/operstate"), tx_path $(nf_read "/sys/class/net/$NF_M/failover/tx_path")"
+	fi
 	# the vid must have reached the new primary: QEMU's e1000e filters VLANs,
 	# so without it the replies through tap-pf are not received
 	vlan_carried_by primary

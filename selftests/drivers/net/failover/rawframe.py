@@ -5,7 +5,7 @@
   rawframe.py send --dev DEV --dst MAC --token T [--count N] [--interval S]
                    [--ethertype 0x88b5] [--bypass]
   rawframe.py recv --dev DEV --token T --duration S [--stop-file F]
-                   [--ethertype 0x88b5]
+                   [--expect N] [--ethertype 0x88b5]
 
 send: N frames to MAC with EtherType ETHERTYPE (default 0x88b5, IEEE local
 experimental) from DEV's address, payload "nfraw TOKEN SEQ"; --bypass sets
@@ -18,7 +18,10 @@ recv: counts frames carrying TOKEN on a socket bound to DEV for ETHERTYPE
 only (a protocol-specific packet handler of DEV: it gets the frames that the
 stack delivers on DEV, including RX_HANDLER_EXACT deliveries, but not frames
 an rx handler passed on to an upper device). Prints READY once bound, then
-"received=N" after DURATION seconds, or as soon as file F exists.
+"received=N" after DURATION seconds, as soon as file F exists, or as soon as
+N frames were counted (--expect); the frames already queued on the socket at
+that moment are counted too (so a stop right after the sender finished misses
+nothing that had been delivered, and frames beyond N are seen).
 """
 import argparse
 import os
@@ -72,10 +75,21 @@ def recv(a):
     while time.monotonic() < end:
         if a.stop_file and os.path.exists(a.stop_file):
             break
+        if a.expect and n >= a.expect:
+            break
         try:
             data = s.recv(2048)
         except socket.timeout:
             continue
+        if want in data[14:]:
+            n += 1
+    # what the kernel delivered before the stop is counted too
+    s.setblocking(False)
+    while True:
+        try:
+            data = s.recv(2048)
+        except OSError:
+            break
         if want in data[14:]:
             n += 1
     print("received=%d" % n, flush=True)
@@ -94,6 +108,7 @@ def main():
     ap.add_argument("--bypass", action="store_true")
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--stop-file")
+    ap.add_argument("--expect", type=int, default=0)
     a = ap.parse_args()
     return send(a) if a.mode == "send" else recv(a)
 

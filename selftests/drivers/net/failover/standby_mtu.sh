@@ -63,7 +63,7 @@ standby_host_mtu()
 	nf_wait "$NF_TIMEOUT" sb2_has_master
 	nf_check_err $? "no failover master for the hot-plugged standby ($SB2_MAC)"
 	m=$(sb2_master)
-	nf_wait 20 sb2_has_standby
+	nf_wait "$NF_TIMEOUT" sb2_has_standby
 	nf_check_err $? "the standby with host_mtu=$mtu is not enslaved to ${m:-the master}: $(sb2_devs | tr '\n' ' ')"
 	s=$(sb2_standby)
 	if [ -n "$m" ]; then

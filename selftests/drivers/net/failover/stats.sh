@@ -23,22 +23,34 @@ lib_dir=$(dirname "$(readlink -f "$0")")
 # shellcheck source=lib.sh
 source "$lib_dir/lib.sh"
 
+
+# samples_more N: N more samples of the sampler writing SAMPLES
+samples_more() { nf_wait "$NF_TIMEOUT" nf_sampler_has "$SAMPLES" $(($(nf_sampler_count "$SAMPLES") + $1)); }
+
 # monotonic_around ACTION...: traffic + sampler around ACTION
+SAMPLES=
 monotonic_around()
 {
-	local out=$NF_TMP/samples-$NF_CUR_TEST.json res
+	local res
+	SAMPLES=$NF_TMP/samples-$NF_CUR_TEST.json
 	nf_stream_start "$NF_CUR_TEST" 2000
 	nf_check_err $? "cannot start the UDP stream"
-	nf_sampler_start "$out" 0.1
+	# the counters move from the first sample on, however long python3
+	# takes to start sending
+	if [ "$RET" -eq 0 ]; then
+		nf_stream_advances "$NF_CUR_TEST" 100 "$NF_STREAM_WAIT"
+		nf_check_err $? "stream not reaching the peer"
+	fi
+	nf_sampler_start "$SAMPLES" 0.1
 	nf_defer nf_sampler_stop
 	# samples before and after the action, however slow the guest runs
-	nf_wait "$NF_TIMEOUT" nf_sampler_has "$out" 3
+	nf_wait "$NF_TIMEOUT" nf_sampler_has "$SAMPLES" 3
 	"$@"
 	nf_check_err $? "action '$*' failed"
-	nf_wait "$NF_TIMEOUT" nf_sampler_has "$out" $(($(nf_sampler_count "$out") + 3))
+	samples_more 3
 	nf_sampler_stop
 	nf_stream_stop "$NF_CUR_TEST"
-	res=$(nf_counters_monotonic "$out" 5)
+	res=$(nf_counters_monotonic "$SAMPLES" 5)
 	nf_check_err $? "master counters went backwards or too few samples: $res"
 	nf_diag "$res"
 }
@@ -47,7 +59,8 @@ qmp_replug()
 {
 	host_do device_del "$NF_PRIMARY_QDEV" > /dev/null || return 1
 	nf_wait "$NF_TIMEOUT" nf_no_primary || return 1
-	sleep 1
+	# samples while the primary is away
+	samples_more 2
 	host_do device_add "$NF_PRIMARY_QDEV" > /dev/null || return 1
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
 }
@@ -56,7 +69,7 @@ pci_replug()
 {
 	echo 1 > "/sys/bus/pci/devices/$(nf_pci_of "$NF_PRI")/remove" || return 1
 	nf_wait "$NF_TIMEOUT" nf_no_primary || return 1
-	sleep 1
+	samples_more 2
 	echo 1 > /sys/bus/pci/rescan
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
 }
@@ -64,7 +77,7 @@ pci_replug()
 link_down_up()
 {
 	ip link set dev "$NF_PRI" down || return 1
-	sleep 1
+	samples_more 2
 	ip link set dev "$NF_PRI" up || return 1
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 1
 }
@@ -74,7 +87,7 @@ renames()
 	local p=$NF_PRI s=$NF_SBY
 	ip link set dev "$p" name nfstp0 || return 1
 	ip link set dev "$s" name nfsts0 || return 1
-	sleep 1
+	samples_more 2
 	ip link set dev nfstp0 name "$p" || return 1
 	ip link set dev nfsts0 name "$s"
 }
@@ -114,7 +127,8 @@ master_counts_stream()
 	m0=$(nf_stat "$NF_M" tx_packets)
 	nf_stream_start count 2000
 	nf_check_err $? "cannot start the UDP stream"
-	nf_stream_advances count 2000 30
+	# a stream of some size, whatever rate the guest manages
+	nf_stream_advances count 500 "$NF_STREAM_WAIT"
 	nf_check_err $? "stream not reaching the peer"
 	nf_stream_stop count
 	nf_check_err $? "no stream result"

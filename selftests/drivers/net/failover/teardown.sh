@@ -58,7 +58,7 @@ unbind_releases_primary()
 	nf_wait 30 nf_ping_peer
 	nf_check_err $? "no ping through the released primary alone"
 	# IFF_NO_ADDRCONF cleared: a link-local address appears
-	nf_wait 10 has_ll "$pri"
+	nf_wait "$NF_TIMEOUT" has_ll "$pri"
 	nf_check_err $? "no IPv6 link-local on the released primary (IFF_NO_ADDRCONF left set?)"
 	ip addr flush dev "$pri"
 	ip link set dev "$pri" down

@@ -179,12 +179,12 @@ master_carrier_follows_slaves()
 	nf_defer ip link set dev "$NF_SBY" up
 	nf_defer ip link set dev "$NF_PRI" up
 	ip link set dev "$NF_PRI" down
-	nf_wait 10 nf_carrier_is "$NF_M" 1
+	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_M" 1
 	nf_check_err $? "master lost carrier with the standby still up"
 	nf_ping_peer 3
 	nf_check_err $? "no ping with the primary down"
 	ip link set dev "$NF_SBY" down
-	nf_wait 10 nf_carrier_is "$NF_M" 0
+	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_M" 0
 	nf_check_err $? "master keeps carrier with both slaves down"
 	ip link set dev "$NF_SBY" up
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_M" 1

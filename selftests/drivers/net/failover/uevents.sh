@@ -74,7 +74,7 @@ ue_expect()
 {
 	local what=$1
 	shift
-	nf_wait 30 ue_seen "$@"
+	nf_wait "$NF_TIMEOUT" ue_seen "$@"
 	nf_check_err $? "no uevent $what ($*); seen: $(tr '\n' ';' < "$UE_LOG")"
 }
 
