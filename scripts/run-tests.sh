@@ -6,8 +6,9 @@
 # running side by side, plus a 1 GiB guest for sriov.sh; the summary adds
 # them up. Exits non-zero on any failure; the last lines say why.
 #   run-tests.sh [--module rust|c]   (c: the same suite against the C reference)
-# NF_STRESS_CYCLES (default 30 here, 100 in stress.sh itself) bounds the
-# unplug/replug stress so that CI stays well inside its time limit.
+# NF_STRESS_CYCLES (default 12 here, 100 in stress.sh itself) bounds the
+# unplug/replug stress so that CI stays well inside its time limit (a cycle
+# takes 25-45 s in the debug guest; make soak runs the long loops).
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 # The whole script is one block, which bash reads before running any of it:
@@ -69,10 +70,10 @@ for t in $want; do
 done
 tests=${tests# }
 declare -A est=(
-	[topology]=150 [traffic]=200 [datapath]=500 [impostors]=350 [rename]=100
-	[mtu_vlan_rxmode]=350 [stats]=500 [bad_input]=160 [hotplug]=450 [flap]=150
-	[ethtool_stats]=70 [uevents]=100 [takeover_delay]=250 [link_info]=60
-	[explicit_pair]=250 [standby_mtu]=120 [teardown]=200 [stress]=400 [sriov]=300
+	[topology]=170 [traffic]=200 [datapath]=340 [impostors]=350 [rename]=90
+	[mtu_vlan_rxmode]=350 [stats]=450 [bad_input]=130 [hotplug]=350 [flap]=130
+	[ethtool_stats]=60 [uevents]=90 [takeover_delay]=310 [link_info]=90
+	[explicit_pair]=320 [standby_mtu]=150 [teardown]=200 [stress]=450 [sriov]=300
 )
 lanes=${NF_LANES:-2}
 [[ "$lanes" =~ ^[1-9]$ ]] || die "NF_LANES must be 1-9"
@@ -104,52 +105,70 @@ done
 [ -z "$sriov_tests" ] || log "guest lane $sriov_lane then: sriov (1G guest)"
 [ -z "$not_run" ] || log "not run (NF_TESTS):$not_run"
 
-# Each guest's limit: NF_TEST_TIMEOUT, else 2.5 times its estimate plus
-# 10 minutes for boot and bring-up (a slower or loaded host).
+# Each guest's limit: NF_TEST_TIMEOUT, else twice its estimate plus 5
+# minutes for boot and bring-up (a slower or loaded host).
 guest_limit() {
 	local t sum=0
 	for t in $1; do sum=$((sum + ${est[$t]:-300})); done
-	echo "${NF_TEST_TIMEOUT:-$((sum * 5 / 2 + 600))}"
+	echo "${NF_TEST_TIMEOUT:-$((sum * 2 + 300))}"
 }
-# guest_suite PREFIX MEMORY TESTS: one guest, run_all.sh on TESTS; its run
-# directory, memory and exit status go to $CACHE/lanes.<pid>/<PREFIX>.
+# guest_suite NAME RUN MEMORY TESTS: one guest, run_all.sh on TESTS, results
+# in RUN; writes "RUN MEMORY STATUS TESTS" to $lane_dir/NAME.res. Every
+# guest planned has its name in $lane_dir/planned: one without a .res (its
+# lane died) fails the run.
 lane_dir=$(mktemp -d "$CACHE/lanes.XXXXXX")
 guest_suite() {
-	local run rc limit
-	run=$(nf_new_run_dir "$1")
-	limit=$(guest_limit "$3")
-	log "guest $1: $3 (limit $limit s) -> $run"
+	local run=$2 rc limit t=$(date +%s)
+	limit=$(guest_limit "$4")
+	log "guest $1: $4 (limit $limit s) -> $run"
 	set +e
-	"$REPO/scripts/vm.sh" --flavour debug --module "$module" --memory "$2" --timeout "$limit" \
-		--results "$run" -- env NF_STRESS_CYCLES="${NF_STRESS_CYCLES:-30}" NF_TESTS="$3" \
+	"$REPO/scripts/vm.sh" --flavour debug --module "$module" --memory "$3" --timeout "$limit" \
+		--results "$run" -- env NF_STRESS_CYCLES="${NF_STRESS_CYCLES:-12}" NF_TESTS="$4" \
 		bash "$suite/run_all.sh" >"$lane_dir/$1.out" 2>&1
 	rc=$?
 	set -e
-	printf '%s %s %s %s\n' "$run" "$2" "$rc" "$3" >"$lane_dir/$1.res"
-	log "guest $1 done (vm exit $rc, $(($(date +%s) - $4)) s)"
+	printf '%s %s %s %s\n' "$run" "$3" "$rc" "$4" >"$lane_dir/$1.res"
+	log "guest $1 done (vm exit $rc, $(($(date +%s) - t)) s)"
 }
+# guest_booted RUN: the guest of RUN is up (virtme-ng has prepared the
+# modules directory: two vng starts at once could both rebuild it)
+guest_booted() { [ -s "$1/kmsg.txt" ]; }
 lane_pids=()
 for ((l = 0; l < lanes; l++)); do
 	[ -n "${lane_tests[l]}" ] || [ "$l" = "$sriov_lane" ] || continue
+	run3= run1=
+	if [ -n "${lane_tests[l]}" ]; then
+		run3=$(nf_new_run_dir "test-l$l-")
+		echo "l$l" >>"$lane_dir/planned"
+	fi
+	if [ "$l" = "$sriov_lane" ] && [ -n "$sriov_tests" ]; then
+		run1=$(nf_new_run_dir "test-sriov-")
+		echo sriov >>"$lane_dir/planned"
+	fi
 	(
-		t=$(date +%s)
-		[ -z "${lane_tests[l]}" ] || guest_suite "test-l$l-" 3G "${lane_tests[l]}" "$t"
-		if [ "$l" = "$sriov_lane" ] && [ -n "$sriov_tests" ]; then
-			guest_suite "test-sriov-" 1G sriov "$(date +%s)"
-		fi
+		[ -z "$run3" ] || guest_suite "l$l" "$run3" 3G "${lane_tests[l]}"
+		[ -z "$run1" ] || guest_suite sriov "$run1" 1G sriov
 	) &
 	lane_pids+=($!)
-	# the guests' first minute is boot and module loading; spread them
-	sleep 5
+	first=${run3:-$run1}
+	for _ in $(seq 600); do
+		guest_booted "$first" && break
+		kill -0 "$!" 2>/dev/null || break
+		sleep 1
+	done
 done
-for p in "${lane_pids[@]}"; do wait "$p" || true; done
+lanes_rc=0
+for p in "${lane_pids[@]}"; do wait "$p" || lanes_rc=$?; done
 t_guest=$(date +%s)
-runs=() mems=() vm_rcs=() guest_tests=()
-for f in "$lane_dir"/*.res; do
-	[ -e "$f" ] || continue
-	read -r r m c g <"$f"
-	runs+=("$r") mems+=("$m") vm_rcs+=("$c") guest_tests+=("$g")
-done
+runs=() mems=() vm_rcs=() guest_tests=() missing=
+while read -r g; do
+	if [ ! -s "$lane_dir/$g.res" ]; then
+		missing="$missing $g"
+		continue
+	fi
+	read -r r m c t <"$lane_dir/$g.res"
+	runs+=("$r") mems+=("$m") vm_rcs+=("$c") guest_tests+=("$t")
+done <"$lane_dir/planned"
 for f in "$lane_dir"/*.out; do
 	[ -e "$f" ] || continue
 	echo "--- ${f##*/}"
@@ -220,6 +239,17 @@ for i in "${!runs[@]}"; do
 	fi
 done
 [ "${#runs[@]}" -gt 0 ] || { echo "no guest ran"; total_fail=$((total_fail + 1)); }
+if [ -n "$missing" ] || [ "$lanes_rc" != 0 ]; then
+	echo "guests that left no result:${missing:- none}; a lane exited with status $lanes_rc"
+	total_fail=$((total_fail + 1))
+fi
+# A full run also declares at least as many cases as the suite had when this
+# was written (a script dropped from TEST_PROGS shrinks both sides above).
+declared=$(declared_cases "$all")
+if [ -z "$not_run" ] && [ "$declared" -lt "${NF_MIN_CASES:-121}" ]; then
+	echo "the suite declares $declared cases, want at least ${NF_MIN_CASES:-121}"
+	total_fail=$((total_fail + 1))
+fi
 [ "$kunit_rc" = 0 ] || total_fail=$((total_fail + 1))
 if [ "$pass" = 0 ]; then
 	echo "no test case passed"

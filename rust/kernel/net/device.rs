@@ -608,8 +608,10 @@ impl Device {
     /// the flow (`skb_get_hash()`) only to scale the hash down to 0.
     ///
     /// Only a stacked device's own transmit path may ask, as the lower device's
-    /// `ndo_select_queue` expects the context of one (bottom halves disabled, RCU read lock
-    /// held): `ctx` proves it. The returned index is meant for this device.
+    /// `ndo_select_queue` expects the context of one: `ctx` proves a transmit path inside an
+    /// RCU read-side critical section (bottom halves may be enabled, as when the core itself
+    /// calls `ndo_select_queue` from `packet_pick_tx_queue()`). The returned index is meant for
+    /// this device.
     #[inline]
     pub fn pick_tx_queue(
         &self,
@@ -628,8 +630,8 @@ impl Device {
         match select {
             // SAFETY: the device's own `ndo_select_queue`, called with the device, a valid skb
             // that is ours during queue selection and `sb_dev` (null or a registered device), in
-            // the transmit-path context (bottom halves disabled, RCU read lock held) that `_ctx`
-            // proves, as `netdev_core_pick_tx()` calls it.
+            // the transmit-path context inside an RCU read-side critical section that `_ctx`
+            // proves, as `netdev_core_pick_tx()` or `packet_pick_tx_queue()` call it.
             Some(f) => unsafe {
                 f(
                     d,

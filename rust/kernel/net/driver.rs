@@ -111,17 +111,26 @@ impl TxContext<'_> {
     /// returned value.
     unsafe fn assume() -> Self {
         // With PROVE_RCU the claim is checked where it is made: a caller outside any read-side
-        // critical section gets lockdep's "suspicious RCU usage" report.
+        // critical section gets lockdep's "suspicious RCU usage" report, once, as from C's
+        // `RCU_LOCKDEP_WARN()`.
         #[cfg(CONFIG_PROVE_RCU)]
-        // SAFETY: `rcu_read_lock_any_held()` may be called in any context; the report takes
-        // NUL-terminated strings, which `c_str!` makes.
-        unsafe {
-            if bindings::rcu_read_lock_any_held() == 0 {
-                bindings::lockdep_rcu_suspicious(
-                    crate::c_str!(core::file!()).as_char_ptr(),
-                    core::line!() as c_int,
-                    crate::c_str!("TxContext outside an RCU read-side critical section").as_char_ptr(),
-                );
+        {
+            static WARNED: core::sync::atomic::AtomicBool =
+                core::sync::atomic::AtomicBool::new(false);
+            // SAFETY: `debug_lockdep_rcu_enabled()` and `rcu_read_lock_any_held()` may be called
+            // in any context; the report takes NUL-terminated strings, which `c_str!` makes.
+            unsafe {
+                if bindings::debug_lockdep_rcu_enabled() != 0
+                    && bindings::rcu_read_lock_any_held() == 0
+                    && !WARNED.swap(true, core::sync::atomic::Ordering::Relaxed)
+                {
+                    bindings::lockdep_rcu_suspicious(
+                        crate::c_str!(core::file!()).as_char_ptr(),
+                        core::line!() as c_int,
+                        crate::c_str!("TxContext without an RCU read-side critical section")
+                            .as_char_ptr(),
+                    );
+                }
             }
         }
         Self { _p: PhantomData }
@@ -194,14 +203,14 @@ pub trait Operations: Sized + Send + Sync + 'static {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// `ndo_start_xmit`: transmit `skb`, which the driver now owns. Bottom halves disabled,
-    /// RCU-bh read lock held; must not sleep. The driver must be lockless (`lltx`) or rely on
+    /// `ndo_start_xmit`: transmit `skb`, which the driver now owns. Atomic context inside an RCU
+    /// read-side critical section (bottom halves disabled on the qdisc, direct and pktgen paths,
+    /// interrupts on netpoll's, a plain `rcu_read_lock()` on xfrm's resume); must not sleep. The driver must be lockless (`lltx`) or rely on
     /// the core's tx lock. The packet is always consumed; the status says how it went
     /// ([`TxStatus::OK`], or what a lower device's transmit returned).
     ///
-    /// `ctx` proves the RCU read-side critical section the core transmits in (`__dev_queue_xmit()`
-    /// holds `rcu_read_lock_bh()`; the direct and netpoll paths run with bottom halves or
-    /// interrupts disabled), so lower devices can be read from a
+    /// `ctx` proves the RCU read-side critical section the core transmits in, so lower devices
+    /// can be read from a
     /// [`DeviceSlot`](crate::net::device::DeviceSlot) without a lock of the driver's own.
     fn start_xmit(dev: &NetDev<Self>, skb: OwnedSkBuff, ctx: &TxContext<'_>) -> TxStatus;
 

@@ -89,9 +89,9 @@ pub trait Handler: Send + Sync + 'static {
 ///
 /// Registration replays `NETDEV_REGISTER` and `NETDEV_UP` for existing devices, unregistration
 /// `NETDEV_GOING_DOWN`, `NETDEV_DOWN` and `NETDEV_UNREGISTER` (as in C). Events for a device
-/// whose registration has not set it up (`NETDEV_POST_INIT`, and the `NETDEV_PRE_UNINIT` of a
-/// failed `register_netdevice()`) are not passed on: the handler only ever sees devices that
-/// are or were registered ([`Device`]).
+/// whose registration has not set it up yet (`NETDEV_POST_INIT`, the info events of its first
+/// feature update, the `NETDEV_PRE_UNINIT` of a failed `register_netdevice()`) are not passed
+/// on: the handler only ever sees devices that are or were registered ([`Device`]).
 ///
 /// Context: creating and dropping need process context without RTNL held.
 ///
@@ -170,25 +170,20 @@ impl<H: Handler> Registration<H> {
         &self.handler
     }
 
-    /// Whether `dev`, for which the chain sends `event`, is a [`Device`]: its registration got
-    /// past `dev_init_scheduler()`. Two events come without that: `NETDEV_POST_INIT` (sent
-    /// before the device is set up, `reg_state` still `NETREG_UNINITIALIZED`) and the
-    /// `NETDEV_PRE_UNINIT` of a `register_netdevice()` that failed (`reg_state` already
-    /// `NETREG_UNREGISTERED`, no qdisc, freed without waiting for references). The
-    /// `NETDEV_PRE_UNINIT` of a real unregistration comes in `NETREG_UNREGISTERING`.
+    /// Whether `dev` is a [`Device`]: its registration got past `dev_init_scheduler()`, which
+    /// gives it a qdisc (`dev->qdisc`, `noop_qdisc` at worst, never null again: the shutdown
+    /// path resets it to `noop_qdisc`). Events also come for devices without one:
+    /// `NETDEV_POST_INIT`, the UDP-tunnel and VLAN-filter info events of the feature update that
+    /// `register_netdevice()` runs before `dev_init_scheduler()`, and the `NETDEV_PRE_UNINIT` of
+    /// a `register_netdevice()` that failed (freed without waiting for references).
     ///
     /// # Safety
     ///
-    /// `dev` must be valid for reads, and RTNL held (`reg_state` changes under it).
-    unsafe fn past_init_scheduler(event: usize, dev: *const bindings::net_device) -> bool {
-        // SAFETY: `dev` is valid (caller); `reg_state` is a byte the core writes with
-        // `WRITE_ONCE()`, read here once.
-        let reg = u32::from(unsafe { ptr::read_volatile(ptr::addr_of!((*dev).reg_state)) });
-        if reg == bindings::netdev_reg_state_NETREG_UNINITIALIZED {
-            return false;
-        }
-        event != bindings::netdev_cmd_NETDEV_PRE_UNINIT as usize
-            || reg == bindings::netdev_reg_state_NETREG_UNREGISTERING
+    /// `dev` must be valid for reads, and RTNL held (the registration runs under it).
+    unsafe fn past_init_scheduler(dev: *const bindings::net_device) -> bool {
+        // SAFETY: `dev` is valid (caller); `qdisc` is an RCU-published pointer, read once; only
+        // whether it is null matters here.
+        !unsafe { ptr::read_volatile(ptr::addr_of!((*dev).qdisc)) }.is_null()
     }
 
     /// # Safety
@@ -203,7 +198,7 @@ impl<H: Handler> Registration<H> {
         // for the call.
         let raw = unsafe { bindings::netdev_notifier_info_to_dev(ptr.cast()) };
         // SAFETY: `raw` is valid for the call, and the chain is called with RTNL held.
-        if !unsafe { Self::past_init_scheduler(event, raw) } {
+        if !unsafe { Self::past_init_scheduler(raw) } {
             return bindings::NOTIFY_DONE as core::ffi::c_int;
         }
         // CAST: `nb` points to the `nb` field of a `Registration<H>`.

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Scenarios 3 and 4: the primary goes away and comes back while a paced UDP
-# stream (default 10 kpps, NF_STREAM_RATE) runs guest -> peer:
+# stream (default 100 pps, NF_STREAM_RATE) runs guest -> peer:
 #   qmp_device_del_add   host QMP device_del / device_add of the primary (live
 #                        migration path)
 #   pci_remove_rescan    in-guest PCI remove / rescan
@@ -28,9 +28,11 @@ lib_dir=$(dirname "$(readlink -f "$0")")
 # shellcheck source=lib.sh
 source "$lib_dir/lib.sh"
 
-: "${NF_STREAM_RATE:=10000}"
+# 100 pps: a debug guest under TCG sent 150-170 pps with 200 asked (and
+# with 10000): a stream it cannot keep up with starves every other step
+: "${NF_STREAM_RATE:=100}"
 # packets that must move through a path to call it "carrying the stream"
-: "${NF_STREAM_MIN:=500}"
+: "${NF_STREAM_MIN:=200}"
 
 unplug_qmp() { host_do device_del "$NF_PRIMARY_QDEV" > "$NF_TMP/host.out" 2>&1; }
 replug_qmp() { host_do device_add "$NF_PRIMARY_QDEV" > "$NF_TMP/host.out" 2>&1; }

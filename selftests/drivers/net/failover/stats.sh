@@ -33,7 +33,7 @@ monotonic_around()
 {
 	local res
 	SAMPLES=$NF_TMP/samples-$NF_CUR_TEST.json
-	nf_stream_start "$NF_CUR_TEST" 2000
+	nf_stream_start "$NF_CUR_TEST" 100
 	nf_check_err $? "cannot start the UDP stream"
 	# the counters move from the first sample on, however long python3
 	# takes to start sending
@@ -125,7 +125,7 @@ master_counts_stream()
 {
 	local m0 dm
 	m0=$(nf_stat "$NF_M" tx_packets)
-	nf_stream_start count 2000
+	nf_stream_start count 100
 	nf_check_err $? "cannot start the UDP stream"
 	# a stream of some size, whatever rate the guest manages
 	nf_stream_advances count 500 "$NF_STREAM_WAIT"

@@ -34,7 +34,7 @@ lib_dir=$(dirname "$(readlink -f "$0")")
 source "$lib_dir/lib.sh"
 
 : "${NF_STRESS_CYCLES:=100}"
-: "${NF_STRESS_RATE:=2000}"
+: "${NF_STRESS_RATE:=100}"
 # NF_STRESS_MODE defaults to mix, decided in replug_cycles once topology.env
 # (NF_HOST_CTL) has been read.
 
@@ -83,7 +83,7 @@ replug_cycles()
 	nf_sampler_start "$SAMPLES" 0.5
 	ping -q -i 0.2 -w $((NF_STRESS_CYCLES * 120 + 60)) "$NF_PEER4" > "$NF_TMP/ping.txt" 2>&1 &
 	PING_PID=$!
-	python3 "$NF_LIB_DIR/pktbypass.py" "$NF_M" --procs 2 --pps 100 \
+	python3 "$NF_LIB_DIR/pktbypass.py" "$NF_M" --procs 2 --pps 10 \
 		--out "$NF_TMP/bypass.json" > "$NF_TMP/bypass.err" 2>&1 &
 	BYPASS_PID=$!
 	for ((i = 1; i <= NF_STRESS_CYCLES; i++)); do

@@ -101,8 +101,10 @@ def cmd_send(a):
         due = int((now - start) * a.rate) + 1
         todo = due - sent - errors
         if todo <= 0:
-            # ahead of schedule: sleep until the next packet is due
-            time.sleep(min(0.001, (sent + errors + 1) / a.rate - (now - start)))
+            # ahead of schedule: sleep until the next packet is due (at most
+            # 50 ms, to notice a stop; at low rates a 1 ms poll would cost
+            # a slow guest more than the stream itself)
+            time.sleep(min(0.05, (sent + errors + 1) / a.rate - (now - start)))
             continue
         for _ in range(min(todo, batch_max)):
             if stopping:
