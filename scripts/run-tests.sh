@@ -70,10 +70,10 @@ for t in $want; do
 done
 tests=${tests# }
 declare -A est=(
-	[topology]=170 [traffic]=200 [datapath]=340 [impostors]=350 [rename]=90
-	[mtu_vlan_rxmode]=350 [stats]=450 [bad_input]=130 [hotplug]=350 [flap]=130
-	[ethtool_stats]=60 [uevents]=90 [takeover_delay]=310 [link_info]=90
-	[explicit_pair]=320 [standby_mtu]=150 [teardown]=200 [stress]=450 [sriov]=300
+	[topology]=100 [traffic]=120 [datapath]=200 [impostors]=200 [rename]=65
+	[mtu_vlan_rxmode]=280 [stats]=320 [bad_input]=115 [hotplug]=300 [flap]=80
+	[ethtool_stats]=45 [uevents]=60 [takeover_delay]=260 [link_info]=50
+	[explicit_pair]=210 [standby_mtu]=100 [teardown]=85 [stress]=350 [sriov]=300
 )
 lanes=${NF_LANES:-2}
 [[ "$lanes" =~ ^[1-9]$ ]] || die "NF_LANES must be 1-9"

@@ -275,8 +275,8 @@ vlan_carried_by()
 	VLAN_CAP_N=$((${VLAN_CAP_N:-0} + 1))
 	name=vlancap$VLAN_CAP_N
 	cap=$(nf_host_path "$name")
-	host_do peer_bg "$name" "tcpdump -i $VLAN_TAP_PRI -l -nn -e 'vlan $VID and icmp' > $cap-pf.txt 2> $cap-pf.err &" \
-		"tcpdump -i $VLAN_TAP_SBY -l -nn -e 'vlan $VID and icmp' > $cap-sb.txt 2> $cap-sb.err & wait" > /dev/null
+	host_do peer_bg "$name" "tcpdump --immediate-mode -i $VLAN_TAP_PRI -l -nn -e 'vlan $VID and icmp' > $cap-pf.txt 2> $cap-pf.err &" \
+		"tcpdump --immediate-mode -i $VLAN_TAP_SBY -l -nn -e 'vlan $VID and icmp' > $cap-sb.txt 2> $cap-sb.err & wait" > /dev/null
 	nf_defer host_do peer_kill "$name"
 	_nf_caps_ready() { host_do peer "grep -q 'listening on' $cap-pf.err && grep -q 'listening on' $cap-sb.err" > /dev/null 2>&1; }
 	if ! nf_wait 30 _nf_caps_ready; then

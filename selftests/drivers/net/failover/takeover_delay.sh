@@ -107,7 +107,8 @@ carried_by_ok()
 {
 	local role=$1 t0 t1 pf sb out rc
 	t0=$(nf_tap_rx)
-	out=$(ping -c 10 -i 0.2 -W 2 "$NF_PEER4" 2>&1)
+	out=$(ping -c 10 -i 0.2 -W 10 "$NF_PEER4" 2>&1)
+	nf_pings_all_answered "$out"
 	rc=$?
 	t1=$(nf_tap_rx)
 	pf=$(nf_num_diff "${t0%,*}" "${t1%,*}")
@@ -346,7 +347,11 @@ takeover_delay_module_param()
 	# 1.2 s, a slow guest could read 0 here: the kernel log says it for sure)
 	nf_check_eq "takeover_pending of a VF present at creation" "$(fo_attr takeover_pending)" 0
 	nf_klog_sync > /dev/null
-	! nf_dmesg_since_mark PARAM_MARK | grep -q "enslaved .* as primary, takeover in"
+	nf_check_err $? "kernel log copy lags behind: cannot check for a hold"
+	local since
+	since=$(nf_dmesg_since_mark PARAM_MARK)
+	nf_check_err $? "marker PARAM_MARK not in the kernel log: cannot check for a hold"
+	! echo "$since" | grep -q "enslaved .* as primary, takeover in"
 	nf_check_err $? "VF present at creation held: $(nf_dmesg_since_mark PARAM_MARK | grep "takeover in" | head -n 1)"
 	ip link set dev "$NF_M" up
 	nf_wait "$NF_TIMEOUT" fo_attr_is tx_path primary
