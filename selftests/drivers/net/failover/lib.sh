@@ -390,25 +390,31 @@ NF_TAP_SBY=${NF_TAP_SBY:-tap-sb}
 nf_tap_rx() {
 	host_do peer "echo \$(cat /sys/class/net/$NF_TAP_PRI/statistics/rx_packets),\$(cat /sys/class/net/$NF_TAP_SBY/statistics/rx_packets)"
 }
-# nf_carried_by ROLE: 10 pings to the peer, all answered, sent through ROLE's
-# tap (at least 10 frames there, at most 2 at the other: the peer's own
-# traffic may add a frame or two); needs host control
-nf_carried_by() {
-	local role=$1 t0 t1 pf sb out
+# nf_carried_by_ok ROLE: 10 pings to the peer, all answered, sent through
+# ROLE's tap (at least 10 frames there, at most 2 at the other: the peer's
+# own traffic may add a frame or two); needs host control. A status, with
+# what was seen in NF_VIA_MSG; nf_carried_by ROLE checks it (nf_check_err).
+nf_carried_by_ok() {
+	local role=$1 t0 t1 pf sb out rc
 	t0=$(nf_tap_rx)
 	out=$(ping -c 10 -i 0.2 -W 10 "$NF_PEER4" 2>&1)
 	nf_pings_all_answered "$out"
-	nf_check_err $? "pings via the $role: $(echo "$out" | grep 'packet loss')"
+	rc=$?
 	t1=$(nf_tap_rx)
 	pf=$(nf_num_diff "${t0%,*}" "${t1%,*}")
 	sb=$(nf_num_diff "${t0#*,}" "${t1#*,}")
-	nf_diag "via the $role: $pf frames at $NF_TAP_PRI, $sb at $NF_TAP_SBY"
+	NF_VIA_MSG="pings via the $role: $(echo "$out" | grep 'packet loss'); $pf frames at $NF_TAP_PRI, $sb at $NF_TAP_SBY"
+	[ "$rc" -eq 0 ] || return 1
 	if [ "$role" = primary ]; then
 		[ "$pf" != "?" ] && [ "$pf" -ge 10 ] && [ "$sb" != "?" ] && [ "$sb" -le 2 ]
 	else
 		[ "$sb" != "?" ] && [ "$sb" -ge 10 ] && [ "$pf" != "?" ] && [ "$pf" -le 2 ]
 	fi
-	nf_check_err $? "tx not through the $role: $pf frames at $NF_TAP_PRI, $sb at $NF_TAP_SBY"
+}
+nf_carried_by() {
+	nf_carried_by_ok "$1"
+	nf_check_err $? "tx not through the $1, or pings lost: $NF_VIA_MSG"
+	nf_diag "$NF_VIA_MSG"
 }
 
 # ---------------------------------------------------------------------------

@@ -100,27 +100,6 @@ ms_since()
 # join_line DELAY: the driver's line for the primary it just enslaved and holds
 join_line() { echo "$NF_M: enslaved $NF_PRI as primary, takeover in $1 ms"; }
 
-# carried_by_ok ROLE: what nf_carried_by checks, as a status (VIA_MSG says
-# what was seen), for checks that only count inside the takeover window: 10
-# pings answered, at least 10 frames at ROLE's tap, at most 2 at the other
-carried_by_ok()
-{
-	local role=$1 t0 t1 pf sb out rc
-	t0=$(nf_tap_rx)
-	out=$(ping -c 10 -i 0.2 -W 10 "$NF_PEER4" 2>&1)
-	nf_pings_all_answered "$out"
-	rc=$?
-	t1=$(nf_tap_rx)
-	pf=$(nf_num_diff "${t0%,*}" "${t1%,*}")
-	sb=$(nf_num_diff "${t0#*,}" "${t1#*,}")
-	VIA_MSG="pings via the $role: $(echo "$out" | grep 'packet loss'); $pf frames at $NF_TAP_PRI, $sb at $NF_TAP_SBY"
-	[ "$rc" -eq 0 ] || return 1
-	if [ "$role" = primary ]; then
-		[ "$pf" != "?" ] && [ "$pf" -ge 10 ] && [ "$sb" != "?" ] && [ "$sb" -le 2 ]
-	else
-		[ "$sb" != "?" ] && [ "$sb" -ge 10 ] && [ "$pf" != "?" ] && [ "$pf" -le 2 ]
-	fi
-}
 
 takeover_delay_hot_plug()
 {
@@ -169,17 +148,17 @@ takeover_delay_hot_plug()
 	# still held, unless the guest was so slow that the window is over: the
 	# time since enslaving is measured on the kernel log's clock (a line of
 	# our own written after the pings and the read)
-	carried_by_ok standby
+	nf_carried_by_ok standby
 	via=$?
 	pending=$(fo_attr takeover_pending)
 	held_ms=$(ms_since "$join")
-	nf_diag "takeover_pending $pending, ${held_ms:-?} ms after enslaving; $VIA_MSG"
+	nf_diag "takeover_pending $pending, ${held_ms:-?} ms after enslaving; $NF_VIA_MSG"
 	if [ -z "$held_ms" ]; then
 		nf_check_err 1 "kernel log lacks '$join'"
 	elif [ "$held_ms" -lt "$delay" ]; then
 		nf_check_eq "takeover_pending $held_ms ms after enslaving (delay $delay ms)" "$pending" 1
 		[ "$via" -eq 0 ]
-		nf_check_err $? "tx not through the standby while the primary is held: $VIA_MSG"
+		nf_check_err $? "tx not through the standby while the primary is held: $NF_VIA_MSG"
 	else
 		nf_skip_part "tx through the standby while held (pings done ${held_ms} ms after enslaving, delay $delay ms)"
 	fi
