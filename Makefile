@@ -8,6 +8,9 @@
 #   make kernel     build (incrementally) the debug kernel + modules
 #   make module     rebuild the modules (not bzImage) after a driver edit
 #   make check      rustfmt, clippy and checkpatch on our sources
+#   make mutants    the mutation suite (tests/mutants/, not in make test):
+#                   every driver mutant must fail the cases it names
+#                   (MUTANTS="a b" runs only those)
 #   make bench      benchmarks: Rust vs C vs the bare VF (non-debug kernel):
 #                   same-boot instruction counts, then one boot per module
 #   make soak       reliability soak, not in CI (SEED= SOAK_CYCLES= SOAK_OPS=
@@ -17,7 +20,7 @@
 SHELL := /bin/bash
 S := scripts
 
-.PHONY: all setup kernel module cref demo test test-cref host-test check bench soak clean-runs
+.PHONY: all setup kernel module cref demo test test-cref host-test check bench soak mutants clean-runs
 all: kernel
 
 setup:
@@ -47,6 +50,9 @@ test-cref: setup
 
 check: setup
 	$(S)/check.sh
+
+mutants: setup
+	$(S)/mutants.sh $(MUTANTS)
 
 # The same-boot comparison under icount first (the figures that resolve 2 %:
 # pktgen in both modes, TCP and receive cost), then one boot per module

@@ -811,7 +811,7 @@ impl Master {
         self.compute_features(master, rtnl);
         self.count(EV_LINKED);
         if hold {
-            master.schedule_work(delay);
+            master.schedule_work(policy::takeover_step_ms(delay));
             netdev_info!(
                 master,
                 "enslaved {} as {}, takeover in {} ms",
@@ -912,7 +912,8 @@ impl Master {
     }
 
     /// Ends the takeover delay of the held primary once it is due, or at once (`now`): the
-    /// primary then carries traffic. Re-arms the work if it ran early. RTNL held.
+    /// primary then carries traffic. Re-arms the work while it is not due yet (in steps, see
+    /// [`policy::takeover_step_ms`]). RTNL held.
     fn takeover(&self, master: &NetDev<Master>, now: bool, rtnl: &Rtnl) {
         let Some(mut ctl) = self.ctl.try_borrow_mut(rtnl) else {
             return;
@@ -924,7 +925,9 @@ impl Master {
         if !now && left_ns > 0 {
             drop(ctl);
             let left_ms = u32::try_from((left_ns + 999_999) / 1_000_000);
-            master.schedule_work(left_ms.unwrap_or(TAKEOVER_DELAY_MAX_MS));
+            master.schedule_work(policy::takeover_step_ms(
+                left_ms.unwrap_or(TAKEOVER_DELAY_MAX_MS),
+            ));
             return;
         }
         ctl.hold_until_ns = None;

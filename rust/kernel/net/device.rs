@@ -206,6 +206,10 @@ impl Allocated {
 /// unregistered since. The reference was derived from a counted reference ([`ARef`],
 /// [`DevRef`]), from an RCU-protected publication read inside an RCU read-side critical section,
 /// or from a callback argument that the kernel keeps alive for the duration of the callback.
+/// Either way it exists only before `netdev_run_todo()` has finished waiting for the device's
+/// references (after that wait `free_netdev()` ignores the count): the abstractions make no
+/// `&Device` after it (the driver's deferred work holds a reference of its own, see
+/// [`NetDev::schedule_work`](crate::net::driver::NetDev::schedule_work)).
 #[repr(transparent)]
 pub struct Device(Allocated);
 
@@ -216,7 +220,12 @@ unsafe impl Send for Device {}
 // SAFETY: see `Send`; `&Device` methods are safe to call concurrently.
 unsafe impl Sync for Device {}
 
-// SAFETY: `dev_hold`/`dev_put` keep the device allocated while the count is non-zero.
+// SAFETY: a registered device is freed only after `netdev_run_todo()` has waited for its count to
+// reach zero; `free_netdev()` itself ignores the count. A `&Device` exists only before the end of
+// that wait (type invariant: every path that hands one out either holds a counted reference, is a
+// callback the core makes before the wait ends, or is an RCU reader of a publication that holds a
+// reference), so `inc_ref` runs before it and the count it takes keeps the wait, and hence the
+// device, alive until `dec_ref`. A device that never finished registering is never a `Device`.
 unsafe impl AlwaysRefCounted for Device {
     fn inc_ref(&self) {
         // SAFETY: by the type invariant, the device is valid.

@@ -285,9 +285,10 @@ pub trait Operations: Sized + Send + Sync + 'static {
     /// system workqueue), no lock held; may sleep and may take RTNL (the abstraction never
     /// waits for the work with RTNL held).
     ///
-    /// It may run after the device was unregistered (if it was queued before), never after its
-    /// private data was dropped: the device is freed only once the work is neither pending nor
-    /// running.
+    /// A work queued before the unregistration may already be running when `ndo_uninit`
+    /// disables it (a pending one is cancelled then): it runs with the device unregistered, but
+    /// it holds a reference, so the unregistration waits for it to return (without RTNL) before
+    /// the data is dropped and the device freed. References it takes are waited for likewise.
     fn work(_dev: &NetDev<Self>) {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
@@ -517,37 +518,56 @@ impl<T: Operations> NetDev<T> {
     }
 
     /// Queues the device's [`Operations::work`] to run in `delay_ms` milliseconds on the system
-    /// workqueue; if it is already pending, it runs in `delay_ms` from now instead
-    /// (`mod_delayed_work()`). Returns whether it was pending. Does nothing (and returns `false`)
-    /// if `T` has no `work`. Any context.
+    /// workqueue; if it is already pending, it runs in `delay_ms` from now instead. Returns
+    /// whether it was pending. Does nothing (and returns `false`) if `T` has no `work`, or once
+    /// the device is being unregistered (`ndo_uninit` disabled the work). Any context.
+    ///
+    /// A queued work holds a reference to the device (`dev_hold()`), put when it has run or
+    /// when it is cancelled, so the unregistration's wait for references (`netdev_run_todo()`)
+    /// also waits for a run that started before `ndo_uninit`: nothing `work` does outlives
+    /// that wait.
     pub fn schedule_work(&self, delay_ms: u32) -> bool {
         if !T::HAS_WORK {
             return false;
         }
         let delay = crate::time::msecs_to_jiffies(delay_ms);
-        // SAFETY: `priv_of` is given a device of `T` (type invariant); its
-        // `work` is initialised (invariant of `Priv`) and outlives any queueing: the device is
-        // freed only after `disable_delayed_work_sync()` (`Registration::free`).
-        unsafe {
-            bindings::mod_delayed_work_on(
+        let w = Adapter::<T>::work_of(self.as_raw());
+        // SAFETY: `w` is the device's initialised work (invariant of `Priv`), valid while the
+        // device is (`Registration::free` and the link destructor disable it before the free).
+        let was_pending = unsafe { bindings::cancel_delayed_work(w) };
+        // A queued work owns one reference: the cancelled one's is reused, or one is taken.
+        if !was_pending {
+            self.0.inc_ref();
+        }
+        // SAFETY: as above; `system_wq` is the system workqueue.
+        let queued = unsafe {
+            bindings::queue_delayed_work_on(
                 bindings::wq_misc_consts_WORK_CPU_UNBOUND as _,
                 bindings::system_wq,
-                Opaque::raw_get(ptr::addr_of!((*priv_of::<T>(self.as_raw())).work)),
+                w,
                 delay,
             )
+        };
+        if !queued {
+            // Disabled (unregistering), or queued meanwhile by another caller with its own
+            // reference: ours is not needed.
+            // SAFETY: the reference taken or inherited above, ours to put.
+            unsafe { bindings::dev_put(self.as_raw()) };
         }
+        was_pending
     }
 
-    /// Cancels the device's [`Operations::work`] if it is pending; does not wait for a run
-    /// that already started (`cancel_delayed_work()`). Returns whether it was pending. Any
-    /// context.
+    /// Cancels the device's [`Operations::work`] if it is pending (and puts the reference the
+    /// pending work held); does not wait for a run that already started
+    /// (`cancel_delayed_work()`). Returns whether it was pending. Any context.
     pub fn cancel_work(&self) -> bool {
         // SAFETY: as in `schedule_work`.
-        unsafe {
-            bindings::cancel_delayed_work(Opaque::raw_get(ptr::addr_of!(
-                (*priv_of::<T>(self.as_raw())).work
-            )))
+        let was_pending = unsafe { bindings::cancel_delayed_work(Adapter::<T>::work_of(self.as_raw())) };
+        if was_pending {
+            // SAFETY: the reference the pending work held (see `schedule_work`), now ours.
+            unsafe { bindings::dev_put(self.as_raw()) };
         }
+        was_pending
     }
 
     /// Turns the carrier on (`netif_carrier_on()`). Any context.
@@ -887,6 +907,7 @@ impl<T: Operations> Adapter<T> {
     }
 
     const NETDEV_OPS: bindings::net_device_ops = bindings::net_device_ops {
+        ndo_uninit: Some(Self::uninit),
         ndo_open: if T::HAS_OPEN { Some(Self::open) } else { None },
         ndo_stop: if T::HAS_STOP { Some(Self::stop) } else { None },
         ndo_start_xmit: Some(Self::start_xmit),
@@ -1153,6 +1174,16 @@ impl<T: Operations> Adapter<T> {
         }
     }
 
+    /// The device's `delayed_work` in its `Priv<T>` (address arithmetic only).
+    fn work_of(dev: *mut bindings::net_device) -> *mut bindings::delayed_work {
+        // `priv_of` only computes an address (it is `unsafe` for what callers do with it).
+        let p = dev
+            .cast::<u8>()
+            .wrapping_add(core::mem::offset_of!(bindings::net_device, priv_))
+            .cast::<Priv<T>>();
+        Opaque::raw_get(p.cast::<u8>().wrapping_add(core::mem::offset_of!(Priv<T>, work)).cast())
+    }
+
     /// The work function of every device's delayed work.
     ///
     /// # Safety
@@ -1167,30 +1198,54 @@ impl<T: Operations> Adapter<T> {
             .wrapping_sub(core::mem::offset_of!(Priv<T>, work))
             .cast::<Priv<T>>();
         let dev = net_device_of(p);
-        // SAFETY: `p` is a live `Priv<T>` (caller's guarantee), the private area of `dev`; the
-        // device is of `T` and was registered (the work is queued only through a `NetDev<T>`);
-        // its data is not dropped before the work finished (`Registration::free` and the link
-        // devices' destructor disable it synchronously first).
-        let dev = unsafe { NetDev::<T>::from_raw(dev) };
-        if T::HAS_WORK {
-            T::work(dev);
+        {
+            // SAFETY: `p` is a live `Priv<T>` (caller's guarantee), the private area of `dev`;
+            // the device is of `T` and was registered (the work is queued only through a
+            // `NetDev<T>`). The queued work held a reference (see `NetDev::schedule_work`),
+            // which is put only below, so the unregistration's wait for references has not
+            // ended: the device is a valid `Device` for the whole call, and its data is not
+            // dropped (that happens after the wait).
+            let dev = unsafe { NetDev::<T>::from_raw(dev) };
+            if T::HAS_WORK {
+                T::work(dev);
+            }
+        }
+        // SAFETY: the reference the queued work held; nothing of the device is used after it.
+        // The memory stays valid until this function returns (the free disables the work
+        // synchronously first).
+        unsafe { bindings::dev_put(dev) };
+    }
+
+    /// `ndo_uninit`: the device is being unregistered (or its registration failed). Disables
+    /// its work, without waiting (RTNL is held, and the work may be waiting for it): a pending
+    /// work is cancelled and its reference put, no new one can be queued, and a run already
+    /// started holds a reference that the unregistration waits for.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be a device of `T`, valid for the call (the core calls it so).
+    unsafe extern "C" fn uninit(dev: *mut bindings::net_device) {
+        // SAFETY: the device's initialised work (invariant of `Priv`).
+        if unsafe { bindings::disable_delayed_work(Self::work_of(dev)) } {
+            // SAFETY: the reference the pending work held, now ours.
+            unsafe { bindings::dev_put(dev) };
         }
     }
 
     /// Disables the device's work for good (`disable_delayed_work_sync()`): waits until it is
     /// neither pending nor running, and makes any later [`NetDev::schedule_work`] a no-op, so
-    /// that nothing can queue it again between here and the free.
+    /// that nothing can queue it again between here and the free. A pending work's reference
+    /// is put.
     ///
     /// # Safety
     ///
     /// `dev` must be a device of `T`, valid for the call. Process context,
     /// without RTNL (the work may take it).
     unsafe fn disable_work_sync(dev: *mut bindings::net_device) {
-        // SAFETY: `priv_of` is given such a device; its `work` is initialised.
-        unsafe {
-            bindings::disable_delayed_work_sync(Opaque::raw_get(ptr::addr_of!(
-                (*priv_of::<T>(dev)).work
-            )));
+        // SAFETY: the device's initialised work (invariant of `Priv`).
+        if unsafe { bindings::disable_delayed_work_sync(Self::work_of(dev)) } {
+            // SAFETY: the reference the pending work held, now ours.
+            unsafe { bindings::dev_put(dev) };
         }
     }
 }

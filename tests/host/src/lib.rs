@@ -837,4 +837,27 @@ mod tests {
             prev = q;
         }
     }
+
+    /// The takeover work's steps: each wakes the work with time still left (never late by
+    /// construction), none is 0 while time is left, they shrink to the last step, and the
+    /// number of runs for the longest delay stays small.
+    #[test]
+    fn takeover_steps() {
+        assert_eq!(takeover_step_ms(60_000), 30_000);
+        assert_eq!(takeover_step_ms(2001), 1000);
+        assert_eq!(takeover_step_ms(2000), 2000);
+        assert_eq!(takeover_step_ms(1), 1);
+        for delay in [1u32, 2, 999, 2000, 2001, 4003, 30_000, 59_999, 60_000] {
+            let (mut left, mut runs) = (delay, 0);
+            while left > 0 {
+                let step = takeover_step_ms(left);
+                assert!(step > 0 && step <= left, "{delay}: step {step} with {left} left");
+                // a step that leaves time over is at most half of it (coarse timers fire late)
+                assert!(step == left || step <= left / 2, "{delay}: {step} of {left}");
+                left -= step;
+                runs += 1;
+            }
+            assert!(runs <= 7, "{delay}: {runs} runs");
+        }
+    }
 }

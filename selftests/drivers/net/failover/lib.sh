@@ -16,6 +16,8 @@
 #   NF_HOST_RESULTS  optional: the host-side path of $NF_RESULTS (default: same path);
 #                    used in commands that the host runs in the peer netns.
 # Knobs: NF_TIMEOUT (generic wait, s, default 60), NF_HOST_TIMEOUT (host_do ack, default 90).
+#   NF_CASES: run only these cases of the script. NF_KO: insmod this net_failover.ko instead
+#   of the installed one (scripts/mutants.sh: a mutant of the driver).
 #
 # Without NF_RESULTS (plain kselftest install, no runner) every script skips (exit 4).
 #
@@ -577,6 +579,10 @@ nf_modules_load() {
 	if [ "${NF_MODULE:-rust}" = c ] && [ ! -d /sys/module/net_failover ]; then
 		modprobe failover || return 1
 		insmod "$NF_CREF_DIR/net_failover.ko" || return 1
+	elif [ -n "${NF_KO:-}" ] && [ ! -d /sys/module/net_failover ]; then
+		# another build of our module (a mutant: tests/mutants/), before
+		# virtio_net would load the installed one
+		insmod "$NF_KO" || return 1
 	fi
 	if [ ! -d /sys/bus/virtio/drivers/virtio_net ]; then
 		modprobe virtio_net || return 1
@@ -971,6 +977,15 @@ nf_main() {
 	exec 2> >(sed -u 's/^/# /')
 	trap nf_exit_trap EXIT
 	trap 'exit 1' INT TERM
+	# NF_CASES: run only these cases (in the script's order); a case of a
+	# script whose cases build on each other needs the ones before it named too
+	if [ -n "${NF_CASES:-}" ]; then
+		local keep=
+		for t in $ALL_TESTS; do
+			case " $NF_CASES " in *" $t "*) keep="$keep $t" ;; esac
+		done
+		ALL_TESTS=$keep
+	fi
 	for t in $ALL_TESTS $extra; do n=$((n + 1)); done
 	ktap_print_header
 	ktap_set_plan "$n"

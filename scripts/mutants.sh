@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The mutation suite (make mutants; not part of make test): every driver
+# mutant in tests/mutants/ is built as a module against the cached debug
+# kernel and run in a guest on the cases it names; each must be killed (one
+# of its "Must fail:" cases fails). Prints a table: mutant, expected case,
+# result.
+#
+#   mutants.sh [NAME...]     (default: every tests/mutants/*.patch)
+#
+# A mutant's header (tests/mutants/README) names the cases, as SCRIPT:CASE:
+#   Must fail: SCRIPT:CASE ...   one of these must fail ("not ok")
+#   Run: SCRIPT:CASE ...         also run these, before (cases that set up
+#                                the state, in scripts whose cases build on
+#                                each other)
+# Mutants of the driver (drivers/net/) are built out of tree in seconds
+# (the repository's Kbuild). Mutants of the abstractions (rust/) change the
+# kernel crate, which is part of the kernel image: they are listed as "needs
+# a kernel build" and run by hand (tests/mutants/README).
+#
+# Before the mutants, every guest runs the same cases on the unmodified
+# driver built the same way ("baseline"): a mutant counts as killed only if
+# the cases it fails pass there. NF_MUTANT_LANES guests (default 2) share the
+# mutants; NF_MUTANT_BASELINE=0 skips the baseline.
+set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
+nf_paths
+B=$(build_dir debug)
+M=$REPO/tests/mutants
+lanes=${NF_MUTANT_LANES:-2}
+
+"$REPO/scripts/build-kernel.sh" debug
+
+names=()
+if [ $# -gt 0 ]; then
+	for n in "$@"; do
+		n=${n%.patch}
+		[ -f "$M/$n.patch" ] || die "no mutant $M/$n.patch"
+		names+=("$n")
+	done
+else
+	for p in "$M"/*.patch; do names+=("$(basename "$p" .patch)"); done
+fi
+
+# header_field PATCH FIELD: the SCRIPT:CASE words after "FIELD:" (the text
+# before the diff only)
+header_field() {
+	sed -n '/^diff --git /q;p' "$1" | sed -n "s/^$2: *//p" | tr ' ' '\n' | grep -E '^[a-z_]+:[a-z0-9_]+$' || true
+}
+
+W=$CACHE/mutants
+mkdir -p "$W"
+declare -A must=() kind=() cases_of=()
+exec 8>"$KTREE/.build.lock"
+build_one() { # NAME PATCH-or-empty
+	local d=$W/$1
+	rm -rf "$d"
+	mkdir -p "$d/drivers/net"
+	cp "$REPO"/drivers/net/net_failover_rust.rs "$REPO"/drivers/net/net_failover_policy.rs \
+		"$REPO"/drivers/net/net_failover_export.c "$d/drivers/net/"
+	cp "$REPO/Kbuild" "$d/"
+	if [ -n "$2" ] && ! (cd "$d" && git apply "$2") 2>"$d/apply.log"; then
+		echo "apply failed"
+		return 1
+	fi
+	flock 8
+	if ! kmake "$B" M="$d" modules >"$d/build.log" 2>&1; then
+		flock -u 8
+		echo "build failed"
+		return 1
+	fi
+	flock -u 8
+	[ -f "$d/net_failover.ko" ] || { echo "no module"; return 1; }
+}
+
+bad=0
+runnable=()
+for n in "${names[@]}"; do
+	p=$M/$n.patch
+	must[$n]=$(header_field "$p" 'Must fail' | tr '\n' ' ')
+	if [ -z "${must[$n]}" ]; then
+		log "$n: no \"Must fail: SCRIPT:CASE\" in its header"
+		kind[$n]=invalid bad=1
+		continue
+	fi
+	if git -C "$REPO" apply --numstat "$p" | awk '{print $3}' | grep -qv '^drivers/net/'; then
+		kind[$n]=kernel
+		continue
+	fi
+	kind[$n]=driver
+	cases_of[$n]=$( { header_field "$p" Run; header_field "$p" 'Must fail'; } | tr '\n' ' ')
+	if ! why=$(build_one "$n" "$p"); then
+		log "$n: $why (see $W/$n/)"
+		kind[$n]=broken bad=1
+		continue
+	fi
+	runnable+=("$n")
+done
+log "built ${#runnable[@]} driver mutants"
+[ "${#runnable[@]}" -gt 0 ] || die "no driver mutant to run"
+
+# plan_lines NAME KO SCRIPT:CASE...: one plan line per script, in the
+# Makefile's script order, cases in the given order
+plan_lines() {
+	local name=$1 ko=$2 s
+	shift 2
+	local -a specs=("$@")
+	local scripts
+	scripts=$(printf '%s\n' "${specs[@]}" | cut -d: -f1 | awk '!seen[$0]++')
+	for s in $scripts; do
+		local cs=()
+		for sc in "${specs[@]}"; do
+			[ "${sc%%:*}" = "$s" ] || continue
+			[ "${sc#*:}" = dmesg_clean ] && continue # runs after every script
+			cs+=("${sc#*:}")
+		done
+		# "-": no case of the script but dmesg_clean
+		echo "$name $ko $s ${cs[*]:--}"
+	done
+}
+
+# Lanes: mutants dealt round-robin; each lane starts with the baseline of
+# the cases its mutants run.
+if [ "${NF_MUTANT_BASELINE:-1}" = 1 ]; then
+	why=$(build_one _baseline "") || die "baseline: $why"
+fi
+[ "$lanes" -gt "${#runnable[@]}" ] && lanes=${#runnable[@]}
+declare -a lane_plan=()
+for ((l = 0; l < lanes; l++)); do lane_plan[l]=; done
+i=0
+for n in "${runnable[@]}"; do
+	l=$((i % lanes))
+	# shellcheck disable=SC2086
+	lane_plan[l]+=$(plan_lines "$n" "$W/$n/net_failover.ko" ${cases_of[$n]})$'\n'
+	i=$((i + 1))
+done
+runs=()
+for ((l = 0; l < lanes; l++)); do
+	run=$(nf_new_run_dir "mutants-l$l-")
+	runs+=("$run")
+	mkdir -p "$run/mutants"
+	{
+		if [ "${NF_MUTANT_BASELINE:-1}" = 1 ]; then
+			# every case of the lane, once, on the unmodified driver
+			# shellcheck disable=SC2046
+			plan_lines _baseline "$W/_baseline/net_failover.ko" \
+				$(printf '%s' "${lane_plan[l]}" | awk '{for (i = 4; i <= NF; i++) if ($i != "-") print $3 ":" $i; print $3 ":dmesg_clean"}' | awk '!seen[$0]++')
+		fi
+		printf '%s' "${lane_plan[l]}"
+	} >"$run/mutants/plan"
+done
+
+# guest_lane RUN: runs the plan's mutants not done yet, in fresh guests
+# until none is left or a guest made no progress
+guest_lane() {
+	local run=$1 left prev=-1 tries=0 n
+	while :; do
+		left=$run/mutants/plan.left
+		: >"$left"
+		while read -r n rest; do
+			[ -e "$run/mutants/$n.done" ] || echo "$n $rest" >>"$left"
+		done <"$run/mutants/plan"
+		n=$(awk '{print $1}' "$left" | sort -u | wc -l)
+		[ "$n" -gt 0 ] || return 0
+		[ "$n" != "$prev" ] || return 1
+		tries=$((tries + 1))
+		[ "$tries" -le 3 ] || return 1
+		prev=$n
+		# a failed mutant's partial results are redone
+		while read -r n _; do sed -i "/^$n /d" "$run/mutants/results" 2>/dev/null || true; done <"$left"
+		"$REPO/scripts/vm.sh" --flavour debug --module rust --memory 3G \
+			--timeout $((600 + 400 * $(wc -l <"$left"))) --results "$run" -- \
+			bash "$REPO/scripts/mutants-guest.sh" "$left" "$run/mutants" \
+			>>"$run/mutants/vm.out" 2>&1 || true
+	done
+}
+t0=$(date +%s)
+pids=()
+for run in "${runs[@]}"; do
+	guest_lane "$run" &
+	pids+=($!)
+	for _ in $(seq 600); do
+		[ -s "$run/kmsg.txt" ] && break
+		sleep 1
+	done
+done
+for p in "${pids[@]}"; do wait "$p" || true; done
+
+cat "${runs[@]/%//mutants/results}" 2>/dev/null >"$W/results" || true
+# result NAME SCRIPT CASE: ok, fail, skip, timeout or none
+result() {
+	local r
+	r=$(awk -v n="$1" -v s="$2" -v c="$3" '$1 == n && $2 == s && ($3 == c || $3 == "-") {print $4}' "$W/results" | tail -n 1)
+	echo "${r:-none}"
+}
+printf '\n%-40s %-40s %s\n' MUTANT "MUST FAIL" RESULT
+killed=0 survived=0 other=0
+for n in "${names[@]}"; do
+	case ${kind[$n]} in
+	kernel)
+		printf '%-40s %-40s %s\n' "$n" "${must[$n]}" "not run: needs a kernel build (tests/mutants/README)"
+		continue
+		;;
+	invalid | broken)
+		printf '%-40s %-40s %s\n' "$n" "${must[$n]:--}" "ERROR: ${kind[$n]} (see $W/$n/)"
+		other=$((other + 1))
+		continue
+		;;
+	esac
+	verdict=survived by=
+	for sc in ${must[$n]}; do
+		r=$(result "$n" "${sc%%:*}" "${sc#*:}")
+		b=$(result _baseline "${sc%%:*}" "${sc#*:}")
+		case $r in
+		fail | timeout)
+			if [ "${NF_MUTANT_BASELINE:-1}" = 1 ] && [ "$b" != ok ]; then
+				verdict="INVALID (baseline $b)" by=$sc
+			else
+				verdict=killed by=$sc
+				[ "$r" = timeout ] && by="$sc, script timed out"
+				break
+			fi
+			;;
+		none | no-result | load-failed)
+			[ "$verdict" = survived ] && verdict="NOT RUN" by=$sc
+			;;
+		esac
+	done
+	case $verdict in
+	killed) killed=$((killed + 1)) ;;
+	survived) survived=$((survived + 1)) ;;
+	*) other=$((other + 1)) ;;
+	esac
+	printf '%-40s %-40s %s\n' "$n" "${must[$n]}" "$verdict${by:+ ($by)}"
+done
+log "mutants: $killed killed, $survived survived, $other not run or invalid ($(($(date +%s) - t0)) s of guests; runs: ${runs[*]})"
+[ "$survived" = 0 ] && [ "$other" = 0 ] && [ "$bad" = 0 ]
