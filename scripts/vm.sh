@@ -27,7 +27,8 @@
 # the one the kernel build installed.
 #
 # Topology (q35, TCG): virtio-net-pci sb0 (failover=on, host_mtu=4000 so
-# that the standby refuses MTUs the primary takes) and e1000e pf0
+# that the standby refuses MTUs the primary takes, speed=10000 so that its
+# ethtool link settings differ from the e1000e's 1000 Mb/s) and e1000e pf0
 # (failover_pair_id=sb0, same MAC, hot-plugged by QEMU once the guest
 # negotiates STANDBY), each on its own pcie-root-port, plus an igb PF igb0 for
 # SR-IOV VFs. All three on taps bridged inside a network namespace made for
@@ -190,7 +191,7 @@ qemu_opts=(
 	-device "pcie-root-port,id=rp3,chassis=3,slot=3,bus=pcie.0,addr=0x12${NF_IGB_PORT_OPTS:+,$NF_IGB_PORT_OPTS}"
 	-device pcie-root-port,id=rp4,chassis=4,slot=4,bus=pcie.0,addr=0x13
 	-netdev tap,id=nsb,ifname=tap-sb,script=no,downscript=no
-	-device "virtio-net-pci,netdev=nsb,id=sb0,mac=$MAC,failover=on,host_mtu=4000,bus=rp1"
+	-device "virtio-net-pci,netdev=nsb,id=sb0,mac=$MAC,failover=on,host_mtu=4000,speed=10000,duplex=full,bus=rp1"
 	-netdev tap,id=npf,ifname=tap-pf,script=no,downscript=no
 	-device "$(IFS=,; echo "${PF_PROPS[*]}")"
 	-netdev tap,id=nigb,ifname=tap-igb,script=no,downscript=no

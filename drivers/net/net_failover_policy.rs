@@ -369,12 +369,12 @@ const TAKEOVER_LAST_STEP_MS: u32 = 2000;
 /// When to run the takeover work next, in ms from now, with `left_ms` to go until the held
 /// primary may take over.
 ///
-/// A long timer is coarse: the timer wheel rounds a 60 s timeout up by as much as 4 s (an eighth
-/// of it at most), and a guest's jiffies can fall behind its clock when the host is busy. So the
+/// A long timer is coarse: the timer wheel rounds a 60 s timeout up by as much as 4 s (8/63 of
+/// it at most), and a guest's jiffies can fall behind its clock when the host is busy. So the
 /// work is armed for half the time left, and each run re-arms it for half of what is left then
 /// (measured on the clock), until at most [`TAKEOVER_LAST_STEP_MS`] remain, which it waits in one
 /// step: the takeover then comes at most that short timer's slack after it is due, whatever the
-/// delay (about 7 runs for 60 s). Never 0 while time is left.
+/// delay (6 runs for 60 s: at 30, 45, 52.5, 56.25, 58.1 and 60 s). Never 0 while time is left.
 pub(crate) fn takeover_step_ms(left_ms: u32) -> u32 {
     if left_ms > TAKEOVER_LAST_STEP_MS {
         left_ms / 2

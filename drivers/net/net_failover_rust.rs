@@ -1416,11 +1416,12 @@ impl RxHandler for Master {
 /// All failover masters, to match new devices against (by permanent MAC).
 static MASTERS: RtnlLocked<KVec<Option<DevRef<NetDev<Master>>>>> = RtnlLocked::new(KVec::new());
 
-/// The master whose permanent MAC is `dev`'s, if any.
+/// The master whose permanent MAC is `dev`'s, if any. (The list is never borrowed mutably
+/// around code that sends notifier events, so the borrow cannot fail here.)
 fn master_by_mac(dev: &Device, rtnl: &Rtnl) -> Option<DevRef<NetDev<Master>>> {
     let addr = dev.perm_addr();
     MASTERS
-        .borrow(rtnl)
+        .try_borrow(rtnl)?
         .iter()
         .flatten()
         .find(|m| m.data().auto && m.perm_addr_is(&addr) && m.same_net(dev))
@@ -1429,7 +1430,7 @@ fn master_by_mac(dev: &Device, rtnl: &Rtnl) -> Option<DevRef<NetDev<Master>>> {
 
 /// The master of which `dev` is a lower device, with its role.
 fn master_of_lower(dev: &Device, rtnl: &Rtnl) -> Option<(DevRef<NetDev<Master>>, Role)> {
-    let list = MASTERS.borrow(rtnl);
+    let list = MASTERS.try_borrow(rtnl)?;
     list.iter()
         .flatten()
         .find_map(|m| m.data().role_of(dev, rtnl).map(|role| (m.clone(), role)))
@@ -1555,7 +1556,7 @@ fn configure(s: &Setup<Master>) -> Result {
 
 /// Adds `master` to [`MASTERS`].
 fn masters_add(master: &NetDev<Master>, rtnl: &Rtnl) -> Result {
-    let mut list = MASTERS.borrow_mut(rtnl);
+    let mut list = MASTERS.try_borrow_mut(rtnl).ok_or(EBUSY)?;
     let entry = Some(DevRef::new(master));
     match list.iter_mut().find(|e| e.is_none()) {
         Some(free) => *free = entry,
@@ -1566,7 +1567,12 @@ fn masters_add(master: &NetDev<Master>, rtnl: &Rtnl) -> Result {
 
 /// Removes `master` from [`MASTERS`], putting its reference.
 fn masters_remove(master: &NetDev<Master>, rtnl: &Rtnl) {
-    let mut list = MASTERS.borrow_mut(rtnl);
+    let Some(mut list) = MASTERS.try_borrow_mut(rtnl) else {
+        // Cannot happen (nothing that removes a master runs under a borrow of the list); the
+        // master's reference stays, and its unregistration will say it waits for it.
+        pr_err!("net_failover: master list busy, {} not removed\n", master.name(rtnl));
+        return;
+    };
     if let Some(e) = list
         .iter_mut()
         .find(|e| e.as_ref().is_some_and(|m| DevRef::ptr_eq(m, master)))

@@ -220,12 +220,14 @@ unsafe impl Send for Device {}
 // SAFETY: see `Send`; `&Device` methods are safe to call concurrently.
 unsafe impl Sync for Device {}
 
-// SAFETY: a registered device is freed only after `netdev_run_todo()` has waited for its count to
-// reach zero; `free_netdev()` itself ignores the count. A `&Device` exists only before the end of
-// that wait (type invariant: every path that hands one out either holds a counted reference, is a
-// callback the core makes before the wait ends, or is an RCU reader of a publication that holds a
+// SAFETY: a device that was registered is freed only after `netdev_run_todo()` has waited for
+// its count to drop to the allocation's own reference (also when a failed registration is undone
+// through the unregistration, after a `NETDEV_REGISTER` notifier refused it);
+// `free_netdev()` itself ignores the count. A `&Device` exists only before the end of that wait
+// (type invariant: every path that hands one out either holds a counted reference, is a callback
+// the core makes before the wait ends, or is an RCU reader of a publication that holds a
 // reference), so `inc_ref` runs before it and the count it takes keeps the wait, and hence the
-// device, alive until `dec_ref`. A device that never finished registering is never a `Device`.
+// device, alive until `dec_ref`.
 unsafe impl AlwaysRefCounted for Device {
     fn inc_ref(&self) {
         // SAFETY: by the type invariant, the device is valid.
@@ -464,8 +466,24 @@ impl Device {
         s
     }
 
-    /// Opens the device (`dev_open()`).
-    pub fn open(&self, _rtnl: &Rtnl) -> Result {
+    /// `ENODEV` unless the device is registered (`NETREG_REGISTERED`), which only changes under
+    /// RTNL. The operations that make the core attach state to a device (open: qdiscs and IPv6;
+    /// MTU: a new `in_device`; addresses, promiscuity, VLAN filters) check it first: on a device
+    /// being unregistered (a driver's deferred work may still run then) that state would hold
+    /// references the unregistration waits for in vain.
+    fn registered(&self, _rtnl: &Rtnl) -> Result {
+        // SAFETY: the device is valid; `reg_state` is written under RTNL, which is held.
+        let state = unsafe { (*self.as_raw()).reg_state };
+        if u32::from(state) == bindings::netdev_reg_state_NETREG_REGISTERED {
+            Ok(())
+        } else {
+            Err(crate::error::code::ENODEV)
+        }
+    }
+
+    /// Opens the device (`dev_open()`). `ENODEV` if it is not registered (any more).
+    pub fn open(&self, rtnl: &Rtnl) -> Result {
+        self.registered(rtnl)?;
         // SAFETY: the device is valid and RTNL is held.
         to_result(unsafe { bindings::dev_open(self.as_raw(), ptr::null_mut()) })
     }
@@ -476,8 +494,9 @@ impl Device {
         unsafe { bindings::dev_close(self.as_raw()) }
     }
 
-    /// Changes the MTU (`dev_set_mtu()`).
-    pub fn set_mtu(&self, mtu: u32, _rtnl: &Rtnl) -> Result {
+    /// Changes the MTU (`dev_set_mtu()`). `ENODEV` if it is not registered (any more).
+    pub fn set_mtu(&self, mtu: u32, rtnl: &Rtnl) -> Result {
+        self.registered(rtnl)?;
         let mtu = i32::try_from(mtu).map_err(|_| crate::error::code::EINVAL)?;
         // SAFETY: the device is valid and RTNL is held.
         to_result(unsafe { bindings::dev_set_mtu(self.as_raw(), mtu) })
@@ -485,8 +504,10 @@ impl Device {
 
     /// Changes the hardware address (`dev_set_mac_address()`), as `ip link set DEV address`
     /// would: the driver may refuse (`EOPNOTSUPP`, `EADDRNOTAVAIL`, `EPERM`, ...). `EINVAL`
-    /// for a device whose addresses are not [`ETH_ALEN`] bytes long.
-    pub fn set_mac_address(&self, addr: &[u8; ETH_ALEN], _rtnl: &Rtnl) -> Result {
+    /// for a device whose addresses are not [`ETH_ALEN`] bytes long, `ENODEV` if it is not
+    /// registered (any more).
+    pub fn set_mac_address(&self, addr: &[u8; ETH_ALEN], rtnl: &Rtnl) -> Result {
+        self.registered(rtnl)?;
         // The driver copies `addr_len` bytes out of `sa_data`, which has room for 14: a longer
         // address (InfiniBand's 20 bytes, say) would be read past the end of `sa`.
         // SAFETY: the device is valid; `addr_len` only changes under RTNL, which is held.
@@ -511,13 +532,19 @@ impl Device {
     }
 
     /// Changes the promiscuity count by `inc` (`dev_set_promiscuity()`).
-    pub fn set_promiscuity(&self, inc: i32, _rtnl: &Rtnl) -> Result {
+    ///
+    /// `ENODEV` if the device is not registered (any more).
+    pub fn set_promiscuity(&self, inc: i32, rtnl: &Rtnl) -> Result {
+        self.registered(rtnl)?;
         // SAFETY: the device is valid and RTNL is held.
         to_result(unsafe { bindings::dev_set_promiscuity(self.as_raw(), inc) })
     }
 
     /// Changes the all-multicast count by `inc` (`dev_set_allmulti()`).
-    pub fn set_allmulti(&self, inc: i32, _rtnl: &Rtnl) -> Result {
+    ///
+    /// `ENODEV` if the device is not registered (any more).
+    pub fn set_allmulti(&self, inc: i32, rtnl: &Rtnl) -> Result {
+        self.registered(rtnl)?;
         // SAFETY: the device is valid and RTNL is held.
         to_result(unsafe { bindings::dev_set_allmulti(self.as_raw(), inc) })
     }
@@ -567,8 +594,10 @@ impl Device {
         unsafe { bindings::__netdev_notify_peers(self.as_raw()) };
     }
 
-    /// Adds to this device every VLAN id configured on `by` (`vlan_vids_add_by_dev()`).
-    pub fn vlan_vids_add_by_dev(&self, by: &Device, _rtnl: &Rtnl) -> Result {
+    /// Adds to this device every VLAN id configured on `by` (`vlan_vids_add_by_dev()`). `ENODEV`
+    /// if this device is not registered (any more).
+    pub fn vlan_vids_add_by_dev(&self, by: &Device, rtnl: &Rtnl) -> Result {
+        self.registered(rtnl)?;
         // SAFETY: both devices are valid and RTNL is held.
         to_result(unsafe { bindings::vlan_vids_add_by_dev(self.as_raw(), by.as_raw()) })
     }
@@ -579,8 +608,10 @@ impl Device {
         unsafe { bindings::vlan_vids_del_by_dev(self.as_raw(), by.as_raw()) }
     }
 
-    /// Adds a VLAN id filter (`vlan_vid_add()`); `proto` is the big-endian ethertype.
-    pub fn vlan_vid_add(&self, proto: u16, vid: u16, _rtnl: &Rtnl) -> Result {
+    /// Adds a VLAN id filter (`vlan_vid_add()`); `proto` is the big-endian ethertype. `ENODEV`
+    /// if the device is not registered (any more).
+    pub fn vlan_vid_add(&self, proto: u16, vid: u16, rtnl: &Rtnl) -> Result {
+        self.registered(rtnl)?;
         // SAFETY: the device is valid and RTNL is held.
         to_result(unsafe { bindings::vlan_vid_add(self.as_raw(), proto, vid) })
     }

@@ -289,6 +289,10 @@ pub trait Operations: Sized + Send + Sync + 'static {
     /// disables it (a pending one is cancelled then): it runs with the device unregistered, but
     /// it holds a reference, so the unregistration waits for it to return (without RTNL) before
     /// the data is dropped and the device freed. References it takes are waited for likewise.
+    /// The device operations that would attach new state to an unregistered device fail with
+    /// `ENODEV` then. The work must not unregister its own device (drop or
+    /// [`Registration::unregister`] it): the unregistration would wait for the reference of the
+    /// very work that waits for it, for ever.
     fn work(_dev: &NetDev<Self>) {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
@@ -503,7 +507,9 @@ impl<T: Operations> NetDev<T> {
     ///
     /// # Safety
     ///
-    /// `ptr` must be a device of `T` (see [`Priv`]), registered, valid for `'a`.
+    /// `ptr` must be a device of `T` (see [`Priv`]) that was registered (it may be being
+    /// unregistered) and whose unregistration, if any, has not finished waiting for its
+    /// references (`netdev_run_todo()`) during `'a`: a valid [`Device`] for `'a`.
     unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
         // CAST: `NetDev<T>` is a transparent wrapper of `Device`, itself of `net_device`.
         // SAFETY: guaranteed by the caller.
@@ -522,10 +528,15 @@ impl<T: Operations> NetDev<T> {
     /// whether it was pending. Does nothing (and returns `false`) if `T` has no `work`, or once
     /// the device is being unregistered (`ndo_uninit` disabled the work). Any context.
     ///
-    /// A queued work holds a reference to the device (`dev_hold()`), put when it has run or
-    /// when it is cancelled, so the unregistration's wait for references (`netdev_run_todo()`)
-    /// also waits for a run that started before `ndo_uninit`: nothing `work` does outlives
-    /// that wait.
+    /// A queued work holds a reference to the device (`dev_hold()`, untracked: a stuck
+    /// unregistration shows it as such in `NET_DEV_REFCNT_TRACKER` reports), put when it has
+    /// run or when it is cancelled, so the unregistration's wait for references
+    /// (`netdev_run_todo()`) also waits for a run that started before `ndo_uninit`: nothing
+    /// `work` does outlives that wait.
+    ///
+    /// The call is a cancel followed by a queue, not one atomic step: with concurrent callers
+    /// the work ends up queued once, with one caller's delay, and the returned "was pending" is
+    /// only advisory.
     pub fn schedule_work(&self, delay_ms: u32) -> bool {
         if !T::HAS_WORK {
             return false;
@@ -562,7 +573,8 @@ impl<T: Operations> NetDev<T> {
     /// (`cancel_delayed_work()`). Returns whether it was pending. Any context.
     pub fn cancel_work(&self) -> bool {
         // SAFETY: as in `schedule_work`.
-        let was_pending = unsafe { bindings::cancel_delayed_work(Adapter::<T>::work_of(self.as_raw())) };
+        let was_pending =
+            unsafe { bindings::cancel_delayed_work(Adapter::<T>::work_of(self.as_raw())) };
         if was_pending {
             // SAFETY: the reference the pending work held (see `schedule_work`), now ours.
             unsafe { bindings::dev_put(self.as_raw()) };
@@ -584,20 +596,21 @@ impl<T: Operations> NetDev<T> {
 
     /// Wakes all tx queues (`netif_tx_wake_all_queues()`). Any context.
     pub fn tx_wake_all_queues(&self) {
-        // SAFETY: valid, registered device.
+        // SAFETY: a valid device that was registered (type invariant): its tx queues exist
+        // until `free_netdev()`.
         unsafe { bindings::netif_tx_wake_all_queues(self.as_raw()) }
     }
 
     /// Stops all tx queues (`netif_tx_stop_all_queues()`). Any context.
     pub fn tx_stop_all_queues(&self) {
-        // SAFETY: valid, registered device.
+        // SAFETY: as in `tx_wake_all_queues`.
         unsafe { bindings::netif_tx_stop_all_queues(self.as_raw()) }
     }
 
     /// Stops all tx queues and waits for transmitters to leave (`netif_tx_disable()`).
     /// Process or softirq context.
     pub fn tx_disable(&self) {
-        // SAFETY: valid, registered device.
+        // SAFETY: as in `tx_wake_all_queues`.
         unsafe { bindings::netif_tx_disable(self.as_raw()) }
     }
 
@@ -656,7 +669,7 @@ impl<T: Operations> NetDev<T> {
         // SAFETY: RTNL is held; `IFF_XMIT_DST_RELEASE` only lets the core drop a packet's
         // route before `ndo_start_xmit`, which hands packets on without looking at it.
         unsafe { self.update_priv_flags_raw(set, clear) };
-        // SAFETY: valid, registered device, RTNL held.
+        // SAFETY: a valid device that was registered (type invariant), RTNL held.
         unsafe { bindings::netdev_change_features(d) };
     }
 
@@ -1002,6 +1015,11 @@ impl<T: Operations> Adapter<T> {
             None => ptr::null(),
         },
         slave_maxtype: T::SLAVE_INFO_ATTRS as u32,
+        // A device with these ops is owned by its `Registration`, never deleted by the core: a
+        // dying namespace gives it back to the initial one instead of unregistering it (which
+        // the `Registration` would then do a second time). `link::LinkRegistration` devices,
+        // which the core deletes with their namespace, turn this off.
+        netns_refund: true,
         get_slave_size: if T::HAS_FILL_SLAVE_INFO {
             Some(Self::get_slave_size)
         } else {
@@ -1174,22 +1192,28 @@ impl<T: Operations> Adapter<T> {
         }
     }
 
-    /// The device's `delayed_work` in its `Priv<T>` (address arithmetic only).
+    /// The device's `delayed_work` in its `Priv<T>`: wrapping address arithmetic only, so safe
+    /// for any pointer (unlike [`priv_of`], which projects a place through `dev`); what callers
+    /// do with the result needs a device of `T`.
     fn work_of(dev: *mut bindings::net_device) -> *mut bindings::delayed_work {
-        // `priv_of` only computes an address (it is `unsafe` for what callers do with it).
         let p = dev
             .cast::<u8>()
             .wrapping_add(core::mem::offset_of!(bindings::net_device, priv_))
             .cast::<Priv<T>>();
-        Opaque::raw_get(p.cast::<u8>().wrapping_add(core::mem::offset_of!(Priv<T>, work)).cast())
+        Opaque::raw_get(
+            p.cast::<u8>()
+                .wrapping_add(core::mem::offset_of!(Priv<T>, work))
+                .cast(),
+        )
     }
 
     /// The work function of every device's delayed work.
     ///
     /// # Safety
     ///
-    /// `w` must be the `work` of the `delayed_work` in the `Priv<T>` of a device built by
-    /// `Builder<T>`, not freed yet (the workqueue calls it so).
+    /// `w` must be the `work` of the `delayed_work` in the `Priv<T>` of a device of `T` (built
+    /// by [`Builder<T>`], or set up by rtnetlink through [`link::LinkRegistration<T>`]), queued
+    /// by [`NetDev::schedule_work`] and not freed yet (the workqueue calls it so).
     unsafe extern "C" fn work(w: *mut bindings::work_struct) {
         // CAST: `work` is the first field of `struct delayed_work`, itself `Priv<T>::work`
         // (`Opaque` is transparent).
@@ -1232,20 +1256,26 @@ impl<T: Operations> Adapter<T> {
         }
     }
 
-    /// Disables the device's work for good (`disable_delayed_work_sync()`): waits until it is
-    /// neither pending nor running, and makes any later [`NetDev::schedule_work`] a no-op, so
-    /// that nothing can queue it again between here and the free. A pending work's reference
-    /// is put.
+    /// Disables the device's work for good (`disable_delayed_work_sync()`) before the data is
+    /// dropped and the device freed: waits until it is neither pending nor running, and makes
+    /// any later [`NetDev::schedule_work`] a no-op.
+    ///
+    /// By then nothing can be pending: `ndo_uninit` disabled the work of a device that was
+    /// registered, and a device that never was had no `NetDev` to queue it through. A pending
+    /// work here would be a bug of this module; it is reported, and its reference is not put
+    /// (that would hide the bug: the count would fall below the allocation's own reference).
     ///
     /// # Safety
     ///
-    /// `dev` must be a device of `T`, valid for the call. Process context,
-    /// without RTNL (the work may take it).
+    /// `dev` must be a device of `T`, valid for the call. Process context; RTNL only if the
+    /// work was never queued (the link destructor of a failed registration), as the work may
+    /// take it.
     unsafe fn disable_work_sync(dev: *mut bindings::net_device) {
         // SAFETY: the device's initialised work (invariant of `Priv`).
         if unsafe { bindings::disable_delayed_work_sync(Self::work_of(dev)) } {
-            // SAFETY: the reference the pending work held, now ours.
-            unsafe { bindings::dev_put(dev) };
+            crate::pr_err!("net::driver: deferred work still pending at the free\n");
+            // SAFETY: prints the current stack, any context.
+            unsafe { bindings::dump_stack() };
         }
     }
 }
@@ -1361,10 +1391,26 @@ impl<T: Operations> Builder<T> {
         })
     }
 
-    /// Registers the device (`register_netdev()`); on failure the device is freed.
+    /// Registers the device (`register_netdev()`); on failure the device is freed. `EINVAL`
+    /// for a device that cannot change namespaces ([`Setup::set_netns_immutable`]) outside the
+    /// initial namespace: the core unregisters such devices when their namespace dies, which
+    /// their [`Registration`] could not tell.
     ///
     /// Context: process context, must not hold RTNL.
     pub fn register(self) -> Result<Registration<T>> {
+        let d = self.setup.dev.as_ptr();
+        // SAFETY: `d` is ours and unregistered; only its namespace and a flag are read, and
+        // `init_net` is only compared by address.
+        let stuck = unsafe {
+            (*d).netns_immutable() != 0
+                && !ptr::eq(bindings::dev_net(d), ptr::addr_of_mut!(bindings::init_net))
+        };
+        if stuck {
+            // A dying namespace unregisters the devices that cannot leave it, behind their
+            // `Registration`'s back; in the initial namespace, which never dies, that cannot
+            // happen. (`self` is dropped: data dropped, device freed.)
+            return Err(EINVAL);
+        }
         // SAFETY: a fully set-up, unregistered device.
         let ret = unsafe { bindings::register_netdev(self.setup.dev.as_ptr()) };
         if ret != 0 {
@@ -1591,6 +1637,7 @@ impl<T: Operations> Drop for Builder<T> {
 /// # Invariants
 ///
 /// `dev` was built by [`Builder<T>`] and is registered.
+#[must_use = "dropping the registration unregisters the device at once"]
 pub struct Registration<T: Operations> {
     dev: NonNull<bindings::net_device>,
     _p: PhantomData<T>,
@@ -1629,12 +1676,13 @@ impl<T: Operations> Registration<T> {
 
     /// # Safety
     ///
-    /// `dev` must be fully unregistered (todo list run) and not used by anyone else; the
-    /// caller must not hold RTNL (the device's work may be waiting for it).
+    /// `dev` must be fully unregistered (todo list run) and not used by anyone else. Process
+    /// context.
     unsafe fn free(dev: NonNull<bindings::net_device>) {
-        // SAFETY: as required by the caller, nothing but the deferred work can use the device:
-        // once it is disabled (RTNL is not held: see `unregister` and `drop`), the data can be
-        // dropped and the device freed.
+        // SAFETY: as required by the caller, nothing uses the device: the todo list's wait also
+        // covered the deferred work (disabled at `ndo_uninit`, a run holding a reference), so
+        // `disable_work_sync` finds nothing to wait for; the data can be dropped and the device
+        // freed.
         unsafe {
             Adapter::<T>::disable_work_sync(dev.as_ptr());
             ptr::drop_in_place(ptr::addr_of_mut!((*priv_of::<T>(dev.as_ptr())).data));

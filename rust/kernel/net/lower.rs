@@ -77,11 +77,14 @@ impl<T: RxHandler> LowerLink<T> {
         }
         let failover = upper.is_failover_master();
         if failover {
-            // SAFETY: RTNL is held; `lower` is now linked below a failover master whose receive
-            // handler it carries, which is what `IFF_FAILOVER_SLAVE` tells C code (the
-            // failover core unlinks such a device from its master and removes its handler on
-            // unregistration only after asking the master's driver); `IFF_NO_ADDRCONF` only
-            // keeps IPv6 addresses off it.
+            // SAFETY: RTNL is held (the flags are written under it). The flags only describe
+            // the device: `IFF_NO_ADDRCONF` keeps IPv6 addresses off it, and in 6.12 the only
+            // reader of `IFF_FAILOVER_SLAVE` is `net/core/failover.c`. On its unregistration
+            // that code acts only for a failover instance registered with `failover_register()`
+            // whose MAC the device has, and even then it first asks that instance's
+            // `slave_pre_unregister`, which the C `net_failover` answers with an error for a
+            // device that is not its own primary or standby: it never unlinks a device linked
+            // here, nor removes its handler, behind this link's back.
             unsafe { lower.update_priv_flags_raw(FAILOVER_LOWER_FLAGS.bits(), 0) };
         }
         // INVARIANT: handler installed, linked below `upper`, flags set iff `failover`.

@@ -31,15 +31,38 @@ pub struct Rtnl {
 impl Rtnl {
     /// Creates a proof of RTNL for a caller that knows it is held.
     ///
-    /// Lockdep (`ASSERT_RTNL()`-style) is not consulted; a debug build checks
-    /// `rtnl_is_locked()`, which only proves that *some* task holds RTNL.
+    /// With `CONFIG_PROVE_LOCKING`, lockdep checks the claim: if the current task does not hold
+    /// RTNL (`lockdep_rtnl_is_held()`, the test behind `rtnl_dereference()`), the first such
+    /// call reports it with a stack trace, which the selftests' kernel log check fails on.
+    /// Without lockdep nothing is checked (`rtnl_is_locked()` would only show that *some* task
+    /// holds RTNL).
     ///
     /// # Safety
     ///
     /// The current task must hold RTNL for the whole lifetime `'a`.
     pub unsafe fn assume_held<'a>() -> &'a Rtnl {
-        // SAFETY: just an FFI call reading the mutex state.
-        debug_assert!(unsafe { bindings::rtnl_is_locked() } != 0);
+        #[cfg(CONFIG_PROVE_LOCKING)]
+        {
+            static WARNED: core::sync::atomic::AtomicBool =
+                core::sync::atomic::AtomicBool::new(false);
+            // SAFETY: `debug_locks` is read once, volatile (lockdep clears it with `xchg()`
+            // from any CPU); `lockdep_rtnl_is_held()` reads lockdep's record of the locks the
+            // current task holds, in any context; `dump_stack()` prints the current stack and
+            // `add_taint()` marks the kernel as `WARN_ON()` would.
+            unsafe {
+                if core::ptr::read_volatile(core::ptr::addr_of!(bindings::debug_locks)) != 0
+                    && !bindings::lockdep_rtnl_is_held()
+                    && !WARNED.swap(true, core::sync::atomic::Ordering::Relaxed)
+                {
+                    crate::pr_err!("RTNL: assertion failed: Rtnl::assume_held() without RTNL\n");
+                    bindings::dump_stack();
+                    bindings::add_taint(
+                        bindings::TAINT_WARN,
+                        bindings::lockdep_ok_LOCKDEP_STILL_OK,
+                    );
+                }
+            }
+        }
         // INVARIANT: the caller guarantees that RTNL is held during `'a`.
         &Rtnl {
             _not_send: PhantomData,
@@ -109,8 +132,10 @@ impl Drop for RtnlGuard {
 /// Access needs a `&Rtnl`. Because RTNL callbacks nest (a notifier callback may change a device,
 /// which calls the notifier chain again), access goes through a [`RefCell`]: a nested callback
 /// that tries to borrow data already mutably borrowed gets `None` from
-/// [`RtnlLocked::try_borrow_mut`] instead of aliasing it. Do not hold a borrow across calls that
-/// may re-enter the same code.
+/// [`RtnlLocked::try_borrow_mut`] instead of aliasing it. There is no panicking `borrow`: a
+/// callback re-entered under RTNL (a notifier, say) must not bring the kernel down, so every
+/// borrow says what to do when the data is busy. Do not hold a borrow across calls that may
+/// re-enter the same code.
 ///
 /// # Examples
 ///
@@ -120,8 +145,12 @@ impl Drop for RtnlGuard {
 /// static COUNT: RtnlLocked<u32> = RtnlLocked::new(0);
 ///
 /// let rtnl = rtnl::lock();
-/// *COUNT.borrow_mut(&rtnl) += 1;
-/// assert!(*COUNT.borrow(&rtnl) >= 1);
+/// if let Some(mut c) = COUNT.try_borrow_mut(&rtnl) {
+///     *c += 1;
+///     // A nested borrow while `c` lives gets `None`, not a panic.
+///     assert!(COUNT.try_borrow(&rtnl).is_none());
+/// }
+/// assert!(COUNT.try_borrow(&rtnl).is_some_and(|c| *c >= 1));
 /// ```
 pub struct RtnlLocked<T> {
     inner: RefCell<T>,
@@ -140,19 +169,9 @@ impl<T> RtnlLocked<T> {
         }
     }
 
-    /// Borrows the data immutably. Panics if it is mutably borrowed by an outer caller.
-    pub fn borrow<'a>(&'a self, _rtnl: &'a Rtnl) -> Ref<'a, T> {
-        self.inner.borrow()
-    }
-
     /// Borrows the data immutably, or returns `None` if an outer caller borrows it mutably.
     pub fn try_borrow<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<Ref<'a, T>> {
         self.inner.try_borrow().ok()
-    }
-
-    /// Borrows the data mutably. Panics if it is already borrowed by an outer caller.
-    pub fn borrow_mut<'a>(&'a self, _rtnl: &'a Rtnl) -> RefMut<'a, T> {
-        self.inner.borrow_mut()
     }
 
     /// Borrows the data mutably, or returns `None` if an outer caller already borrows it.

@@ -185,8 +185,14 @@ impl<T: RxHandler> Registration<T> {
     /// (`netdev_rx_handler_register()`). Fails with `EBUSY` if `lower` already has a handler,
     /// with `EINVAL` if `lower` is `upper`.
     ///
+    /// Crate-private: drivers reach it only through
+    /// [`LowerLink::link`](crate::net::lower::LowerLink::link), which also links `lower` below
+    /// `upper` and undoes the handler if that fails. The upper/lower link refuses loops, so no
+    /// two devices can hand frames to each other with [`RxAction`] "another" for ever (a
+    /// livelock in softirq that handlers installed on their own would allow).
+    ///
     /// Context: process context, RTNL held.
-    pub fn register(lower: &Device, upper: &NetDev<T>, _rtnl: &Rtnl) -> Result<Self> {
+    pub(crate) fn register(lower: &Device, upper: &NetDev<T>, _rtnl: &Rtnl) -> Result<Self> {
         if core::ptr::eq(lower.as_raw(), upper.as_raw()) {
             return Err(EINVAL);
         }
@@ -222,7 +228,7 @@ impl<T: RxHandler> Registration<T> {
     ///
     /// Context: process context, RTNL held; `lower` must be the device it was registered on
     /// (otherwise the handler is left installed, and reported).
-    pub fn unregister(self, lower: &Device, _rtnl: &Rtnl) {
+    pub(crate) fn unregister(self, lower: &Device, _rtnl: &Rtnl) {
         if !self.is_on(lower) {
             crate::pr_warn!("rx_handler: unregister on the wrong device\n");
             core::mem::forget(self);

@@ -56,6 +56,7 @@ impl<'a> AddrLocked<'a> {
 ///
 /// The address lock of the device in `locked` was taken with `netif_addr_lock_bh()` and is
 /// held until the guard is dropped.
+#[must_use = "the address lock is released as soon as the guard is dropped"]
 pub struct AddrLockGuard<'a> {
     locked: AddrLocked<'a>,
 }

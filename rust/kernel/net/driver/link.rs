@@ -139,6 +139,8 @@ impl<T: LinkOperations> LinkAdapter<T> {
         dellink: Some(Self::dellink),
         get_num_tx_queues: Some(Self::num_queues),
         get_num_rx_queues: Some(Self::num_queues),
+        // Deleted with their namespace (`dellink`), as every rtnetlink device.
+        netns_refund: false,
         ..Adapter::<T>::LINK_OPS
     };
 

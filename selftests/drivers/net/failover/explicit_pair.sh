@@ -15,7 +15,8 @@
 #                               go through the igb; with the igb down, frames
 #                               arrive at the veth's peer instead; back up,
 #                               the igb again; "nomaster" gives the igb its
-#                               own MAC back
+#                               own MAC back, and the master's tx counter
+#                               keeps what the igb sent since its last read
 #   explicit_refusals           a second standby, a non-Ethernet device (tun)
 #                               and another master are refused with an
 #                               extack message; nothing changes
@@ -23,6 +24,19 @@
 #                               devices releases them (MAC restored), and
 #                               deleting a namespace holding a master is clean
 #                               (the igb comes back, released)
+#   explicit_tx_queue_from_primary
+#                               the master asks the primary which tx queue a
+#                               frame takes: 32 UDP flows through the master
+#                               use both tx queues of the igb (ethtool -S),
+#                               not one (the e1000e of the other scripts has a
+#                               single queue, so only the igb shows it)
+#   explicit_mtu_rollback       with a VLAN-on-dummy standby (MTU range up to
+#                               65535, but it refuses more than its dummy's
+#                               MTU): the master's maximum is the igb's; an
+#                               MTU the primary takes and the standby then
+#                               refuses is refused, and the primary gets its
+#                               MTU back (the rollback); once the dummy allows
+#                               it, all three take it
 # The master made by virtio_net keeps refusing all of this (bad_input.sh).
 # With NF_MODULE=c every case SKIPs: the C driver has no rtnl_link_ops.
 
@@ -31,6 +45,8 @@ ALL_TESTS="
 	explicit_pair_traffic
 	explicit_refusals
 	explicit_delete_releases
+	explicit_tx_queue_from_primary
+	explicit_mtu_rollback
 "
 
 lib_dir=$(dirname "$(readlink -f "$0")")
@@ -45,6 +61,10 @@ xn() { ip netns exec "$XNS" "$@"; }
 # xread DEV FILE: /sys/class/net/DEV/FILE inside the namespace
 xread() { xn cat "/sys/class/net/$1/$2" 2> /dev/null; }
 xstat() { xread "$1" "statistics/$2"; }
+# xfield DEV FIELD: a field of "ip -d -j link show" inside the namespace
+xfield() { xn bash -c "$(declare -f nf_link_field); nf_link_field $1 $2"; }
+# xmtus: MTUs of the master, the igb and the VLAN standby, as A/B/C
+xmtus() { echo "$(xread "$XM" mtu)/$(xread "$XIGB" mtu)/$(xread nfxsb1 mtu)"; }
 x_tx_path_is() { [ "$(xread "$XM" failover/tx_path)" = "$1" ]; }
 xmaster() { xn ip -j link show dev "$1" 2> /dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)[0].get("master", ""))'; }
 xkind() {
@@ -122,7 +142,7 @@ x_ping() { xn ping -q -c "${1:-3}" -i 0.3 -W 2 "$NF_PEER4" > /dev/null 2>&1; }
 explicit_pair_traffic()
 {
 	nf_skip_if_c "rtnl_link_ops" && return
-	local sb_mac tx0 peer0 d out
+	local sb_mac tx0 peer0 d out m0 dm
 	xns_up
 	nf_check_err $? "namespace set-up failed" || { nf_log_test; return; }
 	xn ip link add "$XM" type net_failover
@@ -174,8 +194,20 @@ explicit_pair_traffic()
 	nf_check_err $? "no ping through the igb once it is up again"
 	nf_check_eq "tx_path with the igb up again" "$(xread "$XM" failover/tx_path)" primary
 
+	# what the primary sent after the master's last read is folded into the
+	# master's counters when it is released ("nomaster" calls ndo_del_slave
+	# directly: nothing reads the master's counters in between, unlike an
+	# unplug, whose path switch notifies peers and so reads them first)
+	m0=$(xstat "$XM" tx_packets)
+	tx0=$(xstat "$XIGB" tx_packets)
+	x_ping 20
+	d=$(nf_num_diff "$tx0" "$(xstat "$XIGB" tx_packets)")
 	out=$(xn ip link set dev "$XIGB" nomaster 2>&1)
 	nf_check_err $? "ip link set $XIGB nomaster: $out"
+	dm=$(nf_num_diff "$m0" "$(xstat "$XM" tx_packets)")
+	nf_figure "igb sent $d since the master's last read; master tx +$dm once it was released"
+	[[ "$d" =~ ^[0-9]+$ ]] && [ "$d" -ge 20 ] && [[ "$dm" =~ ^[0-9]+$ ]] && [ "$dm" -ge "$d" ]
+	nf_check_err $? "master tx_packets +$dm after releasing the igb, which had sent $d frames since the master's last read"
 	nf_check_eq "master of the igb after nomaster" "$(xmaster "$XIGB")" ""
 	nf_check_eq "igb MAC after nomaster" "$(xread "$XIGB" address)" "$XIGB_MAC"
 	nf_check_eq "primary after nomaster" "$(xread "$XM" failover/primary)" ""
@@ -211,7 +243,7 @@ explicit_refusals()
 	if xn ip tuntap add dev nfxtun0 mode tun 2> /dev/null; then
 		x_refused "a tun device (not Ethernet)" nfxtun0
 	else
-		nf_diag "no tun device: that refusal not checked"
+		nf_skip_part "the refusal of a tun device (cannot create one)"
 	fi
 	xn ip link add nfxfo1 type net_failover
 	x_refused "another failover master" nfxfo1
@@ -262,6 +294,93 @@ explicit_delete_releases()
 	# device that goes away, it keeps the master's MAC (documented)
 	nf_diag "igb MAC after the namespace went: $(nf_mac "$(igb_dev)") (own $XIGB_MAC)"
 	ip link set dev "$(igb_dev)" address "$XIGB_MAC"
+	nf_log_test
+}
+
+# igb_txq N: packets the igb sent on its tx queue N (ethtool -S)
+igb_txq() { xn ethtool -S "$XIGB" 2> /dev/null | awk -v k="tx_queue_$1_packets:" '$1 == k {print $2}'; }
+
+explicit_tx_queue_from_primary()
+{
+	nf_skip_if_c "rtnl_link_ops" && return
+	local q0 q1 d0 d1 nq
+	xns_up
+	nf_check_err $? "namespace set-up failed" || { nf_log_test; return; }
+	xn ip link add "$XM" type net_failover &&
+		xn ip link set "$XIGB" master "$XM" &&
+		xn ip addr add "$XADDR/${NF_PREFIX4:-24}" dev "$XM" &&
+		xn ip link set "$XM" up
+	nf_check_err $? "cannot make a master with the igb as primary" || { nf_log_test; return; }
+	nq=$(xn ls -d "/sys/class/net/$XIGB/queues/"tx-* 2> /dev/null | wc -l)
+	[ "$nq" -ge 2 ]
+	nf_check_err $? "the igb has $nq tx queues, the case needs 2 or more" || { nf_log_test; return; }
+	nf_wait 30 x_ping 1
+	nf_check_err $? "no ping to $NF_PEER4 through $XM"
+	q0=$(igb_txq 0)
+	q1=$(igb_txq 1)
+	# one socket per flow: each gets its own hash, which the primary maps
+	# to one of its queues
+	xn python3 -c '
+import socket, sys
+for i in range(32):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((sys.argv[1], 0))
+    for _ in range(5):
+        s.sendto(b"nf-queue", (sys.argv[2], 9))
+    s.close()
+' "$XADDR" "$NF_PEER4"
+	nf_check_err $? "cannot send the UDP flows"
+	d0=$(nf_num_diff "$q0" "$(igb_txq 0)")
+	d1=$(nf_num_diff "$q1" "$(igb_txq 1)")
+	nf_figure "igb tx queue 0 +$d0, queue 1 +$d1 for 32 flows of 5 datagrams"
+	# all 32 flows on one queue by chance: 2 in 2^32 with two queues
+	[[ "$d0" =~ ^[0-9]+$ ]] && [[ "$d1" =~ ^[0-9]+$ ]] && [ "$d0" -gt 0 ] && [ "$d1" -gt 0 ]
+	nf_check_err $? "the flows did not spread over the igb's queues (queue 0 +$d0, queue 1 +$d1)"
+	xn ip link del "$XM"
+	nf_log_test
+}
+
+explicit_mtu_rollback()
+{
+	nf_skip_if_c "rtnl_link_ops" && return
+	local out rc pmax cc0 cc1
+	xns_up
+	nf_check_err $? "namespace set-up failed" || { nf_log_test; return; }
+	# the standby: a VLAN on a dummy, whose range is wide but whose
+	# ndo_change_mtu refuses more than the dummy's MTU (ERANGE): a refusal
+	# inside the range, which only the driver's rollback can undo
+	xn ip link add nfxdum0 type dummy &&
+		xn ip link set nfxdum0 up &&
+		xn ip link add link nfxdum0 name nfxsb1 type vlan id 7 &&
+		xn ip link add "$XM" type net_failover &&
+		xn ip link set nfxsb1 master "$XM" &&
+		xn ip link set "$XIGB" master "$XM" &&
+		xn ip link set "$XM" up
+	nf_check_err $? "cannot pair the igb and a VLAN on a dummy" || { nf_log_test; return; }
+	pmax=$(xfield "$XIGB" max_mtu)
+	nf_diag "max_mtu master $(xfield "$XM" max_mtu) primary $pmax standby $(xfield nfxsb1 max_mtu)"
+	# what both accept: the primary's maximum caps the standby's wider range
+	[ -n "$pmax" ] && [ "$pmax" -lt "$(xfield nfxsb1 max_mtu)" ]
+	nf_check_err $? "the primary's max_mtu ($pmax) is not the narrower one here"
+	nf_check_eq "master max_mtu (the primary's)" "$(xfield "$XM" max_mtu)" "$pmax"
+	nf_check_eq "MTUs master/primary/standby" "$(xmtus)" 1500/1500/1500
+	cc0=$(xread "$XIGB" carrier_changes)
+	out=$(xn ip link set dev "$XM" mtu 2000 2>&1)
+	rc=$?
+	nf_diag "MTU 2000: rc=$rc $out"
+	[ "$rc" -ne 0 ]
+	nf_check_err $? "MTU 2000 accepted although the standby refuses it"
+	# the primary took 2000 (an e1000e-style reset: its carrier changed) and
+	# was given 1500 back
+	cc1=$(xread "$XIGB" carrier_changes)
+	nf_diag "primary carrier_changes $cc0 -> $cc1"
+	nf_check_eq "MTUs after the refusal (primary rolled back)" "$(xmtus)" 1500/1500/1500
+	xn ip link set nfxdum0 mtu 2000
+	out=$(xn ip link set dev "$XM" mtu 2000 2>&1)
+	nf_check_err $? "MTU 2000 refused with the dummy at 2000: $out"
+	nf_check_eq "MTUs at 2000" "$(xmtus)" 2000/2000/2000
+	out=$(xn ip link del "$XM" 2>&1)
+	nf_check_err $? "ip link del $XM: $out"
 	nf_log_test
 }
 

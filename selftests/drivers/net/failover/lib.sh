@@ -147,13 +147,18 @@ nf_diag() { local l; while IFS= read -r l; do echo "# $l"; done <<< "$*"; }
 # a measured value for the report: "# figure: <test>: key=value ..."
 nf_figure() { echo "# figure: ${NF_CUR_TEST:-?}: $*"; }
 
+# nf_check_err STATUS MSG: the case fails with MSG unless STATUS is 0;
+# returns 1 when it failed, so that "nf_check_err ... || return" stops a case
+# whose later checks would make no sense (nf_check_fail: the other way round)
 nf_check_err() {
 	local err=$1 msg=$2
 	if [ "$err" -ne 0 ]; then
 		[ "$RET" -eq 0 ] && RET_MSG=$msg
 		RET=1
 		nf_diag "FAIL: $msg"
+		return 1
 	fi
+	return 0
 }
 nf_check_fail() {
 	local err=$1 msg=$2
@@ -161,7 +166,9 @@ nf_check_fail() {
 		[ "$RET" -eq 0 ] && RET_MSG=$msg
 		RET=1
 		nf_diag "FAIL: $msg"
+		return 1
 	fi
+	return 0
 }
 # nf_check_eq WHAT GOT WANT
 nf_check_eq() {
@@ -596,6 +603,41 @@ nf_modules_load() {
 		echo "${d##*/}" > /sys/bus/virtio/drivers/virtio_net/bind 2> /dev/null
 	done
 	return 0
+}
+
+# VID filter calls that reach the lower devices' drivers, seen through
+# kprobes on their ndo_vlan_rx_add_vid / ndo_vlan_rx_kill_vid (e1000e: the
+# primary, virtio_net: the standby). QEMU delivers VLAN frames whether a VID
+# is in the device's filter or not, so traffic alone cannot show that the
+# master passed a VID on. nf_vid_trace_start clears the record and starts
+# it (in a tracefs instance of our own); nf_vid_seen EVENT VID says whether
+# EVENT (pri_add, pri_kill, sby_add, sby_kill) happened for VID since.
+NF_VID_TRACE=/sys/kernel/tracing/instances/nf_vid
+nf_vid_trace_start()
+{
+	local t=/sys/kernel/tracing
+	[ -d "$t/events" ] || mount -t tracefs nodev "$t" 2> /dev/null
+	if [ ! -d "$t/events/nf_vid" ]; then
+		printf '%s\n' \
+			'p:nf_vid/pri_add e1000_vlan_rx_add_vid vid=%dx:u16' \
+			'p:nf_vid/pri_kill e1000_vlan_rx_kill_vid vid=%dx:u16' \
+			'p:nf_vid/sby_add virtnet_vlan_rx_add_vid vid=%dx:u16' \
+			'p:nf_vid/sby_kill virtnet_vlan_rx_kill_vid vid=%dx:u16' \
+			>> "$t/kprobe_events" || return 1
+	fi
+	[ -d "$NF_VID_TRACE" ] || mkdir "$NF_VID_TRACE" || return 1
+	echo 1 > "$NF_VID_TRACE/events/nf_vid/enable" || return 1
+	: > "$NF_VID_TRACE/trace"
+}
+nf_vid_seen()
+{
+	grep -Eq " $1: \(.*\) vid=$2\$" "$NF_VID_TRACE/trace"
+}
+# nf_vid_calls: the record, one "EVENT VID" per call (diagnostics)
+nf_vid_calls()
+{
+	sed -nE 's/.* (pri_add|pri_kill|sby_add|sby_kill): \(.*\) vid=([0-9]+)$/\1 \2/p' \
+		"$NF_VID_TRACE/trace" | tr '\n' ' '
 }
 
 # In-guest PCI remove of BDF, remembering the bridge above it, and the

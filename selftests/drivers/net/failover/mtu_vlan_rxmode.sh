@@ -9,11 +9,16 @@
 # request and received each tagged reply); uc/mc address lists and
 # promisc/allmulti reach both slaves.
 #
-# Not proven here: that the VLAN ids reach the slaves' filters. QEMU 10's
-# virtio-net reports every vid in its filter (query-rx-filter) and its e1000e
-# delivered vid-42 frames to a primary the driver had not given vid 42 (tried
-# with a driver that skips vlan_vids_add_by_dev and the standby's vid add:
-# both VLAN cases still passed).
+# That the VLAN ids reach the slaves' filters is not visible in traffic:
+# QEMU 10's virtio-net reports every vid in its filter (query-rx-filter) and
+# its e1000e delivered vid-42 frames to a primary the driver had not given
+# vid 42. So the VLAN cases also watch the lower drivers' own
+# ndo_vlan_rx_add_vid / ndo_vlan_rx_kill_vid through kprobes (lib.sh
+# nf_vid_trace_start): the VID is added to both filters with the VLAN,
+# removed from both with it, and added to a primary that joins later
+# (tests/mutants/vlan-*.patch fail without that). vlan_features_from_lowers:
+# a VLAN on the master offers no offload that VLANs on both lower devices
+# lack (the master's vlan_features come from theirs).
 #
 # Cases that SKIP with the C reference (NF_MODULE=c):
 #   promisc_propagates    C has no ndo_change_rx_flags
@@ -31,6 +36,7 @@ ALL_TESTS="
 	mtu_standby_back_from_netns
 	vlan_traffic_both_slaves
 	vlan_vids_to_new_primary
+	vlan_features_from_lowers
 	mc_uc_lists_synced
 	promisc_propagates
 	allmulti_propagates
@@ -313,15 +319,29 @@ vlan_traffic_both_slaves()
 	modprobe -q 8021q
 	vlan_peer_start
 	nf_check_err $? "cannot start the peer's VLAN end point"
+	nf_vid_trace_start
+	nf_check_err $? "cannot trace the lower devices' VID filter calls (kprobes)"
 	guest_vlan_up
 	nf_check_err $? "cannot create $VLAN_DEV on $NF_M"
 	[ "$RET" -eq 0 ] || { nf_log_test; return; }
 	nf_diag "rx-vlan-filter: primary $(ethtool -k "$NF_PRI" | awk '/rx-vlan-filter/{print $2}') standby $(ethtool -k "$NF_SBY" | awk '/rx-vlan-filter/{print $2}')"
+	# both filters get the VID when the VLAN is added
+	nf_vid_seen pri_add "$VID"
+	nf_check_err $? "VID $VID did not reach the primary's filter (calls: $(nf_vid_calls))"
+	nf_vid_seen sby_add "$VID"
+	nf_check_err $? "VID $VID did not reach the standby's filter (calls: $(nf_vid_calls))"
 	vlan_carried_by primary
 	nf_defer ip link set dev "$NF_PRI" up
 	ip link set dev "$NF_PRI" down
 	vlan_carried_by standby
 	ip link set dev "$NF_PRI" up
+	# and both lose it when the VLAN goes
+	ip link del "$VLAN_DEV"
+	nf_check_err $? "cannot delete $VLAN_DEV"
+	nf_vid_seen pri_kill "$VID"
+	nf_check_err $? "VID $VID not removed from the primary's filter (calls: $(nf_vid_calls))"
+	nf_vid_seen sby_kill "$VID"
+	nf_check_err $? "VID $VID not removed from the standby's filter (calls: $(nf_vid_calls))"
 	nf_log_test
 }
 
@@ -341,9 +361,15 @@ vlan_vids_to_new_primary()
 	nf_check_err $? "cannot create $VLAN_DEV without a primary"
 	[ "$RET" -eq 0 ] || { nf_log_test; return; }
 	vlan_carried_by standby
+	nf_vid_trace_start
+	nf_check_err $? "cannot trace the lower devices' VID filter calls (kprobes)"
 	echo 1 > /sys/bus/pci/rescan
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
 	nf_check_err $? "e1000e not enslaved after rescan"
+	# the VID of the VLAN already on the master reaches the new primary's
+	# filter when it is enslaved
+	nf_wait "$NF_TIMEOUT" nf_vid_seen pri_add "$VID"
+	nf_check_err $? "VID $VID not added to the new primary's filter (calls: $(nf_vid_calls))"
 	nf_discover
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 1
 	nf_check_err $? "new primary has no carrier"
@@ -434,6 +460,37 @@ allmulti_propagates()
 {
 	nf_skip_if_c "allmulti propagation (ndo_change_rx_flags)" && return
 	rx_flag_propagates 0x200 allmulticast
+}
+
+# feature_on DEV NAME: ethtool -k DEV says NAME is on
+feature_on() { ethtool -k "$1" 2> /dev/null | grep -q "^$2: on"; }
+
+vlan_features_from_lowers()
+{
+	modprobe -q 8021q
+	local f m p s bad=
+	nf_defer ip link del nfvf-m
+	nf_defer ip link del nfvf-p
+	nf_defer ip link del nfvf-s
+	ip link add link "$NF_M" name nfvf-m type vlan id 2001 &&
+		ip link add link "$NF_PRI" name nfvf-p type vlan id 2002 &&
+		ip link add link "$NF_SBY" name nfvf-s type vlan id 2003
+	nf_check_err $? "cannot create VLANs on the master and its lower devices"
+	[ "$RET" -eq 0 ] || { nf_log_test; return; }
+	# A VLAN's offloads come from its real device's vlan_features. The
+	# master's are what its lower devices offer VLANs (one of them suffices
+	# for these "one for all" features), so a VLAN on the master offers none
+	# that VLANs on both lower devices lack.
+	for f in tx-scatter-gather-fraglist highdma scatter-gather tx-checksum-ip-generic; do
+		feature_on nfvf-m "$f" && m=on || m=off
+		feature_on nfvf-p "$f" && p=on || p=off
+		feature_on nfvf-s "$f" && s=on || s=off
+		nf_diag "$f: VLAN on master $m, on primary $p, on standby $s"
+		[ "$m" = on ] && [ "$p" = off ] && [ "$s" = off ] && bad="$bad $f"
+	done
+	[ -z "$bad" ]
+	nf_check_err $? "a VLAN on the master offers what neither lower device offers VLANs:$bad"
+	nf_log_test
 }
 
 nf_main

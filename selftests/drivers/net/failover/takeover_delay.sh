@@ -75,24 +75,41 @@ plug_primary()
 	nf_wait "$NF_TIMEOUT" nf_e1000e_enslaved
 	nf_check_err $? "e1000e not enslaved after device_add"
 }
-replug_primary() { unplug_primary && plug_primary; }
+# replug_primary: unplug and plug; the kernel log lines the cases look for
+# (klog_time, ms_since) are those after a mark written in between, so that a
+# line of an earlier case (or module) never passes for this plug's
+replug_primary()
+{
+	unplug_primary || return 1
+	KLOG_MARK="nf-selftest: replug $$ $RANDOM$RANDOM"
+	echo "$KLOG_MARK" > /dev/kmsg
+	plug_primary
+}
+KLOG_MARK=
 
 oper_up() { [ "$(nf_read "/sys/class/net/$1/operstate")" = up ]; }
 
-# kernel log time (s.us) of the last line matching PATTERN
-klog_time() { dmesg | grep -E "$1" | tail -n1 | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'; }
+# kernel log time (s.us) of the last line matching PATTERN after KLOG_MARK
+klog_time()
+{
+	dmesg | awk -v p="$1" -v m="$KLOG_MARK" '
+		m != "" && index($0, m) { a = "" }
+		$0 ~ p { a = $0 }
+		END { sub(/^\[ */, "", a); sub(/\].*/, "", a); if (a != "") print a }'
+}
 # klog_ms A B: ms from kernel log time A to B
 klog_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
 # ms_since PATTERN: ms on the kernel log's clock from the last line matching
-# PATTERN to now (a line of our own written now); prints nothing and fails
-# when PATTERN is not in the log
+# PATTERN (after KLOG_MARK) to now (a line of our own written now); prints
+# nothing and fails when PATTERN is not in the log
 ms_since()
 {
 	local tok="nf-selftest: now $$ $RANDOM$RANDOM"
 	echo "$tok" > /dev/kmsg
 	# (one pass over the log: every exec costs)
-	dmesg | awk -v p="$1" -v t="$tok" '
+	dmesg | awk -v p="$1" -v t="$tok" -v m="$KLOG_MARK" '
 		function ts(l) { sub(/^\[ */, "", l); sub(/\].*/, "", l); return l }
+		m != "" && index($0, m) { a = "" }
 		$0 ~ p { a = ts($0) }
 		index($0, t) { b = ts($0) }
 		END { if (a == "" || b == "") exit 1; printf "%d", (b - a) * 1000 }'

@@ -144,6 +144,9 @@ rmmod_and_reload()
 	nf_check_err $? "master $m still there after rmmod virtio_net"
 	[ -z "$(nf_master_of "$pri")" ]
 	nf_check_err $? "primary still enslaved after rmmod virtio_net"
+	# released as the C driver releases it: closed, left to its admin
+	nf_is_up "$pri"
+	nf_check_fail $? "primary $pri still UP after its release"
 	nf_run rmmod net_failover
 	nf_check_err $? "rmmod net_failover failed"
 	[ ! -d /sys/module/net_failover ]
