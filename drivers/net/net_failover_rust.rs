@@ -1570,7 +1570,10 @@ fn masters_remove(master: &NetDev<Master>, rtnl: &Rtnl) {
     let Some(mut list) = MASTERS.try_borrow_mut(rtnl) else {
         // Cannot happen (nothing that removes a master runs under a borrow of the list); the
         // master's reference stays, and its unregistration will say it waits for it.
-        pr_err!("net_failover: master list busy, {} not removed\n", master.name(rtnl));
+        pr_err!(
+            "net_failover: master list busy, {} not removed\n",
+            master.name(rtnl)
+        );
         return;
     };
     if let Some(e) = list

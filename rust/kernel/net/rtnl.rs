@@ -47,14 +47,16 @@ impl Rtnl {
                 core::sync::atomic::AtomicBool::new(false);
             // SAFETY: `debug_locks` is read once, volatile (lockdep clears it with `xchg()`
             // from any CPU); `lockdep_rtnl_is_held()` reads lockdep's record of the locks the
-            // current task holds, in any context; `dump_stack()` prints the current stack and
-            // `add_taint()` marks the kernel as `WARN_ON()` would.
-            unsafe {
-                if core::ptr::read_volatile(core::ptr::addr_of!(bindings::debug_locks)) != 0
+            // current task holds, in any context.
+            let missing = unsafe {
+                core::ptr::read_volatile(core::ptr::addr_of!(bindings::debug_locks)) != 0
                     && !bindings::lockdep_rtnl_is_held()
-                    && !WARNED.swap(true, core::sync::atomic::Ordering::Relaxed)
-                {
-                    crate::pr_err!("RTNL: assertion failed: Rtnl::assume_held() without RTNL\n");
+            };
+            if missing && !WARNED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+                crate::pr_err!("RTNL: assertion failed: Rtnl::assume_held() without RTNL\n");
+                // SAFETY: `dump_stack()` prints the current stack and `add_taint()` marks the
+                // kernel as `WARN_ON()` would; both in any context.
+                unsafe {
                     bindings::dump_stack();
                     bindings::add_taint(
                         bindings::TAINT_WARN,

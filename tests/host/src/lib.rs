@@ -851,9 +851,15 @@ mod tests {
             let (mut left, mut runs) = (delay, 0);
             while left > 0 {
                 let step = takeover_step_ms(left);
-                assert!(step > 0 && step <= left, "{delay}: step {step} with {left} left");
+                assert!(
+                    step > 0 && step <= left,
+                    "{delay}: step {step} with {left} left"
+                );
                 // a step that leaves time over is at most half of it (coarse timers fire late)
-                assert!(step == left || step <= left / 2, "{delay}: {step} of {left}");
+                assert!(
+                    step == left || step <= left / 2,
+                    "{delay}: {step} of {left}"
+                );
                 left -= step;
                 runs += 1;
             }
