@@ -73,7 +73,7 @@ declare -A est=(
 	[topology]=100 [traffic]=120 [datapath]=200 [impostors]=200 [rename]=65
 	[mtu_vlan_rxmode]=300 [stats]=320 [bad_input]=115 [hotplug]=300 [flap]=80
 	[ethtool_stats]=45 [uevents]=60 [takeover_delay]=260 [link_info]=50
-	[explicit_pair]=260 [standby_mtu]=100 [teardown]=85 [stress]=350 [sriov]=300
+	[explicit_pair]=380 [standby_mtu]=100 [teardown]=85 [stress]=350 [sriov]=300
 )
 lanes=${NF_LANES:-2}
 [[ "$lanes" =~ ^[1-9]$ ]] || die "NF_LANES must be 1-9"

@@ -311,7 +311,8 @@ explicit_tx_queue_from_primary()
 		xn ip addr add "$XADDR/${NF_PREFIX4:-24}" dev "$XM" &&
 		xn ip link set "$XM" up
 	nf_check_err $? "cannot make a master with the igb as primary" || { nf_log_test; return; }
-	nq=$(xn ls -d "/sys/class/net/$XIGB/queues/"tx-* 2> /dev/null | wc -l)
+	# (the glob in the namespace's own sysfs, which "ip netns exec" mounts)
+	nq=$(xn sh -c "ls -d /sys/class/net/$XIGB/queues/tx-*" 2> /dev/null | wc -l)
 	[ "$nq" -ge 2 ]
 	nf_check_err $? "the igb has $nq tx queues, the case needs 2 or more" || { nf_log_test; return; }
 	nf_wait 30 x_ping 1

@@ -607,7 +607,8 @@ nf_modules_load() {
 
 # VID filter calls that reach the lower devices' drivers, seen through
 # kprobes on their ndo_vlan_rx_add_vid / ndo_vlan_rx_kill_vid (e1000e: the
-# primary, virtio_net: the standby). QEMU delivers VLAN frames whether a VID
+# primary, virtio_net: the standby; named with their module, as e1000 has
+# functions of the same names). QEMU delivers VLAN frames whether a VID
 # is in the device's filter or not, so traffic alone cannot show that the
 # master passed a VID on. nf_vid_trace_start clears the record and starts
 # it (in a tracefs instance of our own); nf_vid_seen EVENT VID says whether
@@ -619,10 +620,10 @@ nf_vid_trace_start()
 	[ -d "$t/events" ] || mount -t tracefs nodev "$t" 2> /dev/null
 	if [ ! -d "$t/events/nf_vid" ]; then
 		printf '%s\n' \
-			'p:nf_vid/pri_add e1000_vlan_rx_add_vid vid=%dx:u16' \
-			'p:nf_vid/pri_kill e1000_vlan_rx_kill_vid vid=%dx:u16' \
-			'p:nf_vid/sby_add virtnet_vlan_rx_add_vid vid=%dx:u16' \
-			'p:nf_vid/sby_kill virtnet_vlan_rx_kill_vid vid=%dx:u16' \
+			'p:nf_vid/pri_add e1000e:e1000_vlan_rx_add_vid vid=%dx:u16' \
+			'p:nf_vid/pri_kill e1000e:e1000_vlan_rx_kill_vid vid=%dx:u16' \
+			'p:nf_vid/sby_add virtio_net:virtnet_vlan_rx_add_vid vid=%dx:u16' \
+			'p:nf_vid/sby_kill virtio_net:virtnet_vlan_rx_kill_vid vid=%dx:u16' \
 			>> "$t/kprobe_events" || return 1
 	fi
 	[ -d "$NF_VID_TRACE" ] || mkdir "$NF_VID_TRACE" || return 1
