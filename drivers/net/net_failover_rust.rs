@@ -1430,7 +1430,15 @@ fn master_by_mac(dev: &Device, rtnl: &Rtnl) -> Option<DevRef<NetDev<Master>>> {
 
 /// The master of which `dev` is a lower device, with its role.
 fn master_of_lower(dev: &Device, rtnl: &Rtnl) -> Option<(DevRef<NetDev<Master>>, Role)> {
-    let list = MASTERS.try_borrow(rtnl)?;
+    let Some(list) = MASTERS.try_borrow(rtnl) else {
+        // Cannot happen (see `master_by_mac`); an unregistration missed here would wait for
+        // the lower link's reference for ever, so it is not missed quietly.
+        pr_err!(
+            "net_failover: master list busy, event of {} lost\n",
+            dev.name(rtnl)
+        );
+        return None;
+    };
     list.iter()
         .flatten()
         .find_map(|m| m.data().role_of(dev, rtnl).map(|role| (m.clone(), role)))
@@ -1568,8 +1576,9 @@ fn masters_add(master: &NetDev<Master>, rtnl: &Rtnl) -> Result {
 /// Removes `master` from [`MASTERS`], putting its reference.
 fn masters_remove(master: &NetDev<Master>, rtnl: &Rtnl) {
     let Some(mut list) = MASTERS.try_borrow_mut(rtnl) else {
-        // Cannot happen (nothing that removes a master runs under a borrow of the list); the
-        // master's reference stays, and its unregistration will say it waits for it.
+        // Cannot happen (nothing that removes a master runs under a borrow of the list). If it
+        // did, the list's reference would stay and the master's unregistration would wait for
+        // it for ever ("waiting for ... to become free" every 10 s).
         pr_err!(
             "net_failover: master list busy, {} not removed\n",
             master.name(rtnl)

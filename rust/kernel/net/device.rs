@@ -466,14 +466,18 @@ impl Device {
         s
     }
 
-    /// `ENODEV` unless the device is registered (`NETREG_REGISTERED`), which only changes under
-    /// RTNL. The operations that make the core attach state to a device (open: qdiscs and IPv6;
-    /// MTU: a new `in_device`; addresses, promiscuity, VLAN filters) check it first: on a device
-    /// being unregistered (a driver's deferred work may still run then) that state would hold
-    /// references the unregistration waits for in vain.
+    /// `ENODEV` unless the device is registered (`NETREG_REGISTERED`), a state that is entered
+    /// and left only under RTNL. The operations that make the core attach state to a device
+    /// (open: qdiscs and IPv6; MTU: a new `in_device`; address changes; raising promiscuity or
+    /// allmulti; VLAN filters) check it first: on a device being unregistered (a driver's
+    /// deferred work may still run then) that state would hold references the unregistration
+    /// waits for in vain.
     fn registered(&self, _rtnl: &Rtnl) -> Result {
-        // SAFETY: the device is valid; `reg_state` is written under RTNL, which is held.
-        let state = unsafe { (*self.as_raw()).reg_state };
+        // SAFETY: the device is valid. `reg_state` enters and leaves `NETREG_REGISTERED` only
+        // under RTNL, which is held; the later states are written without it
+        // (`netdev_run_todo()`, `free_netdev()`), so the read is volatile: any value but
+        // REGISTERED means the same here.
+        let state = unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).reg_state)) };
         if u32::from(state) == bindings::netdev_reg_state_NETREG_REGISTERED {
             Ok(())
         } else {
@@ -533,18 +537,24 @@ impl Device {
 
     /// Changes the promiscuity count by `inc` (`dev_set_promiscuity()`).
     ///
-    /// `ENODEV` if the device is not registered (any more).
+    /// `ENODEV` for a raise (`inc > 0`) if the device is not registered (any more); lowering
+    /// the count is always done.
     pub fn set_promiscuity(&self, inc: i32, rtnl: &Rtnl) -> Result {
-        self.registered(rtnl)?;
+        if inc > 0 {
+            self.registered(rtnl)?;
+        }
         // SAFETY: the device is valid and RTNL is held.
         to_result(unsafe { bindings::dev_set_promiscuity(self.as_raw(), inc) })
     }
 
     /// Changes the all-multicast count by `inc` (`dev_set_allmulti()`).
     ///
-    /// `ENODEV` if the device is not registered (any more).
+    /// `ENODEV` for a raise (`inc > 0`) if the device is not registered (any more); lowering
+    /// the count is always done.
     pub fn set_allmulti(&self, inc: i32, rtnl: &Rtnl) -> Result {
-        self.registered(rtnl)?;
+        if inc > 0 {
+            self.registered(rtnl)?;
+        }
         // SAFETY: the device is valid and RTNL is held.
         to_result(unsafe { bindings::dev_set_allmulti(self.as_raw(), inc) })
     }

@@ -289,8 +289,9 @@ pub trait Operations: Sized + Send + Sync + 'static {
     /// disables it (a pending one is cancelled then): it runs with the device unregistered, but
     /// it holds a reference, so the unregistration waits for it to return (without RTNL) before
     /// the data is dropped and the device freed. References it takes are waited for likewise.
-    /// The device operations that would attach new state to an unregistered device fail with
-    /// `ENODEV` then. The work must not unregister its own device (drop or
+    /// The [`Device`] operations that would attach new state to an unregistered device fail
+    /// with `ENODEV` then (`open`, `set_mtu`, `set_mac_address`, raising promiscuity or
+    /// allmulti, adding VLAN ids). The work must not unregister its own device (drop or
     /// [`Registration::unregister`] it): the unregistration would wait for the reference of the
     /// very work that waits for it, for ever.
     fn work(_dev: &NetDev<Self>) {
@@ -1392,23 +1393,22 @@ impl<T: Operations> Builder<T> {
     }
 
     /// Registers the device (`register_netdev()`); on failure the device is freed. `EINVAL`
-    /// for a device that cannot change namespaces ([`Setup::set_netns_immutable`]) outside the
-    /// initial namespace: the core unregisters such devices when their namespace dies, which
-    /// their [`Registration`] could not tell.
+    /// unless the device is in the initial namespace, which never dies: the namespace a
+    /// device was put in before registration ([`Setup::set_net_as`]) holds no reference and
+    /// could be freed before this call; and a dying namespace unregisters the devices that
+    /// cannot leave it ([`Setup::set_netns_immutable`]) behind their [`Registration`]'s back.
+    /// A device that may move is moved after registration.
     ///
     /// Context: process context, must not hold RTNL.
     pub fn register(self) -> Result<Registration<T>> {
         let d = self.setup.dev.as_ptr();
-        // SAFETY: `d` is ours and unregistered; only its namespace and a flag are read, and
-        // `init_net` is only compared by address.
-        let stuck = unsafe {
-            (*d).netns_immutable() != 0
-                && !ptr::eq(bindings::dev_net(d), ptr::addr_of_mut!(bindings::init_net))
-        };
-        if stuck {
-            // A dying namespace unregisters the devices that cannot leave it, behind their
-            // `Registration`'s back; in the initial namespace, which never dies, that cannot
-            // happen. (`self` is dropped: data dropped, device freed.)
+        // SAFETY: `d` is ours and unregistered; only the namespace pointer is read (never
+        // dereferenced: the namespace may be gone, see `Setup::set_net_as`), and `init_net` is
+        // only compared by address.
+        let in_init_net =
+            unsafe { ptr::eq(bindings::dev_net(d), ptr::addr_of_mut!(bindings::init_net)) };
+        if !in_init_net {
+            // `self` is dropped: data dropped, device freed.
             return Err(EINVAL);
         }
         // SAFETY: a fully set-up, unregistered device.
@@ -1457,7 +1457,11 @@ impl<T: Operations> Setup<T> {
         self
     }
 
-    /// Puts the device in the network namespace of `other` (`dev_net_set()`).
+    /// Puts the device in the network namespace of `other` (`dev_net_set()`). No reference
+    /// is taken on the namespace, so [`Builder::register`] accepts the initial namespace only
+    /// (it compares the pointer, never dereferences it): a driver gives its device the
+    /// namespace of the device it is made for, which for devices being probed is the initial
+    /// one.
     pub fn set_net_as(&self, other: &Allocated) -> &Self {
         let d = self.raw();
         // SAFETY: `other` is valid and so is its namespace; `d` is ours and unregistered. In 6.12
@@ -1615,8 +1619,9 @@ impl<T: Operations> Drop for Builder<T> {
     fn drop(&mut self) {
         let dev = self.setup.dev.as_ptr();
         // SAFETY: by the invariant, the data is initialised and the device unregistered, so no
-        // callback can run (the work was never queued, but a `NetDev` handed out by a failed
-        // registration's notifiers could have); the device was allocated by
+        // callback can run (the work was never queued: only a `NetDev`, which a never-registered
+        // device does not hand out, queues it; after a failed registration `ndo_uninit`
+        // disabled it); the device was allocated by
         // `alloc_etherdev_mqs()`. Process context (type documentation).
         unsafe {
             Adapter::<T>::disable_work_sync(dev);

@@ -55,6 +55,13 @@ impl<T: RxHandler> LowerLink<T> {
     ///
     /// Context: process context, RTNL held.
     pub fn link(lower: &Device, upper: &NetDev<T>, rtnl: &Rtnl) -> Result<Self> {
+        // A loop (`upper` already below `lower`) is refused before the handler exists: for the
+        // time between the handler's installation and the link's own loop check, two devices
+        // would otherwise hand frames to each other without end.
+        // SAFETY: both devices are valid and RTNL is held.
+        if unsafe { bindings::netdev_has_upper_dev(upper.as_raw(), lower.as_raw()) } {
+            return Err(crate::error::code::EBUSY);
+        }
         let rx = rx_handler::Registration::register(lower, upper, rtnl)?;
         let mut info = bindings::netdev_lag_upper_info {
             tx_type: bindings::netdev_lag_tx_type_NETDEV_LAG_TX_TYPE_ACTIVEBACKUP,

@@ -186,10 +186,10 @@ impl<T: RxHandler> Registration<T> {
     /// with `EINVAL` if `lower` is `upper`.
     ///
     /// Crate-private: drivers reach it only through
-    /// [`LowerLink::link`](crate::net::lower::LowerLink::link), which also links `lower` below
-    /// `upper` and undoes the handler if that fails. The upper/lower link refuses loops, so no
-    /// two devices can hand frames to each other with [`RxAction`] "another" for ever (a
-    /// livelock in softirq that handlers installed on their own would allow).
+    /// [`LowerLink::link`](crate::net::lower::LowerLink::link), which refuses a loop (`upper`
+    /// already below `lower`) before installing the handler and then links `lower` below
+    /// `upper`, so no two devices can hand frames to each other with [`RxAction`] "another"
+    /// for ever (a livelock in softirq that handlers installed on their own would allow).
     ///
     /// Context: process context, RTNL held.
     pub(crate) fn register(lower: &Device, upper: &NetDev<T>, _rtnl: &Rtnl) -> Result<Self> {
