@@ -114,6 +114,20 @@ ms_since()
 		index($0, t) { b = ts($0) }
 		END { if (a == "" || b == "") exit 1; printf "%d", (b - a) * 1000 }'
 }
+# jiffies_at: "JIFFIES NS", the kernel's jiffies and its clock read together
+# (/proc/timer_list), to measure how far jiffies-based timers (delayed work)
+# fall behind the clock in a starved guest
+jiffies_at() { awk '/^now at/ {n = $3} /^jiffies:/ {print $2, n; exit}' /proc/timer_list 2> /dev/null; }
+# jiffies_lag_ms "J0 N0" "J1 N1": ms by which jiffies fell behind the clock in
+# between (HZ: NF_HZ, the runner's kernel has 1000); 0 when unknown
+jiffies_lag_ms()
+{
+	awk -v a="$1" -v b="$2" -v hz="${NF_HZ:-1000}" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		if (x[1] == "" || y[1] == "" || x[2] == "" || y[2] == "") { print 0; exit }
+		lag = (y[2] - x[2]) / 1e6 - (y[1] - x[1]) * 1000 / hz
+		printf "%d", (lag > 0 ? lag : 0) }'
+}
 # join_line DELAY: the driver's line for the primary it just enslaved and holds
 join_line() { echo "$NF_M: enslaved $NF_PRI as primary, takeover in $1 ms"; }
 
@@ -124,6 +138,7 @@ takeover_delay_hot_plug()
 	nf_require_host_ctl || return
 	local delay=60000 t_join t_take held_ms ms vf pending slack join p1 e1 tp via
 	local ref="nf-selftest: reference timer $$ $RANDOM" t_ref0 t_ref1 ref_late=0 ref_start
+	local jz0 jlag=0
 	nf_defer fo_set 0
 	fo_set "$delay"
 	nf_check_err $? "cannot set takeover_delay_ms"
@@ -140,6 +155,7 @@ takeover_delay_hot_plug()
 	(sleep $((delay / 1000)); echo "$ref end" > /dev/kmsg) &
 	REF_PID=$!
 	nf_defer kill "$REF_PID"
+	jz0=$(jiffies_at)
 	p1=$(fo_attr takeover_pending)
 	e1=$(es takeover_pending)
 	tp=$(fo_attr tx_path)
@@ -192,6 +208,7 @@ takeover_delay_hot_plug()
 	else
 		nf_check_err 1 "no stream result"
 	fi
+	jlag=$(jiffies_lag_ms "$jz0" "$(jiffies_at)")
 	t_join=$(klog_time "$join")
 	t_take=$(klog_time "$NF_M: primary nfheld0 takes over")
 	# the reference timer has ended by now, unless the guest is very late
@@ -223,10 +240,14 @@ takeover_delay_hot_plug()
 		# driver re-arms its work in halving steps on the clock, so its
 		# timer is no coarser than a 2 s one (a single 60 s timer fired
 		# 5-16 s late on a quiet host and 40 s on a loaded one).
+		# The reference sleeps on a high-resolution timer; the driver's work
+		# on a jiffies timer, and jiffies fall behind the clock in a starved
+		# guest (9 s over a 60 s hold with three guests on two cores): that
+		# lag, measured over the hold, is allowed too.
 		ref_start=$(klog_ms "$t_join" "$t_ref0")
-		slack=$((ref_late + ref_start + 3000))
+		slack=$((ref_late + ref_start + jlag + 3000))
 		[ "$slack" -lt 3000 ] && slack=3000
-		nf_figure "takeover ${ms} ms after enslaving (delay $delay ms, reference timer started $ref_start ms later and was $ref_late ms late, allowed $((delay - 500))..$((delay + slack)))"
+		nf_figure "takeover ${ms} ms after enslaving (delay $delay ms, reference timer started $ref_start ms later and was $ref_late ms late, jiffies fell $jlag ms behind, allowed $((delay - 500))..$((delay + slack)))"
 		[ "$ms" -ge $((delay - 500)) ] && [ "$ms" -le $((delay + slack)) ]
 		nf_check_err $? "takeover $ms ms after enslaving, want $((delay - 500))..$((delay + slack))"
 	else
