@@ -27,7 +27,7 @@ unload() {
 	return 0
 }
 
-cur= cur_ok=0
+cur='' cur_ok=0
 finish() { [ -n "$cur" ] && [ "$cur_ok" = 1 ] && : >"$out/$cur.done"; }
 while read -r name ko script cases; do
 	[ -n "$name" ] || continue
@@ -61,8 +61,7 @@ while read -r name ko script cases; do
 		got=1
 	done < <(sed -nE \
 		-e 's/^ok [0-9]+ ([A-Za-z0-9_]+) # SKIP.*/skip \1/p' \
-		-e 's/^ok [0-9]+ ([A-Za-z0-9_]+)$/ok \1/p' \
-		-e 's/^ok [0-9]+ ([A-Za-z0-9_]+) .*/ok \1/p' \
+		-e 's/^ok [0-9]+ ([A-Za-z0-9_]+)( .*)?$/ok \1/p' \
 		-e 's/^not ok [0-9]+ ([A-Za-z0-9_]+).*/fail \1/p' "$out/$name/$script.ktap")
 	[ "$got" = 1 ] || echo "$name $script - no-result" >>"$out/results"
 done <"$plan"

@@ -28,6 +28,7 @@ nf_paths
 B=$(build_dir debug)
 M=$REPO/tests/mutants
 lanes=${NF_MUTANT_LANES:-2}
+baseline=${NF_MUTANT_BASELINE:-1}
 
 "$REPO/scripts/build-kernel.sh" debug
 
@@ -121,7 +122,7 @@ plan_lines() {
 
 # Lanes: mutants dealt round-robin; each lane starts with the baseline of
 # the cases its mutants run.
-if [ "${NF_MUTANT_BASELINE:-1}" = 1 ]; then
+if [ "$baseline" = 1 ]; then
 	why=$(build_one _baseline "") || die "baseline: $why"
 fi
 [ "$lanes" -gt "${#runnable[@]}" ] && lanes=${#runnable[@]}
@@ -140,7 +141,7 @@ for ((l = 0; l < lanes; l++)); do
 	runs+=("$run")
 	mkdir -p "$run/mutants"
 	{
-		if [ "${NF_MUTANT_BASELINE:-1}" = 1 ]; then
+		if [ "$baseline" = 1 ]; then
 			# every case of the lane, once, on the unmodified driver
 			# shellcheck disable=SC2046
 			plan_lines _baseline "$W/_baseline/net_failover.ko" \
@@ -213,7 +214,7 @@ for n in "${names[@]}"; do
 		b=$(result _baseline "${sc%%:*}" "${sc#*:}")
 		case $r in
 		fail | timeout)
-			if [ "${NF_MUTANT_BASELINE:-1}" = 1 ] && [ "$b" != ok ]; then
+			if [ "$baseline" = 1 ] && [ "$b" != ok ]; then
 				verdict="INVALID (baseline $b)" by=$sc
 			else
 				verdict=killed by=$sc

@@ -206,8 +206,9 @@ pub trait Operations: Sized + Send + Sync + 'static {
     /// `ndo_start_xmit`: transmit `skb`, which the driver now owns. Atomic context inside an RCU
     /// read-side critical section (bottom halves disabled on the qdisc, direct and pktgen paths,
     /// interrupts on netpoll's, a plain `rcu_read_lock()` on xfrm's resume); must not sleep.
-    /// The driver must be lockless (`lltx`) or rely on the core's tx lock. The packet is always consumed; the status says how it went
-    /// ([`TxStatus::OK`], or what a lower device's transmit returned).
+    /// The driver must be lockless (`lltx`) or rely on the core's tx lock. The packet is always
+    /// consumed; the status says how it went ([`TxStatus::OK`], or what a lower device's
+    /// transmit returned).
     ///
     /// `ctx` proves the RCU read-side critical section the core transmits in, so lower devices
     /// can be read from a

@@ -25,11 +25,12 @@
 #                               deleting a namespace holding a master is clean
 #                               (the igb comes back, released)
 #   explicit_tx_queue_from_primary
-#                               the master asks the primary which tx queue a
-#                               frame takes: 32 UDP flows through the master
-#                               use both tx queues of the igb (ethtool -S),
-#                               not one (the e1000e of the other scripts has a
-#                               single queue, so only the igb shows it)
+#                               32 UDP flows through the master use both tx
+#                               queues of the igb (ethtool -S), not one (the
+#                               e1000e of the other scripts has a single
+#                               queue). The primary picks the queue again at
+#                               its own dev_queue_xmit(), so no driver mutant
+#                               found changes this (tests/mutants/README)
 #   explicit_mtu_rollback       with a VLAN-on-dummy standby (MTU range up to
 #                               65535, but it refuses more than its dummy's
 #                               MTU): the master's maximum is the igb's; an
