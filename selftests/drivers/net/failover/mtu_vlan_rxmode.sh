@@ -462,13 +462,20 @@ allmulti_propagates()
 	rx_flag_propagates 0x200 allmulticast
 }
 
-# feature_on DEV NAME: ethtool -k DEV says NAME is on
-feature_on() { ethtool -k "$1" 2> /dev/null | grep -q "^$2: on"; }
+# feature_state DEV FEATURE: on, off, or "missing" (ethtool -k indents the
+# features that belong to a group, e.g. tx-scatter-gather-fraglist)
+feature_state()
+{
+	ethtool -k "$1" 2> /dev/null | awk -v f="$2" '
+		{ sub(/^[ \t]+/, "") }
+		index($0, f ": ") == 1 { print $2; found = 1; exit }
+		END { if (!found) print "missing" }'
+}
 
 vlan_features_from_lowers()
 {
 	modprobe -q 8021q
-	local f m p s bad=
+	local f m p s bad= missing=
 	nf_defer ip link del nfvf-m
 	nf_defer ip link del nfvf-p
 	nf_defer ip link del nfvf-s
@@ -482,12 +489,17 @@ vlan_features_from_lowers()
 	# for these "one for all" features), so a VLAN on the master offers none
 	# that VLANs on both lower devices lack.
 	for f in tx-scatter-gather-fraglist highdma scatter-gather tx-checksum-ip-generic; do
-		feature_on nfvf-m "$f" && m=on || m=off
-		feature_on nfvf-p "$f" && p=on || p=off
-		feature_on nfvf-s "$f" && s=on || s=off
+		m=$(feature_state nfvf-m "$f")
+		p=$(feature_state nfvf-p "$f")
+		s=$(feature_state nfvf-s "$f")
 		nf_diag "$f: VLAN on master $m, on primary $p, on standby $s"
-		[ "$m" = on ] && [ "$p" = off ] && [ "$s" = off ] && bad="$bad $f"
+		case "$m $p $s" in
+		*missing*) missing="$missing $f" ;;
+		"on off off") bad="$bad $f" ;;
+		esac
 	done
+	[ -z "$missing" ]
+	nf_check_err $? "ethtool -k does not list:$missing"
 	[ -z "$bad" ]
 	nf_check_err $? "a VLAN on the master offers what neither lower device offers VLANs:$bad"
 	nf_log_test

@@ -32,9 +32,10 @@
 # What is asserted "while held" needs the guest to get there inside the
 # window: each window is the driver's maximum, 60 s (the reads take 3-12 s on
 # a quiet or lightly loaded host), the time since enslaving is measured on the
-# kernel log's clock, and a guest too slow even for that SKIPs that part
-# (nf_skip_part: visible, and run-tests.sh fails a run with fewer cases run
-# than declared) instead of asserting a state the driver has rightly left.
+# kernel log's clock. takeover_delay_hot_plug plugs the VF again when its
+# reads ended after the window (NF_HOLD_TRIES tries in all, default 3); a
+# guest too slow even for that SKIPs that part (nf_skip_part: visible)
+# instead of asserting a state the driver has rightly left.
 #
 # With NF_MODULE=c every case SKIPs: the C driver has no takeover delay.
 
@@ -146,54 +147,67 @@ takeover_delay_hot_plug()
 	# a stream through the unplug, the hold and the takeover: nothing lost
 	nf_stream_start "$NF_CUR_TEST" 100
 	nf_check_err $? "cannot start the UDP stream"
-	replug_primary || { nf_log_test; return; }
-	vf=$NF_PRI
-	join=$(join_line "$delay")
-	# a timer of our own over the same window: how late this guest's timers
-	# fire now (for the upper bound of the takeover time)
-	echo "$ref start" > /dev/kmsg
-	(sleep $((delay / 1000)); echo "$ref end" > /dev/kmsg) &
-	REF_PID=$!
-	nf_defer kill "$REF_PID"
-	jz0=$(jiffies_at)
-	p1=$(fo_attr takeover_pending)
-	e1=$(es takeover_pending)
-	tp=$(fo_attr tx_path)
-	held_ms=$(ms_since "$join")
-	nf_check_err $? "kernel log lacks '$join'"
-	if [ -n "$held_ms" ] && [ "$held_ms" -lt "$delay" ]; then
+	# The held state is read twice: right after enslaving, and after what
+	# udev does in the window (rename the UP VF) and pings. A guest too slow
+	# to finish both inside the window (the pings land after the takeover)
+	# unplugs and plugs the VF again, up to NF_HOLD_TRIES times in all, so
+	# that the verdict does not depend on how fast this guest runs; only if
+	# every try was too slow are the late checks skipped (visibly).
+	local try=1 tries=${NF_HOLD_TRIES:-3} held1
+	while :; do
+		replug_primary || { nf_log_test; return; }
+		vf=$NF_PRI
+		join=$(join_line "$delay")
+		# a timer of our own over the same window: how late this guest's
+		# timers fire now (for the upper bound of the takeover time)
+		echo "$ref start" > /dev/kmsg
+		(sleep $((delay / 1000)); echo "$ref end" > /dev/kmsg) &
+		REF_PID=$!
+		nf_defer kill "$REF_PID"
+		jz0=$(jiffies_at)
+		p1=$(fo_attr takeover_pending)
+		e1=$(es takeover_pending)
+		tp=$(fo_attr tx_path)
+		held1=$(ms_since "$join")
+		# what udev does in the window: rename the (UP) VF
+		ip link set dev "$vf" name nfheld0
+		nf_check_err $? "cannot rename the held primary $vf"
+		nf_discover
+		nf_check_eq "held primary after the rename" "$NF_PRI" nfheld0
+		nf_check_eq "sysfs primary after the rename" "$(fo_attr primary)" nfheld0
+		# still held: the time since enslaving is measured on the kernel
+		# log's clock (a line of our own written after the pings and the
+		# read)
+		nf_carried_by_ok standby
+		via=$?
+		pending=$(fo_attr takeover_pending)
+		held_ms=$(ms_since "$join")
+		nf_diag "try $try: takeover_pending $p1 read ${held1:-?} ms and $pending read ${held_ms:-?} ms after enslaving; $NF_VIA_MSG"
+		[ -n "$held_ms" ] && [ "$held_ms" -lt "$delay" ] && break
+		[ -n "$held_ms" ] && [ "$try" -lt "$tries" ] || break
+		kill "$REF_PID" 2> /dev/null
+		try=$((try + 1))
+	done
+	nf_figure "held state read in $try tries (last: ${held1:-?} and ${held_ms:-?} ms after enslaving, window $delay ms)"
+	if [ -z "$held1" ] || [ -z "$held_ms" ]; then
+		nf_check_err 1 "kernel log lacks '$join'"
+	fi
+	if [ -n "$held1" ] && [ "$held1" -lt "$delay" ]; then
 		nf_check_eq "takeover_pending right after enslaving" "$p1" 1
 		nf_check_eq "ethtool -S takeover_pending" "$e1" 1
 		nf_check_eq "sysfs tx_path while held" "$tp" standby
-	else
-		nf_skip_part "the held state (read ${held_ms:-?} ms after enslaving, delay $delay ms)"
+	elif [ -n "$held1" ]; then
+		nf_skip_part "the held state (read ${held1} ms after enslaving, delay $delay ms, $try tries)"
 	fi
-	nf_check_eq "sysfs primary" "$(fo_attr primary)" "$vf"
 	nf_check_eq "sysfs standby" "$(fo_attr standby)" "$NF_SBY"
 	nf_carrier_is "$NF_M" 1
 	nf_check_err $? "master without carrier while the primary is held"
-	# what udev does in the window: rename the (UP) VF
-	ip link set dev "$vf" name nfheld0
-	nf_check_err $? "cannot rename the held primary $vf"
-	nf_discover
-	nf_check_eq "held primary after the rename" "$NF_PRI" nfheld0
-	nf_check_eq "sysfs primary after the rename" "$(fo_attr primary)" nfheld0
-	# still held, unless the guest was so slow that the window is over: the
-	# time since enslaving is measured on the kernel log's clock (a line of
-	# our own written after the pings and the read)
-	nf_carried_by_ok standby
-	via=$?
-	pending=$(fo_attr takeover_pending)
-	held_ms=$(ms_since "$join")
-	nf_diag "takeover_pending $pending, ${held_ms:-?} ms after enslaving; $NF_VIA_MSG"
-	if [ -z "$held_ms" ]; then
-		nf_check_err 1 "kernel log lacks '$join'"
-	elif [ "$held_ms" -lt "$delay" ]; then
+	if [ -n "$held_ms" ] && [ "$held_ms" -lt "$delay" ]; then
 		nf_check_eq "takeover_pending $held_ms ms after enslaving (delay $delay ms)" "$pending" 1
 		[ "$via" -eq 0 ]
 		nf_check_err $? "tx not through the standby while the primary is held: $NF_VIA_MSG"
-	else
-		nf_skip_part "tx through the standby while held (pings done ${held_ms} ms after enslaving, delay $delay ms)"
+	elif [ -n "$held_ms" ]; then
+		nf_skip_part "tx through the standby while held (pings done ${held_ms} ms after enslaving, delay $delay ms, $try tries)"
 	fi
 	# the takeover's lateness is asserted below from the kernel log: this
 	# wait only has to end

@@ -8,6 +8,12 @@
 # see each:
 #   uevent_tx_path           primary down: tx_path TX=standby LOWER=<standby>;
 #                            up again: tx_path TX=primary LOWER=<primary>
+#   tx_path_switch_precedes_close
+#                            primary down: the master switches away at the
+#                            primary's NETDEV_GOING_DOWN, so the tx_path
+#                            uevent comes before the primary driver's
+#                            ndo_stop (e1000e_close) runs, in one trace
+#                            with a global event counter as its clock
 #   uevent_primary_left_joined
 #                            PCI remove of the primary: primary_left
 #                            ROLE=primary LOWER=<primary> and tx_path
@@ -23,6 +29,7 @@
 
 ALL_TESTS="
 	uevent_tx_path
+	tx_path_switch_precedes_close
 	uevent_primary_left_joined
 	uevent_standby_left_joined
 "
@@ -100,6 +107,66 @@ uevent_tx_path()
 	! grep -qE "FAILOVER_EVENT=(primary|standby)_(joined|left)" "$UE_LOG"
 	nf_check_err $? "join/leave uevents without a join or leave: $(tr '\n' ';' < "$UE_LOG")"
 	nf_diag "$(cat "$UE_LOG")"
+	nf_log_test
+}
+
+# The order of two kernel events, from kprobes in a tracefs instance of our
+# own whose clock is a global counter (so the order does not depend on which
+# CPU either ran on): the master's tx_path uevent (kobject_uevent_env() on
+# the master's kobject, whose first environment string our driver makes
+# FAILOVER_EVENT=...) and the primary driver's ndo_stop.
+NF_ORDER_TRACE=/sys/kernel/tracing/instances/nf_order
+order_trace_start()
+{
+	local t=/sys/kernel/tracing
+	[ -d "$t/events" ] || mount -t tracefs nodev "$t" 2> /dev/null
+	if [ ! -d "$t/events/nf_order" ]; then
+		printf '%s\n' \
+			'p:nf_order/pri_close e1000e:e1000e_close' \
+			'p:nf_order/uevent kobject_uevent_env obj=+0(+0(%di)):string env=+0(+0(%dx)):string' \
+			>> "$t/kprobe_events" || return 1
+	fi
+	[ -d "$NF_ORDER_TRACE" ] || mkdir "$NF_ORDER_TRACE" || return 1
+	echo counter > "$NF_ORDER_TRACE/trace_clock" || return 1
+	: > "$NF_ORDER_TRACE/trace"
+	echo 1 > "$NF_ORDER_TRACE/events/nf_order/enable"
+}
+order_trace_stop() { echo 0 > "$NF_ORDER_TRACE/events/nf_order/enable"; }
+# order_events: one word per event, in order: close, or the master's
+# uevent's FAILOVER_EVENT
+order_events()
+{
+	awk -v m="$NF_M" '
+	/ pri_close: / { print "close"; next }
+	/ uevent: / && index($0, "obj=\"" m "\"") && match($0, /env="FAILOVER_EVENT=[a-z_]+"/) {
+		print substr($0, RSTART + 20, RLENGTH - 21)
+	}' "$NF_ORDER_TRACE/trace" | tr '\n' ' '
+}
+
+tx_path_switch_precedes_close()
+{
+	nf_skip_if_c "uevents" && return
+	local pri=$NF_PRI ev
+	if ! order_trace_start; then
+		nf_check_err 1 "cannot trace e1000e_close and kobject_uevent_env (kprobes)"
+		nf_log_test
+		return
+	fi
+	nf_defer order_trace_stop
+	nf_defer ip link set dev "$pri" up
+	ip link set dev "$pri" down
+	nf_check_err $? "cannot take the primary $pri down"
+	order_trace_stop
+	ev=$(order_events)
+	nf_diag "events in order: $ev"
+	# the uevent and the close are both synchronous in the RTNL section of
+	# "ip link set down": the trace is complete when the command returns
+	case " $ev" in
+	*" tx_path "*"close "*) ;;
+	*" close "*"tx_path "*)
+		nf_check_err 1 "the master switched away only after $pri closed (at NETDEV_DOWN, not NETDEV_GOING_DOWN): $ev" ;;
+	*) nf_check_err 1 "no tx_path uevent and close of $pri traced: $ev" ;;
+	esac
 	nf_log_test
 }
 
