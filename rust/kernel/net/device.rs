@@ -249,24 +249,8 @@ impl core::ops::Deref for Device {
     }
 }
 
-/// `dev->state` of `dev`, read once, as [`Device`]'s state tests read it.
-///
-/// # Safety
-///
-/// `dev` must point to a `net_device` (registered or not) that is valid for reads for the
-/// duration of the call.
-#[inline]
-pub(crate) unsafe fn state_bits_raw(dev: *const bindings::net_device) -> usize {
-    // SAFETY: `dev` is valid (caller), so is its `state` word, which C only changes with atomic
-    // bit operations (`set_bit()` and friends) and reads with volatile loads (`test_bit()`),
-    // as here: a word-sized, aligned volatile read is a `READ_ONCE()` under the kernel's memory
-    // model (which the compiler folds into the bit test, an atomic load it does not);
-    // `unsigned long` is `usize` on Linux.
-    unsafe { ptr::read_volatile(ptr::addr_of!((*dev).state)) as usize }
-}
-
 /// `1 << __LINK_STATE_NOCARRIER`: the bit of `dev->state` that `netif_carrier_off()` sets.
-pub(crate) const STATE_NOCARRIER: usize = 1 << bindings::netdev_state_t___LINK_STATE_NOCARRIER;
+const STATE_NOCARRIER: usize = 1 << bindings::netdev_state_t___LINK_STATE_NOCARRIER;
 
 impl Device {
     /// Creates a reference to a registered `struct net_device` owned by someone else.
@@ -356,8 +340,11 @@ impl Device {
     /// `netif_carrier_ok()` read, without a call into a C helper on the datapath.
     #[inline]
     fn state_bits(&self) -> usize {
-        // SAFETY: the device is valid (type invariant).
-        unsafe { state_bits_raw(self.as_raw()) }
+        // SAFETY: the device is valid (type invariant), so is its `state` word, which C only
+        // changes with atomic bit operations (`set_bit()` and friends) and reads with volatile
+        // loads (`test_bit()`), as here: a word-sized, aligned volatile read is a `READ_ONCE()`
+        // under the kernel's memory model; `unsigned long` is `usize` on Linux.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).state)) as usize }
     }
 
     /// Whether the device's transmit queues are attached to their qdisc.

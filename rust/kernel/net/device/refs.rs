@@ -5,7 +5,7 @@
 //! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h)
 //! (`netdev_hold()`, `netdev_put()`, `synchronize_net()`)
 
-use super::{state_bits_raw, Device, STATE_NOCARRIER};
+use super::Device;
 use crate::{bindings, error::Result, net::rtnl::Rtnl, sync::rcu, types::ARef};
 use core::{
     cell::UnsafeCell,
@@ -109,15 +109,12 @@ impl<D: NetDevice> Drop for DevRef<D> {
 /// The device can also be *enabled*: a second published pointer, equal to the first when
 /// enabled, that a transmit fast path reads with one load where it would otherwise load the
 /// device and then a flag of the driver's own ([`DeviceSlot::get_enabled`],
-/// [`DeviceSlot::set_enabled`]). When nothing is enabled it points to a static device that is
-/// never registered and never has carrier, so that
-/// [`DeviceSlot::get_enabled_with_carrier`] decides with one test of a state word and no null
-/// test.
+/// [`DeviceSlot::set_enabled`]). When nothing is enabled it is null.
 ///
 /// # Invariants
 ///
 /// `ptr` is null or points to a registered device on which the slot owns one reference recorded
-/// in `tracker`. `enabled` is `&DISABLED` or equal to a non-null `ptr`. `ptr` and `enabled` are
+/// in `tracker`. `enabled` is null or equal to a non-null `ptr`. `ptr` and `enabled` are
 /// written only with RTNL held, `tracker` is accessed only with RTNL held or through
 /// `&mut self`.
 ///
@@ -219,44 +216,12 @@ impl sealed::Sealed for rcu::Guard {}
 // SAFETY: a guard holds `rcu_read_lock()` for its whole life.
 unsafe impl RcuReader for rcu::Guard {}
 
-/// What an enabled pointer that enables nothing points to: a `net_device` that is never
-/// registered or handed out, whose state word says "not running, no carrier" for ever.
-///
-/// # Invariants
-///
-/// Never written: its `state` is `STATE_NOCARRIER`, all its other bytes are zero. (A `static`
-/// without interior mutability: it lives in read-only memory, where a stray write faults.)
-struct Disabled(bindings::net_device);
-
-// SAFETY: never written (type invariant); readers only read its state word.
-unsafe impl Sync for Disabled {}
-
-/// The device of every empty or disabled [`DeviceSlot`] enabled pointer.
-static DISABLED: Disabled = Disabled({
-    // SAFETY: all-zero bytes are a valid `net_device` (integers, `bool`s, raw pointers, optional
-    // function pointers and aggregates of them).
-    let mut d: bindings::net_device = unsafe { core::mem::MaybeUninit::zeroed().assume_init() };
-    // INVARIANT: no carrier (and no `__LINK_STATE_START`) for ever.
-    d.state = STATE_NOCARRIER as _;
-    d
-});
-
-/// The pointer value of a disabled enabled pointer. Never written through (it is only stored in
-/// `AtomicPtr<net_device>`s, which need `*mut`).
-///
-/// Not a `const fn`: a `const fn` may refer to a static only from rustc 1.83 on, above the
-/// kernel's minimum.
-#[inline]
-fn disabled() -> *mut bindings::net_device {
-    ptr::addr_of!(DISABLED.0).cast_mut()
-}
-
 impl DeviceSlot {
     /// An empty slot.
     pub fn new() -> Self {
         Self {
             ptr: AtomicPtr::new(ptr::null_mut()),
-            enabled: AtomicPtr::new(disabled()),
+            enabled: AtomicPtr::new(ptr::null_mut()),
             // SAFETY: zeroes are a valid (empty) tracker.
             tracker: UnsafeCell::new(unsafe { core::mem::zeroed() }),
         }
@@ -281,35 +246,19 @@ impl DeviceSlot {
     pub fn get_enabled<'a, R: RcuReader>(&'a self, _rcu: &'a R) -> Option<&'a Device> {
         // Acquire pairs with the Release in `set_enabled`.
         let p = self.enabled.load(Ordering::Acquire);
-        // SAFETY: an `enabled` that is not `DISABLED` equals a non-null `ptr` (invariant): a
-        // device the slot holds a reference on, and `take` disables before its grace period, so
-        // the reasoning of `get` applies.
-        (p != disabled()).then(|| unsafe { Device::from_raw(p) })
+        // SAFETY: a non-null `enabled` equals a non-null `ptr` (invariant): a device the slot
+        // holds a reference on, and `take` disables before its grace period, so the reasoning
+        // of `get` applies.
+        (!p.is_null()).then(|| unsafe { Device::from_raw(p) })
     }
 
     /// The enabled device ([`DeviceSlot::get_enabled`]) if it has carrier
-    /// ([`Device::carrier_ok`]), for RCU readers: one load and one test of a state word, the
-    /// first question of a transmit fast path. Whether the device is running is left to the
-    /// caller's notion of enabled (a driver can disable a device when it goes down).
+    /// ([`Device::carrier_ok`]), for RCU readers: one load, a null test and one test of a state
+    /// word, the first question of a transmit fast path. Whether the device is running is left
+    /// to the caller's notion of enabled (a driver can disable a device when it goes down).
     #[inline]
-    pub fn get_enabled_with_carrier<'a, R: RcuReader>(&'a self, _rcu: &'a R) -> Option<&'a Device> {
-        // Acquire pairs with the Release in `set_enabled`.
-        let p = self.enabled.load(Ordering::Acquire);
-        // `enabled` is never null (invariant). Said to the compiler so that the `Option` below
-        // is decided by the state test alone.
-        if p.is_null() {
-            // SAFETY: every store to `enabled` (in `new`, `set_enabled` and `take`) writes
-            // `disabled()`, the address of a static, or a non-null `ptr`.
-            unsafe { core::hint::unreachable_unchecked() };
-        }
-        // SAFETY: `p` is `DISABLED`, valid for ever, or the slot's device, valid for `'a` as in
-        // `get_enabled` (invariant).
-        if unsafe { state_bits_raw(p) } & STATE_NOCARRIER != 0 {
-            return None;
-        }
-        // SAFETY: `DISABLED` never loses its `STATE_NOCARRIER` (its invariant), so `p` is the
-        // slot's device, valid for `'a` as in `get_enabled`.
-        Some(unsafe { Device::from_raw(p) })
+    pub fn get_enabled_with_carrier<'a, R: RcuReader>(&'a self, rcu: &'a R) -> Option<&'a Device> {
+        self.get_enabled(rcu).filter(|d| d.carrier_ok())
     }
 
     /// Enables (`on`) or disables the published device for [`DeviceSlot::get_enabled`]
@@ -319,9 +268,8 @@ impl DeviceSlot {
     /// Context: RTNL held.
     pub fn set_enabled(&self, on: bool, _rtnl: &Rtnl) {
         let p = self.ptr.load(Ordering::Relaxed);
-        let p = if on && !p.is_null() { p } else { disabled() };
-        // INVARIANT: `p` is `DISABLED` or a non-null `ptr`, which cannot change while RTNL is
-        // held.
+        let p = if on { p } else { ptr::null_mut() };
+        // INVARIANT: `p` is null or `ptr` (null or not), which cannot change while RTNL is held.
         self.enabled.store(p, Ordering::Release);
     }
 
@@ -364,9 +312,9 @@ impl DeviceSlot {
     /// Context: process context with RTNL held, outside any RCU read-side critical section;
     /// sleeps for a grace period if the slot was occupied.
     pub fn take(&self, _rtnl: &Rtnl) -> Option<ARef<Device>> {
-        // INVARIANT: `enabled` is disabled first, so it is `DISABLED` or `ptr` at every moment;
-        // the grace period below covers its readers as well.
-        self.enabled.store(disabled(), Ordering::Relaxed);
+        // INVARIANT: `enabled` is disabled first, so it is null or `ptr` at every moment; the
+        // grace period below covers its readers as well.
+        self.enabled.store(ptr::null_mut(), Ordering::Relaxed);
         let p = self.ptr.swap(ptr::null_mut(), Ordering::AcqRel);
         if p.is_null() {
             return None;
