@@ -1555,7 +1555,6 @@ fn configure(s: &Setup<Master>) -> Result {
         .set_unicast_filtering(true)
         .set_no_queue(true)
         .set_dst_release(false)
-        .clear_tx_skb_sharing()
         .set_lltx(true)
         .set_netns_immutable(true)
         .set_features(hw, hw)?;

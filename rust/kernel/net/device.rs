@@ -258,7 +258,8 @@ impl Device {
     /// # Safety
     ///
     /// `ptr` must point to a valid `net_device` that stays valid for `'a` and whose registration
-    /// got past `dev_init_scheduler()` (`reg_state != NETREG_UNINITIALIZED`).
+    /// got past `dev_init_scheduler()` (its `qdisc` is set; `reg_state` alone does not tell:
+    /// `register_netdevice()` sets `NETREG_REGISTERED`, and makes the sysfs files, before it).
     #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
         // CAST: `Device` is a transparent wrapper around `net_device`.

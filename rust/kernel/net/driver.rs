@@ -253,8 +253,12 @@ pub trait Operations: Sized + Send + Sync + 'static {
     }
 
     /// `ndo_change_rx_flags`: `IFF_PROMISC` and/or `IFF_ALLMULTI` (bits set in `change`) of the
-    /// device changed; the new state is in [`Device::flags`]. Process context, RTNL held (the
-    /// core asserts it in `__dev_set_promiscuity()`/`__dev_set_allmulti()`).
+    /// device changed; the new state is in [`Device::flags`]. Process context, RTNL held: from
+    /// `dev_set_promiscuity()`/`dev_set_allmulti()`. The core also calls it from
+    /// `__dev_set_rx_mode()`, under the address lock with bottom halves off, to put a device
+    /// that cannot filter unicast addresses in promiscuous mode; so the devices of a driver that
+    /// implements this callback always say they filter unicast (`IFF_UNICAST_FLT`, see
+    /// [`Setup::set_unicast_filtering`]), and that path never reaches it.
     fn change_rx_flags(_dev: &NetDev<Self>, _change: u32, _rtnl: &Rtnl) {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
@@ -415,6 +419,31 @@ struct Priv<T> {
     sysfs: *mut SysfsTable,
 }
 
+/// What every device of an [`Operations`] driver starts with, over what `ether_setup()` gave it:
+/// - no `IFF_TX_SKB_SHARING`: `start_xmit` gets a packet that is its alone ([`OwnedSkBuff`]),
+///   which pktgen (`clone_skb`, `burst`) would otherwise hand it several times at once, while
+///   an earlier hand-over still sits in a lower device's queue;
+/// - `IFF_DISABLE_NETPOLL`: netpoll (netconsole) calls `ndo_start_xmit` with interrupts off,
+///   where a stacked device must not hand the packet on with `dev_queue_xmit()`
+///   ([`OwnedSkBuff::xmit_via`](crate::net::skbuff::OwnedSkBuff::xmit_via)); `netpoll_setup()`
+///   refuses the device instead.
+///
+/// - `IFF_UNICAST_FLT` if `T` implements [`Operations::change_rx_flags`], which must not be
+///   called in atomic context.
+///
+/// # Safety
+///
+/// `dev` must be a valid device that nobody else uses yet (not registered).
+unsafe fn restrict_priv_flags<T: Operations>(dev: *mut bindings::net_device) {
+    let mut set = PrivFlags::DISABLE_NETPOLL.bits();
+    if T::HAS_CHANGE_RX_FLAGS {
+        set |= PrivFlags::UNICAST_FLT.bits();
+    }
+    let clear = PrivFlags::TX_SKB_SHARING.bits();
+    // SAFETY: valid, and not shared yet (caller).
+    unsafe { bindings::netdev_update_priv_flags(dev, set as _, clear as _) };
+}
+
 /// Returns the `Priv<T>` of a device of `T` (see [`Priv`]).
 ///
 /// # Safety
@@ -483,8 +512,10 @@ impl<T: Operations> NetDev<T> {
     ///
     /// # Safety
     ///
-    /// `ptr` must be a device of `T` (see [`Priv`]) that was registered (it may be being
-    /// unregistered) and whose unregistration, if any, has not finished waiting for its
+    /// `ptr` must be a device of `T` (see [`Priv`]) whose registration got past
+    /// `dev_init_scheduler()` (it may be being unregistered since; sysfs can call into a device
+    /// before that point, see `get_stats64`) and whose unregistration, if any, has not finished
+    /// waiting for its
     /// references (`netdev_run_todo()`) during `'a`: a valid [`Device`] for `'a`.
     unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
         // CAST: `NetDev<T>` is a transparent wrapper of `Device`, itself of `net_device`.
@@ -621,7 +652,9 @@ impl<T: Operations> NetDev<T> {
 
     /// Sets features inherited by stacked VLAN devices, encapsulation features and the
     /// hardware header length, and whether the core may release skb dsts before transmit, then
-    /// announces the change (`netdev_change_features()`).
+    /// announces the change (`netdev_change_features()`). The header length is at least
+    /// `ETH_HLEN` (an Ethernet device's): AF_PACKET checks raw frames against it before they
+    /// reach lower devices that take 14 bytes for granted.
     pub fn update_stacking(
         &self,
         vlan_features: Features,
@@ -631,6 +664,7 @@ impl<T: Operations> NetDev<T> {
         _rtnl: &Rtnl,
     ) {
         let d = self.as_raw();
+        let hard_header_len = hard_header_len.max(bindings::ETH_HLEN as u16);
         // SAFETY: valid device; RTNL serialises writers of these fields.
         unsafe {
             ptr::write_volatile(ptr::addr_of_mut!((*d).vlan_features), vlan_features.bits());

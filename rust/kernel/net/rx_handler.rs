@@ -34,7 +34,7 @@ use core::marker::PhantomData;
 ///
 /// # Invariants
 ///
-/// `*pskb` is a valid packet that the stack lets the handler process during `'a`; `upper` is the
+/// `*pskb` is a valid, unshared packet that the stack lets the handler process during `'a`; `upper` is the
 /// upper device of the handler, valid during `'a`, and not the device `(*pskb)->dev`.
 pub struct RxSkb<'a> {
     pskb: *mut *mut bindings::sk_buff,
@@ -97,7 +97,8 @@ impl<'a> RxSkb<'a> {
     /// Takes the packet from the stack (`RX_HANDLER_CONSUMED`): the handler now owns it and
     /// must transmit or free it.
     pub fn take(self) -> (OwnedSkBuff, RxAction<'a>) {
-        // SAFETY: returning `RX_HANDLER_CONSUMED` transfers the packet to the handler.
+        // SAFETY: returning `RX_HANDLER_CONSUMED` transfers the packet to the handler; it is
+        // unshared (`handle_frame` ran `skb_share_check()` before making `self`).
         let skb = unsafe { OwnedSkBuff::from_raw(*self.pskb) };
         (
             skb,
@@ -160,6 +161,17 @@ impl<T: RxHandler> Adapter<T> {
     unsafe extern "C" fn handle_frame(
         pskb: *mut *mut bindings::sk_buff,
     ) -> bindings::rx_handler_result_t {
+        // The stack may hand a packet that taps still hold (`deliver_skb()` took a reference
+        // for each): make it ours alone before anything modifies or keeps it, as bonding and
+        // bridging do. On failure the packet was freed.
+        // SAFETY: `*pskb` is the packet the stack hands the handler, one reference of which is
+        // the handler's (`skb_share_check()` consumes it and returns an unshared one, or null).
+        let skb = unsafe { bindings::skb_share_check(*pskb, bindings::GFP_ATOMIC) };
+        if skb.is_null() {
+            return bindings::rx_handler_result_RX_HANDLER_CONSUMED;
+        }
+        // SAFETY: `pskb` is valid for the call; the stack goes on with the packet it points to.
+        unsafe { *pskb = skb };
         // CAST: `rx_handler_data` is the `void *` made from our `KBox<DevRef<NetDev<T>>>`.
         // SAFETY: `skb->dev` is the lower device, whose `rx_handler_data` is our `DevRef`
         // (invariant of `Registration`); it is read under RCU as `netdev_rx_handler_unregister`

@@ -167,7 +167,10 @@ unsafe fn qdisc_cb(skb: *mut bindings::sk_buff) -> *mut bindings::qdisc_skb_cb {
 ///
 /// # Invariants
 ///
-/// `self.0` is a valid `sk_buff` owned by this value (one reference of `skb->users`).
+/// `self.0` is a valid `sk_buff` owned by this value, and by nobody else: not shared
+/// (`skb->users` is one). The stack hands a transmit path such packets once the device lacks
+/// `IFF_TX_SKB_SHARING` (no device of [`crate::net::driver::Operations`] has it), and an rx
+/// handler after `skb_share_check()` (the adapter does it first).
 #[must_use = "a packet must be transmitted or freed"]
 pub struct OwnedSkBuff(NonNull<bindings::sk_buff>);
 
@@ -179,7 +182,8 @@ impl OwnedSkBuff {
     ///
     /// # Safety
     ///
-    /// `ptr` must be a valid `sk_buff` whose ownership is transferred to the returned value.
+    /// `ptr` must be a valid, unshared `sk_buff` whose ownership is transferred to the returned
+    /// value.
     #[inline]
     pub unsafe fn from_raw(ptr: *mut bindings::sk_buff) -> Self {
         // SAFETY: non-null as a valid pointer (caller's guarantee).
@@ -195,7 +199,9 @@ impl OwnedSkBuff {
     /// A [`Device`] is registered, so its queues have a qdisc (`noop_qdisc` once it is
     /// unregistered, which drops); the core keeps it alive while packets sit in its queues.
     ///
-    /// Context: any context where `dev_queue_xmit()` may be called (not hard IRQ).
+    /// Context: any context where `dev_queue_xmit()` may be called: not hard IRQ, interrupts
+    /// enabled (netpoll, which transmits with interrupts off, is refused by the devices of
+    /// [`crate::net::driver::Operations`]).
     #[inline]
     pub fn xmit_via(self, dev: &Device) -> TxStatus {
         let p = self.0.as_ptr();

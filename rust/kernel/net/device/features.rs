@@ -9,7 +9,14 @@
 //! Both [`Features`] and [`PrivFlags`] are sets that safe code can only build from the named
 //! constants below: some kernel bits promise things a driver must back with code (a feature
 //! whose callbacks the core then calls, a private flag under which C reinterprets the device's
-//! private data), so arbitrary bit patterns never reach a device through a safe function.
+//! private data), so arbitrary bit patterns never reach a device through a safe function. The
+//! exception is a set read from another registered device ([`Device::features`] and friends,
+//! bits its own driver backs): [`NetDev::update_stacking`] stores such sets as what the device
+//! offers devices stacked on it (VLANs, tunnels), and the core intersects them with those
+//! devices' own features before anything relies on them.
+//!
+//! [`Device::features`]: crate::net::device::Device::features
+//! [`NetDev::update_stacking`]: crate::net::driver::NetDev::update_stacking
 
 use crate::bindings;
 
@@ -174,6 +181,8 @@ impl PrivFlags {
         Self(bindings::netdev_priv_flags_IFF_XMIT_DST_RELEASE_PERM as u64);
     /// Device can transmit shared skbs.
     pub const TX_SKB_SHARING: Self = Self(bindings::netdev_priv_flags_IFF_TX_SKB_SHARING as u64);
+    /// `IFF_DISABLE_NETPOLL`: netpoll (netconsole) must not use the device.
+    pub const DISABLE_NETPOLL: Self = Self(bindings::netdev_priv_flags_IFF_DISABLE_NETPOLL as u64);
     /// Device is a team master.
     pub const TEAM: Self = Self(bindings::netdev_priv_flags_IFF_TEAM as u64);
     /// Device is a bridge.

@@ -54,7 +54,9 @@ impl<T: Operations> Adapter<T> {
     ) -> bindings::netdev_tx_t {
         // SAFETY: see `open`.
         let dev = unsafe { NetDev::<T>::from_raw(dev) };
-        // SAFETY: `ndo_start_xmit` transfers ownership of the skb.
+        // SAFETY: `ndo_start_xmit` transfers ownership of the skb, which is not shared: devices
+        // of `T` lack `IFF_TX_SKB_SHARING` (`restrict_priv_flags`), the flag under which alone
+        // the core (pktgen) hands a packet it still holds.
         let skb = unsafe { OwnedSkBuff::from_raw(skb) };
         // SAFETY: `ndo_start_xmit` runs with bottom halves (or interrupts) disabled, inside
         // `rcu_read_lock_bh()` on the qdisc and `__dev_queue_xmit()` paths, for the whole call.
@@ -102,7 +104,15 @@ impl<T: Operations> Adapter<T> {
         dev: *mut bindings::net_device,
         stats: *mut bindings::rtnl_link_stats64,
     ) {
-        // SAFETY: see `open`.
+        // Sysfs can read the statistics of a device whose registration has made its files but
+        // not yet reached `dev_init_scheduler()`: not a `NetDev<T>` yet (a device that could be
+        // handed to `xmit_via()` with a null qdisc). Its counters are still zero: say nothing.
+        // SAFETY: `dev` is valid during the call; `qdisc` is an RCU-published pointer, read once
+        // and only tested for null.
+        if unsafe { ptr::read_volatile(ptr::addr_of!((*dev).qdisc)) }.is_null() {
+            return;
+        }
+        // SAFETY: see `open`; its registration got past `dev_init_scheduler()` (tested above).
         let dev = unsafe { NetDev::<T>::from_raw(dev) };
         // SAFETY: the core passes a struct that is ours during the call.
         let stats = unsafe { Stats64::from_raw(stats) };

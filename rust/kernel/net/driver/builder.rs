@@ -2,7 +2,7 @@
 
 //! Creating and registering a device of `T`: [`Builder`], [`Setup`], [`Registration`].
 
-use super::{priv_of, Adapter, NetDev, Operations, Priv};
+use super::{priv_of, restrict_priv_flags, Adapter, NetDev, Operations, Priv};
 use crate::{
     init::PinInit,
     net::{
@@ -71,6 +71,8 @@ impl<T: Operations> Builder<T> {
         // SAFETY: just an allocation.
         let dev = unsafe { bindings::alloc_etherdev_mqs(size, txqs, rxqs) };
         let dev = NonNull::new(dev).ok_or(ENOMEM)?;
+        // SAFETY: just allocated, seen by nobody else.
+        unsafe { restrict_priv_flags::<T>(dev.as_ptr()) };
         // SAFETY: the private area was sized for a `Priv<T>` and is aligned to `NETDEV_ALIGN`,
         // which is at least its alignment (`ALIGN_OK`); it is pinned as long as the device
         // lives.
@@ -274,9 +276,11 @@ impl<T: Operations> Setup<T> {
     }
 
     /// Whether the device filters unicast addresses itself (`IFF_UNICAST_FLT`); without it the
-    /// core turns on promiscuous mode when secondary unicast addresses are added.
+    /// core turns on promiscuous mode when secondary unicast addresses are added. Always on for
+    /// a driver that implements [`Operations::change_rx_flags`] (see there): `false` is then
+    /// ignored.
     pub fn set_unicast_filtering(&self, on: bool) -> &Self {
-        self.set_or_clear(PrivFlags::UNICAST_FLT, on)
+        self.set_or_clear(PrivFlags::UNICAST_FLT, on || T::HAS_CHANGE_RX_FLAGS)
     }
 
     /// Whether the device has no qdisc (`IFF_NO_QUEUE`), as stacked devices that hand packets
@@ -289,15 +293,6 @@ impl<T: Operations> Setup<T> {
     /// (`IFF_XMIT_DST_RELEASE`).
     pub fn set_dst_release(&self, on: bool) -> &Self {
         self.set_or_clear(PrivFlags::XMIT_DST_RELEASE, on)
-    }
-
-    /// Refuses packets shared with their sender (clears `IFF_TX_SKB_SHARING`, which Ethernet
-    /// devices start with). A driver that queues or modifies the packets it transmits needs
-    /// this: pktgen would otherwise send one packet several times while it sits in a queue.
-    /// There is no way back: claiming the flag is only safe for drivers that never keep a
-    /// packet, which this abstraction cannot check.
-    pub fn clear_tx_skb_sharing(&self) -> &Self {
-        self.update_priv_flags(PrivFlags::from_raw(0), PrivFlags::TX_SKB_SHARING)
     }
 
     fn set_or_clear(&self, f: PrivFlags, on: bool) -> &Self {

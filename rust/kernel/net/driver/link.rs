@@ -17,7 +17,7 @@
 //! Devices made with [`Builder`](super::Builder) use other operation tables: they keep
 //! refusing `ip link del` and `ip link set DEV master`.
 
-use super::{priv_of, Adapter, NetDev, Operations, Priv, Setup};
+use super::{priv_of, restrict_priv_flags, Adapter, NetDev, Operations, Priv, Setup};
 use crate::{
     bindings,
     error::{from_result, to_result, Error, Result},
@@ -162,8 +162,11 @@ impl<T: LinkOperations> LinkAdapter<T> {
     unsafe extern "C" fn setup(dev: *mut bindings::net_device) {
         #[allow(clippy::let_unit_value)]
         let () = Adapter::<T>::ALIGN_OK;
-        // SAFETY: a freshly allocated device (caller's guarantee).
-        unsafe { bindings::ether_setup(dev) };
+        // SAFETY: a freshly allocated device (caller's guarantee), seen by nobody else.
+        unsafe {
+            bindings::ether_setup(dev);
+            restrict_priv_flags::<T>(dev);
+        }
         // SAFETY: the private area has room for a `Priv<T>`, aligned to `NETDEV_ALIGN` (at least
         // its alignment, `ALIGN_OK`); nobody else uses it. `work` and `sysfs` are initialised
         // here, as `Priv`'s invariant asks, before anyone can queue the work; `data` is left
