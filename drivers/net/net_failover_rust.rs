@@ -527,7 +527,7 @@ impl Master {
             is_ethernet: dev.is_ethernet(),
             is_master: dev.is_upper_kind(),
             same_parent_as_master: dev.same_parent(master),
-            parent_is_pci: dev.parent_is_pci(),
+            parent_is_pci: dev.parent_is_pci(rtnl),
             standby_present: self.slot(Role::Standby).is_occupied(rtnl),
             primary_present: self.slot(Role::Primary).is_occupied(rtnl),
             vlan_challenged: dev.is_vlan_challenged(),
@@ -1199,10 +1199,10 @@ impl Operations for Master {
         Ok(())
     }
 
-    fn get_drvinfo(dev: &NetDev<Self>, info: &mut DrvInfo, _rtnl: &Rtnl) {
+    fn get_drvinfo(dev: &NetDev<Self>, info: &mut DrvInfo, rtnl: &Rtnl) {
         info.set_driver(DRV_NAME);
         info.set_version(DRV_VERSION);
-        if let Some(bus) = dev.parent_name().and_then(|n| n.to_str().ok()) {
+        if let Some(bus) = dev.parent_name(rtnl).and_then(|n| n.to_str().ok()) {
             info.set_bus_info(bus);
         }
     }
@@ -1495,9 +1495,9 @@ impl NetFailover for Failover {
             min: standby.min_mtu(),
             max: standby.max_mtu(),
         };
-        let b = Builder::<Master>::new(queues, queues, Master::new(base_mtu, params, true))?;
-        b.set_net_as(standby)
-            .set_parent_as(standby)
+        let mut b = Builder::<Master>::new(queues, queues, Master::new(base_mtu, params, true))?;
+        b.set_parent_as(standby, &rtnl::lock())?
+            .set_net_as(standby)
             .set_mac(&standby.dev_addr())
             // The standby's MTU, not Ethernet's default: with a host MTU below 1500 the
             // standby could not take the master's MTU otherwise (the C driver's bug).

@@ -70,7 +70,10 @@ pub const ETH_MAX_MTU: u32 = bindings::ETH_MAX_MTU;
 ///
 /// A `&Allocated` points to a `struct net_device` allocated by `alloc_netdev_mqs()` whose driver
 /// has filled in its addresses, MTU limits, parent and namespace, valid for the reference's
-/// lifetime.
+/// lifetime. While it is not registered yet (`NETREG_UNINITIALIZED`), its parent device, if it
+/// has one, is valid too; once registered, the registration holds the parent until the device
+/// is unregistered (`device_del()`, after `reg_state` left `NETREG_REGISTERED` under RTNL), and
+/// after that `dev.parent` may dangle.
 #[repr(transparent)]
 pub struct Allocated(Opaque<bindings::net_device>);
 
@@ -86,7 +89,8 @@ impl Allocated {
     /// # Safety
     ///
     /// `ptr` must point to a `net_device` allocated by `alloc_netdev_mqs()`, whose driver has set
-    /// its addresses, MTU limits, parent and namespace, and that stays allocated for `'a`.
+    /// its addresses, MTU limits, parent and namespace, and that stays allocated for `'a`; if it
+    /// is not registered, its parent (if any) must stay valid for `'a` as well.
     #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
         // CAST: `Allocated` is a transparent wrapper around `net_device`.
@@ -150,9 +154,30 @@ impl Allocated {
         unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).max_mtu)) }
     }
 
-    fn parent_raw(&self) -> *mut bindings::device {
+    /// The parent pointer, only to be compared, or dereferenced where
+    /// [`Allocated::parent_held`] says it is valid.
+    pub(crate) fn parent_raw(&self) -> *mut bindings::device {
         // SAFETY: the device is valid; the parent is set before registration and constant after.
         unsafe { (*self.as_raw()).dev.parent }
+    }
+
+    /// `reg_state`, read once. It enters and leaves `NETREG_REGISTERED` only under RTNL; the
+    /// later states are written without it (`netdev_run_todo()`), hence a volatile read.
+    pub(crate) fn reg_state(&self) -> u32 {
+        // SAFETY: the device is valid.
+        u32::from(unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).reg_state)) })
+    }
+
+    /// Whether the device's parent (if any) is valid as long as RTNL stays held: the device is
+    /// not registered yet (type invariant) or registered and not being unregistered (the
+    /// registration's reference on the parent is put by `device_del()`, which runs under RTNL
+    /// after `reg_state` left `NETREG_REGISTERED`).
+    pub(crate) fn parent_held(&self, _rtnl: &Rtnl) -> bool {
+        matches!(
+            self.reg_state(),
+            bindings::netdev_reg_state_NETREG_UNINITIALIZED
+                | bindings::netdev_reg_state_NETREG_REGISTERED
+        )
     }
 
     /// Whether both devices have the same, non-null parent device (`dev.parent`).
@@ -166,22 +191,29 @@ impl Allocated {
         ptr::eq(self.parent_raw(), dev.as_raw())
     }
 
-    /// Whether the device has a parent and it is a PCI device.
-    pub fn parent_is_pci(&self) -> bool {
+    /// Whether the device has a parent and it is a PCI device; `false` for a device being
+    /// unregistered (or unregistered), whose parent may be gone.
+    pub fn parent_is_pci(&self, rtnl: &Rtnl) -> bool {
         let p = self.parent_raw();
-        // SAFETY: `p` is a valid device when non-null (the net_device holds a reference on it).
-        !p.is_null() && unsafe { bindings::dev_is_pci(p) }
+        // SAFETY: `p` is valid while RTNL is held when non-null and `parent_held` (tested first).
+        !p.is_null() && self.parent_held(rtnl) && unsafe { bindings::dev_is_pci(p) }
     }
 
-    /// Name of the parent device (`dev_name(dev.parent)`), e.g. the bus address.
-    pub fn parent_name(&self) -> Option<&CStr> {
-        // SAFETY: the device is valid.
+    /// Name of the parent device (`dev_name(dev.parent)`), e.g. the bus address; `None` for a
+    /// device without parent or being unregistered (or unregistered), whose parent may be gone.
+    /// Borrows the RTNL proof: the name lives as long as the parent, which lives at least as
+    /// long as the lock is held.
+    pub fn parent_name<'a>(&'a self, rtnl: &'a Rtnl) -> Option<&'a CStr> {
+        if !self.parent_held(rtnl) {
+            return None;
+        }
+        // SAFETY: the device is valid, and so is its parent, if any (`parent_held`, RTNL held).
         let p = unsafe { bindings::netdev_parent_name(self.as_raw()) };
         if p.is_null() {
             None
         } else {
             // SAFETY: `dev_name()` is a NUL-terminated string living as long as the parent,
-            // which lives at least as long as this device.
+            // which stays valid while `rtnl` is borrowed (`parent_held`).
             Some(unsafe { CStr::from_char_ptr(p) })
         }
     }
@@ -461,12 +493,9 @@ impl Device {
     /// deferred work may still run then) that state would hold references the unregistration
     /// waits for in vain.
     fn registered(&self, _rtnl: &Rtnl) -> Result {
-        // SAFETY: the device is valid. `reg_state` enters and leaves `NETREG_REGISTERED` only
-        // under RTNL, which is held; the later states are written without it
-        // (`netdev_run_todo()`, `free_netdev()`), so the read is volatile: any value but
-        // REGISTERED means the same here.
-        let state = unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).reg_state)) };
-        if u32::from(state) == bindings::netdev_reg_state_NETREG_REGISTERED {
+        // `reg_state` enters and leaves `NETREG_REGISTERED` only under RTNL, which is held: any
+        // value but REGISTERED means the same here.
+        if self.reg_state() == bindings::netdev_reg_state_NETREG_REGISTERED {
             Ok(())
         } else {
             Err(crate::error::code::ENODEV)

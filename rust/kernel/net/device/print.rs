@@ -86,25 +86,59 @@ impl Level {
             Level::Info => b"\x016\0",
         }
     }
+
+    /// The format for a device without a parent that may be used: the `KERN_*` prefix, then
+    /// the device's name (`%s`) and the message (`%pA`).
+    fn format_unparented(self) -> &'static core::ffi::CStr {
+        match self {
+            Level::Err => c"\x013%s (unregistered): %pA",
+            Level::Warning => c"\x014%s (unregistered): %pA",
+            Level::Info => c"\x016%s (unregistered): %pA",
+        }
+    }
 }
 
 /// Prints a message about a network device at the given level (`netdev_printk()`); use the
 /// [`netdev_info!`](crate::netdev_info), [`netdev_warn!`](crate::netdev_warn) and
 /// [`netdev_err!`](crate::netdev_err) macros.
 ///
+/// A device that is being unregistered (or was) is printed by name only: `netdev_printk()`
+/// would print its parent device too, which may be gone then.
+///
 /// Context: any.
 pub fn printk(level: Level, dev: &Device, args: core::fmt::Arguments<'_>) {
-    // CAST: byte strings to `char *`; `%pA` takes a `fmt::Arguments` through a `void *`.
-    // SAFETY: `level.prefix()` is a NUL-terminated `KERN_*` string, the device is valid, and
-    // `%pA` is given a `fmt::Arguments`, which lives across the call.
-    unsafe {
-        bindings::netdev_printk(
-            level.prefix().as_ptr().cast(),
-            dev.as_raw(),
-            c"%pA".as_ptr().cast(),
-            ptr::addr_of!(args).cast::<core::ffi::c_void>(),
-        )
-    };
+    // `device_del()` puts the registration's reference on the parent only after the
+    // unregistration wrote `NETREG_UNREGISTERING` and waited for a grace period
+    // (`synchronize_net()` in `unregister_netdevice_many_notify()`): a reader that sees
+    // `NETREG_REGISTERED` inside a read-side critical section keeps the parent alive until the
+    // section ends.
+    let _rcu = crate::sync::rcu::read_lock();
+    if dev.reg_state() == bindings::netdev_reg_state_NETREG_REGISTERED {
+        // CAST: byte strings to `char *`; `%pA` takes a `fmt::Arguments` through a `void *`.
+        // SAFETY: `level.prefix()` is a NUL-terminated `KERN_*` string, the device is valid and
+        // so is its parent (above), and `%pA` is given a `fmt::Arguments`, which lives across
+        // the call.
+        unsafe {
+            bindings::netdev_printk(
+                level.prefix().as_ptr().cast(),
+                dev.as_raw(),
+                c"%pA".as_ptr().cast(),
+                ptr::addr_of!(args).cast::<core::ffi::c_void>(),
+            )
+        };
+    } else {
+        // CAST: as above; `name` is the device's NUL-terminated name array.
+        // SAFETY: a NUL-terminated format whose `%s` gets the device's name (valid with the
+        // device; renames write it under RTNL, as C's `netdev_name()` readers tolerate) and
+        // whose `%pA` gets a `fmt::Arguments` that lives across the call.
+        unsafe {
+            bindings::_printk(
+                level.format_unparented().as_ptr().cast(),
+                ptr::addr_of!((*dev.as_raw()).name).cast::<u8>(),
+                ptr::addr_of!(args).cast::<core::ffi::c_void>(),
+            )
+        };
+    }
 }
 
 /// Prints an info message prefixed with the device (`netdev_info()`). A newline is appended.

@@ -7,7 +7,7 @@ use crate::{
     init::PinInit,
     net::{
         device::{Allocated, Features, PrivFlags},
-        rtnl::RtnlGuard,
+        rtnl::{Rtnl, RtnlGuard},
     },
     prelude::*,
     types::{ARef, Opaque},
@@ -32,6 +32,9 @@ use core::{
 /// `Adapter<T>`'s operations, and is not registered.
 pub struct Builder<T: Operations> {
     setup: Setup<T>,
+    /// The parent given by [`Builder::set_parent_as`], held until registration (when
+    /// `device_add()` takes a reference of its own) or until the builder is dropped.
+    parent: Option<ARef<crate::device::Device>>,
 }
 
 /// A device of the driver `T` that is being set up: allocated, with `T`'s operations, not
@@ -62,6 +65,29 @@ impl<T: Operations> core::ops::Deref for Builder<T> {
 }
 
 impl<T: Operations> Builder<T> {
+    /// Gives the device the same parent device as `other` (`SET_NETDEV_DEV()`), so that sysfs
+    /// shows it below that device and `device/driver` names that device's driver. The builder
+    /// holds a reference on the parent until the device is registered (which takes one of its
+    /// own) or dropped. Does nothing if `other` has no parent; `ENODEV` if `other` is being
+    /// unregistered (its parent may be gone).
+    pub fn set_parent_as(&mut self, other: &Allocated, rtnl: &Rtnl) -> Result<&Self> {
+        let p = other.parent_raw();
+        if !p.is_null() {
+            if !other.parent_held(rtnl) {
+                return Err(ENODEV);
+            }
+            // SAFETY: the parent is valid while RTNL is held (`parent_held`); `get_device()`
+            // takes a reference of our own.
+            let parent = unsafe { crate::device::Device::get_device(p) };
+            let d = self.setup.raw();
+            // SAFETY: `d` is ours and unregistered; the parent is held by `self.parent` until
+            // `device_add()` takes its own reference in `register()`.
+            unsafe { (*d).dev.parent = p };
+            self.parent = Some(parent);
+        }
+        Ok(self)
+    }
+
     /// Allocates an Ethernet device (`alloc_etherdev_mqs()`) with `txqs` tx and `rxqs` rx queues
     /// and initialises its private data with `init`.
     pub fn new(txqs: u32, rxqs: u32, init: impl PinInit<T, Error>) -> Result<Self> {
@@ -128,6 +154,7 @@ impl<T: Operations> Builder<T> {
                 dev,
                 _p: PhantomData,
             },
+            parent: None,
         })
     }
 
@@ -139,7 +166,7 @@ impl<T: Operations> Builder<T> {
     /// A device that may move is moved after registration.
     ///
     /// Context: process context, must not hold RTNL.
-    pub fn register(self) -> Result<Registration<T>> {
+    pub fn register(mut self) -> Result<Registration<T>> {
         let d = self.setup.dev.as_ptr();
         // SAFETY: `d` is ours and unregistered; only the namespace pointer is read (never
         // dereferenced: the namespace may be gone, see `Setup::set_net_as`), and `init_net` is
@@ -157,6 +184,8 @@ impl<T: Operations> Builder<T> {
             return Err(Error::from_errno(ret));
         }
         let dev = self.setup.dev;
+        // `device_add()` holds the parent now.
+        drop(self.parent.take());
         core::mem::forget(self);
         // INVARIANT: registered just now.
         Ok(Registration {
@@ -181,19 +210,6 @@ impl<T: Operations> Setup<T> {
 
     fn raw(&self) -> *mut bindings::net_device {
         self.dev.as_ptr()
-    }
-
-    /// Gives the device the same parent device as `other` (`SET_NETDEV_DEV()`), so that sysfs
-    /// shows it below that device and `device/driver` names that device's driver.
-    ///
-    /// The parent must outlive the device: the driver of `other`'s parent must destroy this
-    /// device before it releases its own (as `virtio_net` does with `net_failover_destroy()`).
-    pub fn set_parent_as(&self, other: &Allocated) -> &Self {
-        let d = self.raw();
-        // SAFETY: `other` is valid; `d` is ours and unregistered. `SET_NETDEV_DEV()` takes no
-        // reference either: registration (`device_add()`) takes one on the parent.
-        unsafe { (*d).dev.parent = (*other.as_raw()).dev.parent };
-        self
     }
 
     /// Puts the device in the network namespace of `other` (`dev_net_set()`). No reference
