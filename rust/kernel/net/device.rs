@@ -126,11 +126,17 @@ impl Allocated {
     pub fn dev_addr(&self) -> [u8; ETH_ALEN] {
         let mut a = [0u8; ETH_ALEN];
         // SAFETY: the device is valid; `dev_addr` points to at least `addr_len` bytes, so
-        // reading `ETH_ALEN` bytes is in bounds when `addr_len >= ETH_ALEN`.
+        // reading `ETH_ALEN` bytes is in bounds when `addr_len >= ETH_ALEN`. `dev_addr_set()`
+        // rewrites the bytes under RTNL while lockless readers (as in C) may read them: each
+        // byte is read once, volatile, so a racing reader gets some mix of old and new bytes,
+        // as a C reader would, and no data race in Rust's sense.
         unsafe {
             let d = self.as_raw();
             if (*d).addr_len as usize >= ETH_ALEN && !(*d).dev_addr.is_null() {
-                ptr::copy_nonoverlapping((*d).dev_addr, a.as_mut_ptr(), ETH_ALEN);
+                let src = (*d).dev_addr;
+                for (i, b) in a.iter_mut().enumerate() {
+                    *b = ptr::read_volatile(src.add(i));
+                }
             }
         }
         a

@@ -280,8 +280,8 @@ pub trait Operations: Sized + Send + Sync + 'static {
     }
 
     /// ethtool `get_ethtool_stats`: fill `data`, one value per name of
-    /// [`Operations::ETHTOOL_STATS`], same order (`data` is zeroed, and shorter if user space
-    /// asked for fewer). Process context (the ethtool ioctl, under RTNL in 6.12); no proof is
+    /// [`Operations::ETHTOOL_STATS`], same order (`data` is zeroed and holds one value per
+    /// name: the ioctl sizes it from the driver's count). Process context (the ethtool ioctl, under RTNL in 6.12); no proof is
     /// given so that implementations stay valid for lockless callers.
     fn get_ethtool_stats(_dev: &NetDev<Self>, _data: &mut [u64]) {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)

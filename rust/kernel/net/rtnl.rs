@@ -154,6 +154,11 @@ impl Drop for RtnlGuard {
 /// }
 /// assert!(COUNT.try_borrow(&rtnl).is_some_and(|c| *c >= 1));
 /// ```
+///
+/// # Invariants
+///
+/// `inner`, its borrow flag included, is only accessed with RTNL held (every accessor takes a
+/// `&Rtnl`), or through `&mut self` / by value (no other reference exists then).
 pub struct RtnlLocked<T> {
     inner: RefCell<T>,
 }

@@ -113,7 +113,8 @@ impl<D: NetDevice> Drop for DevRef<D> {
 ///
 /// # Invariants
 ///
-/// `ptr` is null or points to a registered device on which the slot owns one reference recorded
+/// `ptr` is null or points to a [`Device`] (registered, maybe being unregistered since: `set`
+/// takes what it is given) on which the slot owns one reference recorded
 /// in `tracker`. `enabled` is null or equal to a non-null `ptr`. `ptr` and `enabled` are
 /// written only with RTNL held, `tracker` is accessed only with RTNL held or through
 /// `&mut self`.

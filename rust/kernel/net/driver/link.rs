@@ -81,7 +81,8 @@ pub trait LinkOperations: Operations {
     fn init(rtnl: &Rtnl) -> impl PinInit<Self, Error>;
 
     /// Called once the device is registered; on error the device is unregistered again and
-    /// the request fails.
+    /// the request fails, without [`LinkOperations::dellink`]: whatever this function set up
+    /// before failing, it undoes itself.
     ///
     /// Context: RTNL held.
     fn registered(_dev: &NetDev<Self>, _rtnl: &Rtnl) -> Result {
