@@ -50,11 +50,13 @@ while read -r name ko script cases; do
 	NF_CASES="$cases" timeout -k 30 "$limit" bash "$suite/$script.sh" >"$out/$name/$script.ktap" 2>&1
 	rc=$?
 	unset NF_KO
-	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-		echo "$name $script - timeout" >>"$out/results"
-		continue
-	fi
 	got=0
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		# the cases that finished before still count, each with its own
+		# result; the rest of the script is a timeout, never a kill
+		echo "$name $script - timeout" >>"$out/results"
+		got=1
+	fi
 	# the script's own KTAP result lines (not indented)
 	while read -r res case_; do
 		echo "$name $script $case_ $res" >>"$out/results"

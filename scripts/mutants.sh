@@ -187,11 +187,22 @@ for run in "${runs[@]}"; do
 done
 for p in "${pids[@]}"; do wait "$p" || true; done
 
-cat "${runs[@]/%//mutants/results}" 2>/dev/null >"$W/results" || true
-# result NAME SCRIPT CASE: ok, fail, skip, timeout or none
+# results of every lane, each line prefixed with its lane: "LANE NAME SCRIPT
+# CASE RESULT" (CASE "-" for the whole script: timeout, no-result,
+# load-failed)
+: >"$W/results"
+for ((l = 0; l < ${#runs[@]}; l++)); do
+	sed "s/^/$l /" "${runs[l]}/mutants/results" >>"$W/results" 2>/dev/null || true
+done
+# lane_of NAME: the lane that ran a mutant
+lane_of() { awk -v n="$1" '$2 == n {print $1; exit}' "$W/results"; }
+# result LANE NAME SCRIPT CASE: the case's own result (ok, fail, skip), else
+# what happened to the whole script (timeout, no-result, load-failed), else
+# none
 result() {
 	local r
-	r=$(awk -v n="$1" -v s="$2" -v c="$3" '$1 == n && $2 == s && ($3 == c || $3 == "-") {print $4}' "$W/results" | tail -n 1)
+	r=$(awk -v l="$1" -v n="$2" -v s="$3" -v c="$4" '$1 == l && $2 == n && $3 == s && $4 == c {r = $5} END {print r}' "$W/results")
+	[ -n "$r" ] || r=$(awk -v l="$1" -v n="$2" -v s="$3" '$1 == l && $2 == n && $3 == s && $4 == "-" {r = $5} END {print r}' "$W/results")
 	echo "${r:-none}"
 }
 printf '\n%-40s %-40s %s\n' MUTANT "MUST FAIL" RESULT
@@ -209,18 +220,23 @@ for n in "${names[@]}"; do
 		;;
 	esac
 	verdict=survived by=
+	lane=$(lane_of "$n")
 	for sc in ${must[$n]}; do
-		r=$(result "$n" "${sc%%:*}" "${sc#*:}")
-		b=$(result _baseline "${sc%%:*}" "${sc#*:}")
+		r=$(result "$lane" "$n" "${sc%%:*}" "${sc#*:}")
+		# the baseline of the same guest (lane)
+		b=$(result "$lane" _baseline "${sc%%:*}" "${sc#*:}")
 		case $r in
-		fail | timeout)
+		fail)
 			if [ "$baseline" = 1 ] && [ "$b" != ok ]; then
 				verdict="INVALID (baseline $b)" by=$sc
 			else
 				verdict=killed by=$sc
-				[ "$r" = timeout ] && by="$sc, script timed out"
 				break
 			fi
+			;;
+		timeout)
+			# a hang is not the failure the mutant must cause
+			[ "$verdict" = survived ] && verdict="TIMEOUT" by=$sc
 			;;
 		none | no-result | load-failed)
 			[ "$verdict" = survived ] && verdict="NOT RUN" by=$sc

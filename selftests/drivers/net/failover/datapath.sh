@@ -228,8 +228,9 @@ garp_in() {
 	# (no glob characters: the host splits the request line into words)
 	host_do peer "grep -F 'who-has $NF_ADDR4 tell $NF_ADDR4,' $NOTIF_CAP-$1.txt | grep -qF '> ff:ff:ff:ff:ff:ff,'" > /dev/null 2>&1
 }
+# (unsolicited: to all nodes; the comma ends the address)
 na_in() {
-	host_do peer "grep -qiF 'neighbor advertisement, tgt is $NF_ADDR6' $NOTIF_CAP-$1.txt" > /dev/null 2>&1
+	host_do peer "grep -qiF '> ff02::1: ICMP6, neighbor advertisement, tgt is $NF_ADDR6,' $NOTIF_CAP-$1.txt" > /dev/null 2>&1
 }
 cap_lines() { host_do peer "grep -cE 'ARP|ICMP6' $NOTIF_CAP-$1.txt" 2> /dev/null; }
 

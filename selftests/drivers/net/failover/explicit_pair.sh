@@ -143,7 +143,7 @@ x_ping() { xn ping -q -c "${1:-3}" -i 0.3 -W 2 "$NF_PEER4" > /dev/null 2>&1; }
 explicit_pair_traffic()
 {
 	nf_skip_if_c "rtnl_link_ops" && return
-	local sb_mac tx0 peer0 d out m0 dm
+	local sb_mac tx0 peer0 d out m0 dm leak b0 db
 	xns_up
 	nf_check_err $? "namespace set-up failed" || { nf_log_test; return; }
 	xn ip link add "$XM" type net_failover
@@ -176,19 +176,28 @@ explicit_pair_traffic()
 	d=$(nf_num_diff "$tx0" "$(xstat "$XIGB" tx_packets)")
 	[[ "$d" =~ ^[0-9]+$ ]] && [ "$d" -ge 5 ]
 	nf_check_err $? "igb sent $d frames for 5 pings"
-	nf_diag "via the primary: igb tx +$d, veth peer rx +$(nf_num_diff "$peer0" "$(xstat nfxpeer0 rx_packets)")"
+	# nothing leaks to the standby meanwhile (2 frames of slack for what
+	# the stack sends on its own, e.g. an IPv6 report)
+	leak=$(nf_num_diff "$peer0" "$(xstat nfxpeer0 rx_packets)")
+	nf_diag "via the primary: igb tx +$d, veth peer rx +$leak"
+	[[ "$leak" =~ ^[0-9]+$ ]] && [ "$leak" -le 2 ]
+	nf_check_err $? "the standby sent $leak frames while the primary carried 5 pings"
 
 	# the primary down: the standby carries (no reply: the veth's peer is
 	# not the network)
 	xn ip link set "$XIGB" down
 	nf_wait "$NF_TIMEOUT" x_tx_path_is standby
 	nf_check_err $? "tx_path '$(xread "$XM" failover/tx_path)' with the igb down"
+	# big pings (1200 bytes of data, 1242-byte frames): the bytes tell them
+	# from the small frames the path switch sends (gratuitous ARP, NA)
 	peer0=$(xstat nfxpeer0 rx_packets)
-	x_ping 5
+	b0=$(xstat nfxpeer0 rx_bytes)
+	xn ping -q -c 5 -i 0.3 -W 1 -s 1200 "$NF_PEER4" > /dev/null 2>&1
 	d=$(nf_num_diff "$peer0" "$(xstat nfxpeer0 rx_packets)")
-	[[ "$d" =~ ^[0-9]+$ ]] && [ "$d" -ge 5 ]
-	nf_check_err $? "the veth's peer got $d frames for 5 pings through the standby"
-	nf_diag "via the standby: veth peer rx +$d"
+	db=$(nf_num_diff "$b0" "$(xstat nfxpeer0 rx_bytes)")
+	[[ "$d" =~ ^[0-9]+$ ]] && [ "$d" -ge 5 ] && [[ "$db" =~ ^[0-9]+$ ]] && [ "$db" -ge $((5 * 1242)) ]
+	nf_check_err $? "the veth's peer got $d frames ($db bytes) for 5 pings of 1242-byte frames through the standby"
+	nf_diag "via the standby: veth peer rx +$d frames, +$db bytes"
 
 	xn ip link set "$XIGB" up
 	nf_wait 60 x_ping 1

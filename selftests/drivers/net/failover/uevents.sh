@@ -123,7 +123,7 @@ order_trace_start()
 	if [ ! -d "$t/events/nf_order" ]; then
 		printf '%s\n' \
 			'p:nf_order/pri_close e1000e:e1000e_close' \
-			'p:nf_order/uevent kobject_uevent_env obj=+0(+0(%di)):string env=+0(+0(%dx)):string' \
+			'p:nf_order/uevent kobject_uevent_env obj=+0(+0(%di)):string env=+0(+0(%dx)):string tx=+0(+8(%dx)):string' \
 			>> "$t/kprobe_events" || return 1
 	fi
 	[ -d "$NF_ORDER_TRACE" ] || mkdir "$NF_ORDER_TRACE" || return 1
@@ -133,13 +133,18 @@ order_trace_start()
 }
 order_trace_stop() { echo 0 > "$NF_ORDER_TRACE/events/nf_order/enable"; }
 # order_events: one word per event, in order: close, or the master's
-# uevent's FAILOVER_EVENT
+# uevent's FAILOVER_EVENT, with ":" and its FAILOVER_TX when the second
+# environment string is one (our driver sends FAILOVER_EVENT first, then
+# FAILOVER_TX for a tx_path event)
 order_events()
 {
 	awk -v m="$NF_M" '
 	/ pri_close: / { print "close"; next }
 	/ uevent: / && index($0, "obj=\"" m "\"") && match($0, /env="FAILOVER_EVENT=[a-z_]+"/) {
-		print substr($0, RSTART + 20, RLENGTH - 21)
+		w = substr($0, RSTART + 20, RLENGTH - 21)
+		if (match($0, /tx="FAILOVER_TX=[a-z]+"/))
+			w = w ":" substr($0, RSTART + 16, RLENGTH - 17)
+		print w
 	}' "$NF_ORDER_TRACE/trace" | tr '\n' ' '
 }
 
@@ -161,11 +166,13 @@ tx_path_switch_precedes_close()
 	nf_diag "events in order: $ev"
 	# the uevent and the close are both synchronous in the RTNL section of
 	# "ip link set down": the trace is complete when the command returns
+	# the switch to the standby, then the close, and no other path change
+	# before the close
 	case " $ev" in
-	*" tx_path "*"close "*) ;;
-	*" close "*"tx_path "*)
+	" tx_path:standby close "*) ;;
+	*" close "*"tx_path:standby "*)
 		nf_check_err 1 "the master switched away only after $pri closed (at NETDEV_DOWN, not NETDEV_GOING_DOWN): $ev" ;;
-	*) nf_check_err 1 "no tx_path uevent and close of $pri traced: $ev" ;;
+	*) nf_check_err 1 "want the switch to the standby, then the close of $pri, and nothing else before: $ev" ;;
 	esac
 	nf_log_test
 }
