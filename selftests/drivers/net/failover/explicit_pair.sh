@@ -28,9 +28,9 @@
 #                               32 UDP flows through the master use both tx
 #                               queues of the igb (ethtool -S), not one (the
 #                               e1000e of the other scripts has a single
-#                               queue). The primary picks the queue again at
-#                               its own dev_queue_xmit(), so no driver mutant
-#                               found changes this (tests/mutants/README)
+#                               queue), and the master picks for each packet
+#                               the queue the igb then uses (tracepoint
+#                               net_dev_start_xmit on both, paired by skb)
 #   explicit_mtu_rollback       with a VLAN-on-dummy standby (MTU range up to
 #                               65535, but it refuses more than its dummy's
 #                               MTU): the master's maximum is the igb's; an
@@ -38,6 +38,14 @@
 #                               refuses is refused, and the primary gets its
 #                               MTU back (the rollback); once the dummy allows
 #                               it, all three take it
+#   explicit_hard_header_len    the master's hard_header_len is the largest
+#                               of its lower devices': with a VLAN on a dummy
+#                               (18: the dummy has no VLAN offload) as the
+#                               standby next to the igb (14), a raw AF_PACKET
+#                               frame of MTU + 18 bytes (untagged) is
+#                               accepted by the master; with the VLAN
+#                               released, the master is back to the igb's 14
+#                               and refuses it (EMSGSIZE)
 # The master made by virtio_net keeps refusing all of this (bad_input.sh).
 # With NF_MODULE=c every case SKIPs: the C driver has no rtnl_link_ops.
 
@@ -48,6 +56,7 @@ ALL_TESTS="
 	explicit_delete_releases
 	explicit_tx_queue_from_primary
 	explicit_mtu_rollback
+	explicit_hard_header_len
 "
 
 lib_dir=$(dirname "$(readlink -f "$0")")
@@ -307,13 +316,46 @@ explicit_delete_releases()
 	nf_log_test
 }
 
+# The queue each packet was given by the master and then by the igb:
+# net_dev_start_xmit fires for the master's ndo_start_xmit and again for the
+# igb's, each time with the device's queue_mapping; the two events of one
+# packet share its skbaddr. A tracefs instance of our own, counter clock.
+NF_Q_TRACE=/sys/kernel/tracing/instances/nf_queue
+q_trace_start()
+{
+	local t=/sys/kernel/tracing
+	[ -d "$t/events" ] || mount -t tracefs nodev "$t" 2> /dev/null
+	[ -d "$NF_Q_TRACE" ] || mkdir "$NF_Q_TRACE" || return 1
+	echo counter > "$NF_Q_TRACE/trace_clock" || return 1
+	echo "name == \"$XM\" || name == \"$XIGB\"" > "$NF_Q_TRACE/events/net/net_dev_start_xmit/filter" || return 1
+	: > "$NF_Q_TRACE/trace"
+	echo 1 > "$NF_Q_TRACE/events/net/net_dev_start_xmit/enable"
+}
+q_trace_stop() { echo 0 > "$NF_Q_TRACE/events/net/net_dev_start_xmit/enable"; }
+# q_pairs: "PAIRS MISMATCHES": packets seen at the master and then at the igb,
+# and how many of them the igb sent on another queue than the master chose
+q_pairs()
+{
+	awk -v m="$XM" -v p="$XIGB" '
+	match($0, / dev=[^ ]+ queue_mapping=[0-9]+ skbaddr=[^ ]+/) {
+		split(substr($0, RSTART + 1, RLENGTH - 1), f, /[ =]/)
+		if (f[2] == m) { q[f[6]] = f[4]; next }
+		if (f[2] == p && (f[6] in q)) {
+			n++
+			if (q[f[6]] != f[4]) bad++
+			delete q[f[6]]
+		}
+	}
+	END { printf "%d %d\n", n, bad }' "$NF_Q_TRACE/trace"
+}
+
 # igb_txq N: packets the igb sent on its tx queue N (ethtool -S)
 igb_txq() { xn ethtool -S "$XIGB" 2> /dev/null | awk -v k="tx_queue_$1_packets:" '$1 == k {print $2}'; }
 
 explicit_tx_queue_from_primary()
 {
 	nf_skip_if_c "rtnl_link_ops" && return
-	local q0 q1 d0 d1 nq
+	local q0 q1 d0 d1 nq pairs bad
 	xns_up
 	nf_check_err $? "namespace set-up failed" || { nf_log_test; return; }
 	xn ip link add "$XM" type net_failover &&
@@ -329,6 +371,9 @@ explicit_tx_queue_from_primary()
 	nf_check_err $? "no ping to $NF_PEER4 through $XM"
 	q0=$(igb_txq 0)
 	q1=$(igb_txq 1)
+	q_trace_start
+	nf_check_err $? "cannot trace net_dev_start_xmit" || { nf_log_test; return; }
+	nf_defer q_trace_stop
 	# one socket per flow: each gets its own hash, which the primary maps
 	# to one of its queues
 	xn python3 -c '
@@ -347,6 +392,14 @@ for i in range(32):
 	# all 32 flows on one queue by chance: 2 in 2^32 with two queues
 	[[ "$d0" =~ ^[0-9]+$ ]] && [[ "$d1" =~ ^[0-9]+$ ]] && [ "$d0" -gt 0 ] && [ "$d1" -gt 0 ]
 	nf_check_err $? "the flows did not spread over the igb's queues (queue 0 +$d0, queue 1 +$d1)"
+	# the igb's queuing is asynchronous: wait until its events are in
+	_q_all_paired() { local r; r=$(q_pairs); [ "${r% *}" -ge 150 ]; }
+	nf_wait "$NF_TIMEOUT" _q_all_paired
+	q_trace_stop
+	read -r pairs bad <<< "$(q_pairs)"
+	nf_figure "$pairs packets traced at the master and the igb, $bad on another igb queue than the master chose"
+	[ "$pairs" -ge 150 ] && [ "$bad" = 0 ]
+	nf_check_err $? "the master's queue differs from the igb's for $bad of $pairs packets (want 0 of at least 150 of the 160 datagrams)"
 	xn ip link del "$XM"
 	nf_log_test
 }
@@ -390,6 +443,60 @@ explicit_mtu_rollback()
 	out=$(xn ip link set dev "$XM" mtu 2000 2>&1)
 	nf_check_err $? "MTU 2000 refused with the dummy at 2000: $out"
 	nf_check_eq "MTUs at 2000" "$(xmtus)" 2000/2000/2000
+	out=$(xn ip link del "$XM" 2>&1)
+	nf_check_err $? "ip link del $XM: $out"
+	nf_log_test
+}
+
+# x_raw_send DEV LEN: sends one untagged raw Ethernet frame of LEN bytes on
+# DEV (AF_PACKET, SOCK_RAW) inside the namespace; prints "sent" or "errno N"
+x_raw_send()
+{
+	xn python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+mac = bytes.fromhex(open("/sys/class/net/%s/address" % sys.argv[1]).read().strip().replace(":", ""))
+n = int(sys.argv[2])
+# broadcast, from us, local experimental ethertype 0x88b5
+frame = b"\xff" * 6 + mac + b"\x88\xb5" + bytes(n - 14)
+try:
+    s.send(frame)
+    print("sent")
+except OSError as e:
+    print("errno", e.errno)
+' "$1" "$2"
+}
+
+explicit_hard_header_len()
+{
+	nf_skip_if_c "rtnl_link_ops" && return
+	local mtu hl r out
+	xns_up
+	nf_check_err $? "namespace set-up failed" || { nf_log_test; return; }
+	xn ip link add nfxdum0 type dummy &&
+		xn ip link set nfxdum0 up &&
+		xn ip link add link nfxdum0 name nfxsb1 type vlan id 7 &&
+		xn ip link add "$XM" type net_failover &&
+		xn ip link set nfxsb1 master "$XM" &&
+		xn ip link set "$XIGB" master "$XM" &&
+		xn ip link set "$XM" up
+	nf_check_err $? "cannot pair the igb and a VLAN on a dummy" || { nf_log_test; return; }
+	mtu=$(xread "$XM" mtu)
+	# AF_PACKET takes a raw frame of up to MTU + hard_header_len bytes
+	# (4 more only for a VLAN-tagged one)
+	hl=18
+	r=$(x_raw_send nfxsb1 $((mtu + hl)))
+	nf_check_eq "a frame of MTU + $hl bytes on the VLAN itself" "$r" sent || { nf_log_test; return; }
+	r=$(x_raw_send "$XM" $((mtu + hl)))
+	nf_check_eq "a frame of MTU + $hl bytes on the master (its header length is the VLAN's)" "$r" sent
+	# the VLAN released: the igb alone, Ethernet's 14
+	xn ip link set nfxsb1 nomaster
+	nf_check_err $? "cannot release the VLAN"
+	r=$(x_raw_send "$XM" $((mtu + hl)))
+	nf_check_eq "a frame of MTU + $hl bytes on the master with the igb alone" "$r" "errno 90"
+	r=$(x_raw_send "$XM" $((mtu + 14)))
+	nf_check_eq "a frame of MTU + 14 bytes on the master with the igb alone" "$r" sent
 	out=$(xn ip link del "$XM" 2>&1)
 	nf_check_err $? "ip link del $XM: $out"
 	nf_log_test
