@@ -10,6 +10,7 @@
 #include <linux/export.h>
 #include <linux/moduleparam.h>
 #include <net/net_failover.h>
+#include <net/net_failover_rust.h>
 
 EXPORT_SYMBOL_GPL(net_failover_create);
 EXPORT_SYMBOL_GPL(net_failover_destroy);

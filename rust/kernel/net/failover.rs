@@ -48,8 +48,9 @@ pub trait NetFailover: Sized + Send + 'static {
 /// # Safety
 ///
 /// `standby` must be null or point to a device allocated by `alloc_netdev_mqs()` whose driver has
-/// set its addresses, MTU limits, parent and namespace, valid for the duration of the call (the
-/// contract of `net_failover_create()`).
+/// set its addresses, MTU limits, parent and namespace, valid for the duration of the call, and
+/// so is its parent, if it has one and the device is not registered (the contract of
+/// `net_failover_create()`).
 #[doc(hidden)]
 pub unsafe fn __create<T: NetFailover>(
     standby: *mut bindings::net_device,
@@ -59,7 +60,7 @@ pub unsafe fn __create<T: NetFailover>(
         return EINVAL.to_ptr();
     }
     // SAFETY: non-null, so by the function's safety contract a set-up device valid during the
-    // call.
+    // call, with its parent, if it has one and is not registered.
     let standby = unsafe { Allocated::from_raw(standby) };
     // Allocated first: once `create` succeeded, nothing may fail any more.
     let slot = match KBox::<T>::new_uninit(GFP_KERNEL) {
@@ -97,9 +98,14 @@ pub unsafe fn __destroy<T: NetFailover>(failover: *mut bindings::failover) {
 /// them (`EXPORT_SYMBOL_GPL`), as Rust modules cannot in 6.12.
 ///
 /// The same C file defines the module parameters of [`Params`], which `net_failover_create()`
-/// reads, as does the `net_failover_params()` the macro also emits:
+/// reads, as does the `net_failover_params()` the macro also emits. They are declared in
+/// `include/net/net_failover_rust.h`, which the C file includes (so the compiler checks the
+/// definition against the declaration) and from which bindgen made the Rust declarations the
+/// macro reads (so their types are the C ones):
 ///
 /// ```c
+/// #include <net/net_failover_rust.h>
+///
 /// unsigned int net_failover_takeover_delay_ms;
 /// module_param_named(takeover_delay_ms, net_failover_takeover_delay_ms, uint, 0644);
 /// ```
@@ -111,7 +117,8 @@ macro_rules! net_failover_entry_points {
         /// # Safety
         ///
         /// `standby` must be null or a set-up `net_device` (registered or not) that the caller
-        /// keeps alive during the call; the caller must not hold RTNL.
+        /// keeps alive during the call, with its parent device, if any (a driver creates the
+        /// master while it probes the standby's parent); the caller must not hold RTNL.
         #[no_mangle]
         pub unsafe extern "C" fn net_failover_create(
             standby: *mut $crate::bindings::net_device,
@@ -124,16 +131,16 @@ macro_rules! net_failover_entry_points {
         /// The module parameters as they are now (for masters created another way, e.g. by
         /// rtnetlink).
         fn net_failover_params() -> $crate::net::failover::Params {
-            extern "C" {
-                static net_failover_takeover_delay_ms: core::ffi::c_uint;
-            }
             $crate::net::failover::Params {
-                // SAFETY: the module's C part defines this `unsigned int` (the contract of
-                // `net_failover_entry_points!`), which lives as long as the module; the
-                // parameter code may write it concurrently, hence a volatile read
-                // (`READ_ONCE()`).
+                // SAFETY: the module's C part defines this variable (the contract of
+                // `net_failover_entry_points!`) with the type of its declaration in
+                // `include/net/net_failover_rust.h`, which it includes and which bindgen read;
+                // it lives as long as the module. The parameter code may write it
+                // concurrently, hence a volatile read (`READ_ONCE()`).
                 takeover_delay_ms: unsafe {
-                    core::ptr::read_volatile(core::ptr::addr_of!(net_failover_takeover_delay_ms))
+                    core::ptr::read_volatile(core::ptr::addr_of!(
+                        $crate::bindings::net_failover_takeover_delay_ms
+                    ))
                 },
             }
         }
