@@ -34,7 +34,7 @@ use kernel::{
         failover::{NetFailover, Params},
         lower::LowerLink,
         notifier::{self, Event},
-        rtnl::{self, Rtnl, RtnlLocked},
+        rtnl::{self, Rtnl, RtnlAtomic, RtnlLocked},
         rx_handler::{RxAction, RxHandler, RxSkb},
         skbuff::{OwnedSkBuff, SkBuff},
         stats::Stats64,
@@ -1114,8 +1114,7 @@ impl Operations for Master {
         txq
     }
 
-    fn get_stats64(dev: &NetDev<Self>, stats: &mut Stats64) {
-        let m = dev.data();
+    fn get_stats64(m: &Self, stats: &mut Stats64) {
         let (total, _) = m.fold_stats();
         stats.set_from_array(&total.0);
     }
@@ -1154,7 +1153,7 @@ impl Operations for Master {
         }
     }
 
-    fn change_rx_flags(dev: &NetDev<Self>, change: u32, rtnl: &Rtnl) {
+    fn change_rx_flags(dev: &NetDev<Self>, change: u32, rtnl: &RtnlAtomic) {
         let m = dev.data();
         let mflags = dev.flags();
         let inc = |f: u32| if mflags & f != 0 { 1 } else { -1 };

@@ -140,30 +140,24 @@ void rust_helper_netdev_update_priv_flags(struct net_device *dev,
 	dev->priv_flags = (dev->priv_flags & ~clear) | set;
 }
 
-const char *rust_helper_netdev_parent_name(const struct net_device *dev)
+const char *rust_helper_dev_name(const struct device *dev)
 {
-	return dev->dev.parent ? dev_name(dev->dev.parent) : NULL;
+	return dev_name(dev);
 }
 
-unsigned int rust_helper_netdev_num_possible_cpus(void)
+unsigned int rust_helper_num_possible_cpus(void)
 {
 	return num_possible_cpus();
 }
 
-/*
- * The device after @prev in the device list of @ref's namespace, or the first
- * one if @prev is NULL; NULL at the end. Caller holds RTNL.
- */
-struct net_device *rust_helper_netdev_next_in_net_of(const struct net_device *ref,
-						     struct net_device *prev)
+struct net_device *rust_helper_first_net_device(struct net *net)
 {
-	struct net *net = dev_net(ref);
-	struct list_head *pos;
+	return first_net_device(net);
+}
 
-	pos = prev ? prev->dev_list.next : net->dev_base_head.next;
-	if (pos == &net->dev_base_head)
-		return NULL;
-	return list_entry(pos, struct net_device, dev_list);
+struct net_device *rust_helper_next_net_device(struct net_device *dev)
+{
+	return next_net_device(dev);
 }
 
 void rust_helper_ratelimit_state_init(struct ratelimit_state *rs, int interval,
@@ -183,13 +177,12 @@ void rust_helper_netdev_init_delayed_work(struct delayed_work *dw,
 	INIT_DELAYED_WORK(dw, func);
 }
 
-/* A sysfs attribute of a Rust netdev's group, allocated with the device. */
-void rust_helper_netdev_sysfs_attr_init(struct attribute *attr)
+void rust_helper_sysfs_attr_init(struct attribute *attr)
 {
 	sysfs_attr_init(attr);
 }
 
-int rust_helper_netdev_restart_syscall(void)
+int rust_helper_restart_syscall(void)
 {
 	return restart_syscall();
 }

@@ -25,7 +25,7 @@ use crate::{
     bindings,
     error::{to_result, Result},
     net::driver::TxContext,
-    net::rtnl::Rtnl,
+    net::rtnl::{Rtnl, RtnlAtomic},
     net::skbuff::SkBuff,
     net::stats::Stats64,
     str::CStr,
@@ -128,8 +128,9 @@ impl Allocated {
         // SAFETY: the device is valid; `dev_addr` points to at least `addr_len` bytes, so
         // reading `ETH_ALEN` bytes is in bounds when `addr_len >= ETH_ALEN`. `dev_addr_set()`
         // rewrites the bytes under RTNL while lockless readers (as in C) may read them: each
-        // byte is read once, volatile, so a racing reader gets some mix of old and new bytes,
-        // as a C reader would, and no data race in Rust's sense.
+        // byte is read once, volatile (`READ_ONCE()`), so a racing reader gets some mix of old
+        // and new bytes, as a C reader would; the race with `dev_addr_set()`'s plain copy is
+        // the one C's readers accept.
         unsafe {
             let d = self.as_raw();
             if (*d).addr_len as usize >= ETH_ALEN && !(*d).dev_addr.is_null() {
@@ -213,15 +214,15 @@ impl Allocated {
         if !self.parent_held(rtnl) {
             return None;
         }
-        // SAFETY: the device is valid, and so is its parent, if any (`parent_held`, RTNL held).
-        let p = unsafe { bindings::netdev_parent_name(self.as_raw()) };
-        if p.is_null() {
-            None
-        } else {
-            // SAFETY: `dev_name()` is a NUL-terminated string living as long as the parent,
-            // which stays valid while `rtnl` is borrowed (`parent_held`).
-            Some(unsafe { CStr::from_char_ptr(p) })
+        let parent = self.parent_raw();
+        if parent.is_null() {
+            return None;
         }
+        // SAFETY: the parent is valid while RTNL is held (`parent_held`).
+        let p = unsafe { bindings::dev_name(parent) };
+        // SAFETY: `dev_name()` is a NUL-terminated string (never null) living as long as the
+        // parent, which stays valid while `rtnl` is borrowed (`parent_held`).
+        Some(unsafe { CStr::from_char_ptr(p) })
     }
 
     /// Whether both devices are in the same network namespace.
@@ -462,11 +463,11 @@ impl Device {
     /// in list order (`for_each_netdev()`).
     pub fn devices_in_same_net(&self, _rtnl: &Rtnl) -> Result<KVec<ARef<Device>>> {
         let mut v = KVec::new();
-        let mut cur: *mut bindings::net_device = ptr::null_mut();
+        // SAFETY: the device is valid, and so is its namespace while RTNL is held (a namespace
+        // being dismantled moves or unregisters its devices under RTNL first); its device list
+        // is stable under RTNL.
+        let mut cur = unsafe { bindings::first_net_device(bindings::dev_net(self.as_raw())) };
         loop {
-            // SAFETY: RTNL is held, so the namespace's device list is stable; `cur` is null or a
-            // device of that list.
-            cur = unsafe { bindings::netdev_next_in_net_of(self.as_raw(), cur) };
             if cur.is_null() {
                 return Ok(v);
             }
@@ -474,6 +475,8 @@ impl Device {
             // `dev_init_scheduler()`) and valid while RTNL is held.
             let d = unsafe { Device::from_raw(cur) };
             v.push(ARef::from(d), GFP_KERNEL)?;
+            // SAFETY: `cur` is a device of the list, which is stable while RTNL is held.
+            cur = unsafe { bindings::next_net_device(cur) };
         }
     }
 
@@ -498,7 +501,7 @@ impl Device {
     /// allmulti; VLAN filters) check it first: on a device being unregistered (a driver's
     /// deferred work may still run then) that state would hold references the unregistration
     /// waits for in vain.
-    fn registered(&self, _rtnl: &Rtnl) -> Result {
+    fn registered(&self, _rtnl: &RtnlAtomic) -> Result {
         // `reg_state` enters and leaves `NETREG_REGISTERED` only under RTNL, which is held: any
         // value but REGISTERED means the same here.
         if self.reg_state() == bindings::netdev_reg_state_NETREG_REGISTERED {
@@ -561,8 +564,9 @@ impl Device {
     /// Changes the promiscuity count by `inc` (`dev_set_promiscuity()`).
     ///
     /// `ENODEV` for a raise (`inc > 0`) if the device is not registered (any more); lowering
-    /// the count is always done.
-    pub fn set_promiscuity(&self, inc: i32, rtnl: &Rtnl) -> Result {
+    /// the count is always done. Does not sleep: callable from a callback that may run in atomic
+    /// context ([`RtnlAtomic`]).
+    pub fn set_promiscuity(&self, inc: i32, rtnl: &RtnlAtomic) -> Result {
         if inc > 0 {
             self.registered(rtnl)?;
         }
@@ -573,8 +577,8 @@ impl Device {
     /// Changes the all-multicast count by `inc` (`dev_set_allmulti()`).
     ///
     /// `ENODEV` for a raise (`inc > 0`) if the device is not registered (any more); lowering
-    /// the count is always done.
-    pub fn set_allmulti(&self, inc: i32, rtnl: &Rtnl) -> Result {
+    /// the count is always done. Does not sleep, as [`Device::set_promiscuity`].
+    pub fn set_allmulti(&self, inc: i32, rtnl: &RtnlAtomic) -> Result {
         if inc > 0 {
             self.registered(rtnl)?;
         }

@@ -55,7 +55,7 @@ use crate::{
     net::{
         device::{AddrLocked, Device, Features, NetDevice, PrivFlags},
         ethtool::{DrvInfo, LinkKsettings},
-        rtnl::Rtnl,
+        rtnl::{Rtnl, RtnlAtomic},
         skbuff::{OwnedSkBuff, SkBuff},
         stats::Stats64,
     },
@@ -82,7 +82,7 @@ use sysfs::SysfsTable;
 /// Number of possible CPUs (`num_possible_cpus()`), e.g. to size tx queues.
 pub fn num_possible_cpus() -> u32 {
     // SAFETY: reads a constant cpumask.
-    unsafe { bindings::netdev_num_possible_cpus() }
+    unsafe { bindings::num_possible_cpus() }
 }
 
 /// Alignment of the private area of a `net_device` (`NETDEV_ALIGN`).
@@ -234,9 +234,12 @@ pub trait Operations: Sized + Send + Sync + 'static {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// `ndo_get_stats64`: fill in `stats` (zeroed by the core). Any context, possibly atomic,
-    /// possibly concurrently with itself.
-    fn get_stats64(_dev: &NetDev<Self>, _stats: &mut Stats64) {
+    /// `ndo_get_stats64`: fill in `stats` (zeroed by the core) from the device's private data.
+    /// Any context, possibly atomic, possibly concurrently with itself. Only the data is given,
+    /// not the device: sysfs reads the statistics of a device whose registration is still
+    /// setting up its queues (`dev_init_scheduler()` runs after the sysfs files appear), which
+    /// is not a [`NetDev`] yet.
+    fn get_stats64(_data: &Self, _stats: &mut Stats64) {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -252,14 +255,12 @@ pub trait Operations: Sized + Send + Sync + 'static {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// `ndo_change_rx_flags`: `IFF_PROMISC` and/or `IFF_ALLMULTI` (bits set in `change`) of the
-    /// device changed; the new state is in [`Device::flags`]. Process context, RTNL held: from
-    /// `dev_set_promiscuity()`/`dev_set_allmulti()`. The core also calls it from
-    /// `__dev_set_rx_mode()`, under the address lock with bottom halves off, to put a device
-    /// that cannot filter unicast addresses in promiscuous mode; so the devices of a driver that
-    /// implements this callback always say they filter unicast (`IFF_UNICAST_FLT`, see
-    /// [`Setup::set_unicast_filtering`]), and that path never reaches it.
-    fn change_rx_flags(_dev: &NetDev<Self>, _change: u32, _rtnl: &Rtnl) {
+    /// `ndo_change_rx_flags`: `IFF_PROMISC`, `IFF_ALLMULTI` and/or `IFF_MULTICAST` (bits set in
+    /// `change`) of the device changed; the new state is in [`Device::flags`]. RTNL held, maybe
+    /// in atomic context: an upper device that cannot filter unicast addresses (a bridge)
+    /// changes its ports' promiscuity from its `ndo_set_rx_mode` path, under its address lock
+    /// with bottom halves off. Hence only [`RtnlAtomic`]: nothing that sleeps.
+    fn change_rx_flags(_dev: &NetDev<Self>, _change: u32, _rtnl: &RtnlAtomic) {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -428,17 +429,12 @@ struct Priv<T> {
 ///   ([`OwnedSkBuff::xmit_via`](crate::net::skbuff::OwnedSkBuff::xmit_via)); `netpoll_setup()`
 ///   refuses the device instead.
 ///
-/// - `IFF_UNICAST_FLT` if `T` implements [`Operations::change_rx_flags`], which must not be
-///   called in atomic context.
 ///
 /// # Safety
 ///
 /// `dev` must be a valid device that nobody else uses yet (not registered).
-unsafe fn restrict_priv_flags<T: Operations>(dev: *mut bindings::net_device) {
-    let mut set = PrivFlags::DISABLE_NETPOLL.bits();
-    if T::HAS_CHANGE_RX_FLAGS {
-        set |= PrivFlags::UNICAST_FLT.bits();
-    }
+unsafe fn restrict_priv_flags(dev: *mut bindings::net_device) {
+    let set = PrivFlags::DISABLE_NETPOLL.bits();
     let clear = PrivFlags::TX_SKB_SHARING.bits();
     // SAFETY: valid, and not shared yet (caller).
     unsafe { bindings::netdev_update_priv_flags(dev, set as _, clear as _) };
@@ -514,8 +510,8 @@ impl<T: Operations> NetDev<T> {
     ///
     /// `ptr` must be a device of `T` (see [`Priv`]) whose registration got past
     /// `dev_init_scheduler()` (it may be being unregistered since; sysfs can call into a device
-    /// before that point, see `get_stats64`) and whose unregistration, if any, has not finished
-    /// waiting for its
+    /// before that point, which is why `get_stats64` gets no `NetDev`) and whose
+    /// unregistration, if any, has not finished waiting for its
     /// references (`netdev_run_todo()`) during `'a`: a valid [`Device`] for `'a`.
     unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
         // CAST: `NetDev<T>` is a transparent wrapper of `Device`, itself of `net_device`.

@@ -15,17 +15,58 @@ use core::cell::{Ref, RefCell, RefMut};
 use core::marker::PhantomData;
 use core::ops::Deref;
 
-/// Proof that the current task holds RTNL.
+/// Proof that the current task holds RTNL, in a context that may be atomic (bottom halves off,
+/// a spinlock held): what needs RTNL but never sleeps takes this type, and a [`Rtnl`] (RTNL in
+/// process context) dereferences to it.
+///
+/// The core calls some operations under RTNL from atomic context: `ndo_change_rx_flags` runs
+/// inside an upper device's address lock when that device (a bridge, say) turns promiscuity on
+/// for its ports from its own `ndo_set_rx_mode` path. Such callbacks get only this proof, so
+/// nothing that sleeps (waiting for a grace period, allocating with `GFP_KERNEL`, opening a
+/// device) can be called from them.
+///
+/// # Invariants
+///
+/// While a `&RtnlAtomic` is live, the current task holds the RTNL mutex.
+pub struct RtnlAtomic {
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl RtnlAtomic {
+    /// Creates a proof of RTNL for a caller that knows it is held, in a context that may be
+    /// atomic. Checked by lockdep as [`Rtnl::assume_held`] is.
+    ///
+    /// # Safety
+    ///
+    /// The current task must hold RTNL for the whole lifetime `'a`.
+    pub unsafe fn assume_held<'a>() -> &'a RtnlAtomic {
+        // SAFETY: the caller guarantees that RTNL is held during `'a`.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        &rtnl.atomic
+    }
+}
+
+/// Proof that the current task holds RTNL, in process context (it may sleep).
 ///
 /// Only references to this type exist, and only for as long as RTNL is known to be held: a
 /// [`RtnlGuard`] dereferences to it, and callback adapters hand it out for the duration of a
-/// callback invoked under RTNL. It is neither `Send` nor `Sync`.
+/// callback invoked under RTNL. It is neither `Send` nor `Sync`. It dereferences to
+/// [`RtnlAtomic`], so what needs only RTNL accepts it too.
 ///
 /// # Invariants
 ///
 /// While a `&Rtnl` is live, the current task holds the RTNL mutex.
 pub struct Rtnl {
-    _not_send: PhantomData<*mut ()>,
+    atomic: RtnlAtomic,
+}
+
+impl Deref for Rtnl {
+    type Target = RtnlAtomic;
+
+    fn deref(&self) -> &RtnlAtomic {
+        // INVARIANT: RTNL is held while `self` is live.
+        &self.atomic
+    }
 }
 
 impl Rtnl {
@@ -67,7 +108,9 @@ impl Rtnl {
         }
         // INVARIANT: the caller guarantees that RTNL is held during `'a`.
         &Rtnl {
-            _not_send: PhantomData,
+            atomic: RtnlAtomic {
+                _not_send: PhantomData,
+            },
         }
     }
 }
@@ -92,7 +135,9 @@ pub fn lock() -> RtnlGuard {
     // INVARIANT: RTNL was just locked.
     RtnlGuard {
         proof: Rtnl {
-            _not_send: PhantomData,
+            atomic: RtnlAtomic {
+                _not_send: PhantomData,
+            },
         },
     }
 }
@@ -108,7 +153,9 @@ pub fn try_lock() -> Option<RtnlGuard> {
     // INVARIANT: RTNL was just locked.
     Some(RtnlGuard {
         proof: Rtnl {
-            _not_send: PhantomData,
+            atomic: RtnlAtomic {
+                _not_send: PhantomData,
+            },
         },
     })
 }

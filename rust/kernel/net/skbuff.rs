@@ -167,10 +167,14 @@ unsafe fn qdisc_cb(skb: *mut bindings::sk_buff) -> *mut bindings::qdisc_skb_cb {
 ///
 /// # Invariants
 ///
-/// `self.0` is a valid `sk_buff` owned by this value, and by nobody else: not shared
-/// (`skb->users` is one). The stack hands a transmit path such packets once the device lacks
-/// `IFF_TX_SKB_SHARING` (no device of [`crate::net::driver::Operations`] has it), and an rx
-/// handler after `skb_share_check()` (the adapter does it first).
+/// `self.0` is a valid `sk_buff` of which this value owns one reference (of `skb->users`), and
+/// whose fields the holder may change: whoever else holds a reference does not use the packet
+/// until it gets it back or frees it (pktgen keeps one on the packets it sends, only to free
+/// them later; the devices of [`crate::net::driver::Operations`] lack `IFF_TX_SKB_SHARING`, so
+/// it never hands one packet twice at once), and an rx handler's packet was made unshared
+/// first (`skb_share_check()`, in the adapter). The methods change only what the stack lets a
+/// transmit path change (`skb->dev`, the queue mapping, the control block), never the data:
+/// an API that writes the data would need `skb_unshare()` first.
 #[must_use = "a packet must be transmitted or freed"]
 pub struct OwnedSkBuff(NonNull<bindings::sk_buff>);
 
@@ -182,8 +186,8 @@ impl OwnedSkBuff {
     ///
     /// # Safety
     ///
-    /// `ptr` must be a valid, unshared `sk_buff` whose ownership is transferred to the returned
-    /// value.
+    /// `ptr` must be a valid `sk_buff` one reference of which is transferred to the returned
+    /// value, under the conditions of the type invariant.
     #[inline]
     pub unsafe fn from_raw(ptr: *mut bindings::sk_buff) -> Self {
         // SAFETY: non-null as a valid pointer (caller's guarantee).

@@ -87,13 +87,14 @@ impl Level {
         }
     }
 
-    /// The format for a device without a parent that may be used: the `KERN_*` prefix, then
-    /// the device's name (`%s`) and the message (`%pA`).
+    /// The format for a device whose parent may be gone: the `KERN_*` prefix, then the
+    /// device's name and its state (two `%s`, as `netdev_reg_state()` words it) and the message
+    /// (`%pA`).
     fn format_unparented(self) -> &'static core::ffi::CStr {
         match self {
-            Level::Err => c"\x013%s (unregistered): %pA",
-            Level::Warning => c"\x014%s (unregistered): %pA",
-            Level::Info => c"\x016%s (unregistered): %pA",
+            Level::Err => c"\x013%s%s: %pA",
+            Level::Warning => c"\x014%s%s: %pA",
+            Level::Info => c"\x016%s%s: %pA",
         }
     }
 }
@@ -102,8 +103,9 @@ impl Level {
 /// [`netdev_info!`](crate::netdev_info), [`netdev_warn!`](crate::netdev_warn) and
 /// [`netdev_err!`](crate::netdev_err) macros.
 ///
-/// A device that is being unregistered (or was) is printed by name only: `netdev_printk()`
-/// would print its parent device too, which may be gone then.
+/// A device that is being unregistered (or was) is printed by name and state only, as
+/// `"eth0 (unregistering): ..."`: `netdev_printk()` would print its parent device too, which may
+/// be gone then.
 ///
 /// Context: any.
 pub fn printk(level: Level, dev: &Device, args: core::fmt::Arguments<'_>) {
@@ -127,14 +129,22 @@ pub fn printk(level: Level, dev: &Device, args: core::fmt::Arguments<'_>) {
             )
         };
     } else {
+        let state: &core::ffi::CStr = match dev.reg_state() {
+            bindings::netdev_reg_state_NETREG_UNREGISTERING => c" (unregistering)",
+            bindings::netdev_reg_state_NETREG_UNREGISTERED => c" (unregistered)",
+            bindings::netdev_reg_state_NETREG_RELEASED => c" (released)",
+            _ => c" (unknown state)",
+        };
         // CAST: as above; `name` is the device's NUL-terminated name array.
-        // SAFETY: a NUL-terminated format whose `%s` gets the device's name (valid with the
-        // device; renames write it under RTNL, as C's `netdev_name()` readers tolerate) and
-        // whose `%pA` gets a `fmt::Arguments` that lives across the call.
+        // SAFETY: a NUL-terminated format whose first `%s` gets the device's name (valid with
+        // the device; renames write it under RTNL, as C's `netdev_name()` readers tolerate),
+        // whose second gets a NUL-terminated static string, and whose `%pA` gets a
+        // `fmt::Arguments` that lives across the call.
         unsafe {
             bindings::_printk(
                 level.format_unparented().as_ptr().cast(),
                 ptr::addr_of!((*dev.as_raw()).name).cast::<u8>(),
+                state.as_ptr().cast::<u8>(),
                 ptr::addr_of!(args).cast::<core::ffi::c_void>(),
             )
         };

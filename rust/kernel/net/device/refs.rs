@@ -6,7 +6,13 @@
 //! (`netdev_hold()`, `netdev_put()`, `synchronize_net()`)
 
 use super::Device;
-use crate::{bindings, error::Result, net::rtnl::Rtnl, sync::rcu, types::ARef};
+use crate::{
+    bindings,
+    error::Result,
+    net::rtnl::{Rtnl, RtnlAtomic},
+    sync::rcu,
+    types::ARef,
+};
 use core::{
     cell::UnsafeCell,
     ptr::{self, NonNull},
@@ -275,8 +281,8 @@ impl DeviceSlot {
     }
 
     /// The published device, for RTNL holders (`rtnl_dereference()`), as a counted reference
-    /// that stays valid whatever happens to the slot afterwards.
-    pub fn get_rtnl(&self, _rtnl: &Rtnl) -> Option<ARef<Device>> {
+    /// that stays valid whatever happens to the slot afterwards. Does not sleep.
+    pub fn get_rtnl(&self, _rtnl: &RtnlAtomic) -> Option<ARef<Device>> {
         let p = self.ptr.load(Ordering::Relaxed);
         // SAFETY: RTNL is held, so the slot cannot be emptied during this call, and its
         // reference keeps `p` valid while we take our own.
@@ -284,12 +290,12 @@ impl DeviceSlot {
     }
 
     /// Whether the slot holds `dev`.
-    pub fn holds(&self, dev: &Device, _rtnl: &Rtnl) -> bool {
+    pub fn holds(&self, dev: &Device, _rtnl: &RtnlAtomic) -> bool {
         ptr::eq(self.ptr.load(Ordering::Relaxed), dev.as_raw())
     }
 
     /// Whether the slot holds a device.
-    pub fn is_occupied(&self, _rtnl: &Rtnl) -> bool {
+    pub fn is_occupied(&self, _rtnl: &RtnlAtomic) -> bool {
         !self.ptr.load(Ordering::Relaxed).is_null()
     }
 

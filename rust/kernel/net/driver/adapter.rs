@@ -3,12 +3,12 @@
 //! The [`Operations`] adapter: the C callbacks of a device of `T` (`net_device_ops`,
 //! `rtnl_link_ops` slave info, `ndo_uninit`) and its deferred work.
 
-use super::{net_device_of, NetDev, Operations, Priv, SlaveInfo, TxContext, NETDEV_ALIGN};
+use super::{net_device_of, priv_of, NetDev, Operations, Priv, SlaveInfo, TxContext, NETDEV_ALIGN};
 use crate::{
     error::from_result,
     net::{
         device::{AddrLocked, Device},
-        rtnl::Rtnl,
+        rtnl::{Rtnl, RtnlAtomic},
         skbuff::{OwnedSkBuff, SkBuff},
         stats::Stats64,
     },
@@ -54,9 +54,9 @@ impl<T: Operations> Adapter<T> {
     ) -> bindings::netdev_tx_t {
         // SAFETY: see `open`.
         let dev = unsafe { NetDev::<T>::from_raw(dev) };
-        // SAFETY: `ndo_start_xmit` transfers ownership of the skb, which is not shared: devices
-        // of `T` lack `IFF_TX_SKB_SHARING` (`restrict_priv_flags`), the flag under which alone
-        // the core (pktgen) hands a packet it still holds.
+        // SAFETY: `ndo_start_xmit` transfers a reference to the skb, whose fields are ours to
+        // change: pktgen, the one sender that keeps a reference, does not use the packet again
+        // before freeing it, as devices of `T` lack `IFF_TX_SKB_SHARING` (`restrict_priv_flags`).
         let skb = unsafe { OwnedSkBuff::from_raw(skb) };
         // SAFETY: `ndo_start_xmit` runs with bottom halves (or interrupts) disabled, inside
         // `rcu_read_lock_bh()` on the qdisc and `__dev_queue_xmit()` paths, for the whole call.
@@ -105,18 +105,16 @@ impl<T: Operations> Adapter<T> {
         stats: *mut bindings::rtnl_link_stats64,
     ) {
         // Sysfs can read the statistics of a device whose registration has made its files but
-        // not yet reached `dev_init_scheduler()`: not a `NetDev<T>` yet (a device that could be
-        // handed to `xmit_via()` with a null qdisc). Its counters are still zero: say nothing.
-        // SAFETY: `dev` is valid during the call; `qdisc` is an RCU-published pointer, read once
-        // and only tested for null.
-        if unsafe { ptr::read_volatile(ptr::addr_of!((*dev).qdisc)) }.is_null() {
-            return;
-        }
-        // SAFETY: see `open`; its registration got past `dev_init_scheduler()` (tested above).
-        let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        // not finished `dev_init_scheduler()`: no `NetDev<T>` is made here, only the data is
+        // handed on.
+        // SAFETY: `dev` is a device of `T` valid during the call (the core calls its
+        // `ndo_get_stats64` only while it may be used, i.e. after `ndo_init`/`Builder::new`
+        // initialised the data, which is dropped only once the device is unregistered and its
+        // references are gone); the data is only read through a shared reference.
+        let data = unsafe { &(*priv_of::<T>(dev)).data };
         // SAFETY: the core passes a struct that is ours during the call.
         let stats = unsafe { Stats64::from_raw(stats) };
-        T::get_stats64(dev, stats);
+        T::get_stats64(data, stats);
     }
 
     /// # Safety
@@ -149,12 +147,14 @@ impl<T: Operations> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core as `ndo_change_rx_flags` (RTNL held).
+    /// Called by the core as `ndo_change_rx_flags` (RTNL held, maybe atomic context).
     unsafe extern "C" fn change_rx_flags(dev: *mut bindings::net_device, change: c_int) {
         // SAFETY: see `open`.
         let dev = unsafe { NetDev::<T>::from_raw(dev) };
-        // SAFETY: the callers (`__dev_set_promiscuity`, `__dev_set_allmulti`) hold RTNL.
-        let rtnl = unsafe { Rtnl::assume_held() };
+        // SAFETY: the callers hold RTNL (`__dev_set_promiscuity()` and `__dev_set_allmulti()`
+        // assert it, `__dev_change_flags()` runs under it); the first two may run in atomic
+        // context (an upper device's `__dev_set_rx_mode()`), which `RtnlAtomic` allows for.
+        let rtnl = unsafe { RtnlAtomic::assume_held() };
         T::change_rx_flags(dev, change as u32, rtnl);
     }
 

@@ -98,7 +98,7 @@ impl<T: Operations> Builder<T> {
         let dev = unsafe { bindings::alloc_etherdev_mqs(size, txqs, rxqs) };
         let dev = NonNull::new(dev).ok_or(ENOMEM)?;
         // SAFETY: just allocated, seen by nobody else.
-        unsafe { restrict_priv_flags::<T>(dev.as_ptr()) };
+        unsafe { restrict_priv_flags(dev.as_ptr()) };
         // SAFETY: the private area was sized for a `Priv<T>` and is aligned to `NETDEV_ALIGN`,
         // which is at least its alignment (`ALIGN_OK`); it is pinned as long as the device
         // lives.
@@ -292,11 +292,9 @@ impl<T: Operations> Setup<T> {
     }
 
     /// Whether the device filters unicast addresses itself (`IFF_UNICAST_FLT`); without it the
-    /// core turns on promiscuous mode when secondary unicast addresses are added. Always on for
-    /// a driver that implements [`Operations::change_rx_flags`] (see there): `false` is then
-    /// ignored.
+    /// core turns on promiscuous mode when secondary unicast addresses are added.
     pub fn set_unicast_filtering(&self, on: bool) -> &Self {
-        self.set_or_clear(PrivFlags::UNICAST_FLT, on || T::HAS_CHANGE_RX_FLAGS)
+        self.set_or_clear(PrivFlags::UNICAST_FLT, on)
     }
 
     /// Whether the device has no qdisc (`IFF_NO_QUEUE`), as stacked devices that hand packets

@@ -166,7 +166,7 @@ impl<T: LinkOperations> LinkAdapter<T> {
         // SAFETY: a freshly allocated device (caller's guarantee), seen by nobody else.
         unsafe {
             bindings::ether_setup(dev);
-            restrict_priv_flags::<T>(dev);
+            restrict_priv_flags(dev);
         }
         // SAFETY: the private area has room for a `Priv<T>`, aligned to `NETDEV_ALIGN` (at least
         // its alignment, `ALIGN_OK`); nobody else uses it. `work` and `sysfs` are initialised

@@ -76,7 +76,7 @@ impl<T: Operations> Adapter<T> {
         let (dev, index) = unsafe { Self::sysfs_args(d, attr) };
         let Some(rtnl) = crate::net::rtnl::try_lock() else {
             // SAFETY: just an FFI call (sets `TIF_SIGPENDING`).
-            return unsafe { bindings::netdev_restart_syscall() } as isize;
+            return unsafe { bindings::restart_syscall() } as isize;
         };
         // SAFETY: `buf` is a page for us to fill (sysfs `show` contract); one byte is kept for
         // the terminating NUL `sysfs_emit()` would write.
@@ -107,7 +107,7 @@ impl<T: Operations> Adapter<T> {
         };
         let Some(rtnl) = crate::net::rtnl::try_lock() else {
             // SAFETY: just an FFI call (sets `TIF_SIGPENDING`).
-            return unsafe { bindings::netdev_restart_syscall() } as isize;
+            return unsafe { bindings::restart_syscall() } as isize;
         };
         match T::sysfs_store(dev, index, text.strip_suffix('\n').unwrap_or(text), &rtnl) {
             Ok(()) => count as isize,
@@ -134,7 +134,7 @@ impl<T: Operations> Adapter<T> {
                 if desc.writable {
                     (*a).attr.store = Some(Self::sysfs_store);
                 }
-                bindings::netdev_sysfs_attr_init(ptr::addr_of_mut!((*a).attr.attr));
+                bindings::sysfs_attr_init(ptr::addr_of_mut!((*a).attr.attr));
                 (*tp).list[i] = ptr::addr_of_mut!((*a).attr.attr);
             }
         }
