@@ -202,7 +202,7 @@ lane_of() { awk -v n="$1" '$2 == n {print $1; exit}' "$W/results"; }
 result() {
 	local r
 	r=$(awk -v l="$1" -v n="$2" -v s="$3" -v c="$4" '$1 == l && $2 == n && $3 == s && $4 == c {r = $5} END {print r}' "$W/results")
-	[ -n "$r" ] || r=$(awk -v l="$1" -v n="$2" -v s="$3" '$1 == l && $2 == n && $3 == s && $4 == "-" {r = $5} END {print r}' "$W/results")
+	[ -n "$r" ] || r=$(awk -v l="$1" -v n="$2" -v s="$3" '$1 == l && $2 == n && ($3 == s || $3 == "-") && $4 == "-" {r = $5} END {print r}' "$W/results")
 	echo "${r:-none}"
 }
 printf '\n%-40s %-40s %s\n' MUTANT "MUST FAIL" RESULT
@@ -238,7 +238,10 @@ for n in "${names[@]}"; do
 			# a hang is not the failure the mutant must cause
 			[ "$verdict" = survived ] && verdict="TIMEOUT" by=$sc
 			;;
-		none | no-result | load-failed)
+		load-failed)
+			[ "$verdict" = survived ] && verdict="NOT RUN (module did not load)" by=$sc
+			;;
+		none | no-result)
 			[ "$verdict" = survived ] && verdict="NOT RUN" by=$sc
 			;;
 		esac
