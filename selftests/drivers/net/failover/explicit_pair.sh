@@ -18,8 +18,9 @@
 #                               own MAC back, and the master's tx counter
 #                               keeps what the igb sent since its last read
 #   explicit_refusals           a second standby, a non-Ethernet device (tun)
-#                               and another master are refused with an
-#                               extack message; nothing changes
+#                               and another master are refused, each with
+#                               the extack message of its reason; nothing
+#                               changes
 #   explicit_delete_releases    "ip link del" of a master with both lower
 #                               devices releases them (MAC restored), and
 #                               deleting a namespace holding a master is clean
@@ -227,13 +228,15 @@ explicit_pair_traffic()
 
 # x_refused WHAT DEV: "ip link set DEV master $XM" must fail with an
 # extack message ("Error: net_failover: ...")
+# x_refused WHAT DEV [MESSAGE]: enslaving DEV to the master fails with the
+# driver's extack message (MESSAGE, the reason, when given)
 x_refused() {
 	local out rc
 	out=$(xn ip link set dev "$2" master "$XM" 2>&1)
 	rc=$?
 	nf_diag "$1: rc=$rc $out"
-	[ "$rc" -ne 0 ] && [[ "$out" == *"Error: net_failover: "* ]]
-	nf_check_err $? "$1: want an extack error, got rc=$rc '$out'"
+	[ "$rc" -ne 0 ] && [[ "$out" == *"Error: net_failover: ${3:-}"* ]]
+	nf_check_err $? "$1: want the extack error 'net_failover: ${3:-...}', got rc=$rc '$out'"
 	nf_check_eq "$1: master of $2" "$(xmaster "$2")" ""
 }
 
@@ -248,15 +251,15 @@ explicit_refusals()
 	nf_check_err $? "cannot enslave the standby"
 	before="$(xread "$XM" failover/standby) $(xread "$XM" address)"
 	xn ip link add nfxsb1 type veth peer name nfxpeer1
-	x_refused "a second non-PCI device" nfxsb1
+	x_refused "a second non-PCI device" nfxsb1 "the master already has a standby"
 	modprobe -q tun
 	if xn ip tuntap add dev nfxtun0 mode tun 2> /dev/null; then
-		x_refused "a tun device (not Ethernet)" nfxtun0
+		x_refused "a tun device (not Ethernet)" nfxtun0 "not an Ethernet device"
 	else
 		nf_skip_part "the refusal of a tun device (cannot create one)"
 	fi
 	xn ip link add nfxfo1 type net_failover
-	x_refused "another failover master" nfxfo1
+	x_refused "another failover master" nfxfo1 "a master cannot be a lower device"
 	nf_check_eq "standby and MAC" "$(xread "$XM" failover/standby) $(xread "$XM" address)" "$before"
 	# the master cannot be enslaved to itself either
 	x_refused "the master itself" "$XM"
