@@ -220,8 +220,12 @@ impl Allocated {
         }
         // SAFETY: the parent is valid while RTNL is held (`parent_held`).
         let p = unsafe { bindings::dev_name(parent) };
-        // SAFETY: `dev_name()` is a NUL-terminated string (never null) living as long as the
-        // parent, which stays valid while `rtnl` is borrowed (`parent_held`).
+        if p.is_null() {
+            // A device that was never named.
+            return None;
+        }
+        // SAFETY: `dev_name()` is a NUL-terminated string living as long as the parent, which
+        // stays valid while `rtnl` is borrowed (`parent_held`).
         Some(unsafe { CStr::from_char_ptr(p) })
     }
 

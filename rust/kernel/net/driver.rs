@@ -259,7 +259,12 @@ pub trait Operations: Sized + Send + Sync + 'static {
     /// `change`) of the device changed; the new state is in [`Device::flags`]. RTNL held, maybe
     /// in atomic context: an upper device that cannot filter unicast addresses (a bridge)
     /// changes its ports' promiscuity from its `ndo_set_rx_mode` path, under its address lock
-    /// with bottom halves off. Hence only [`RtnlAtomic`]: nothing that sleeps.
+    /// with bottom halves off; and the core does the same for this device itself when it does
+    /// not filter unicast addresses (no `IFF_UNICAST_FLT`), with this device's address lock
+    /// held. Hence only [`RtnlAtomic`], which the RTNL-gated functions of this crate that sleep
+    /// do not accept. The callback must not sleep otherwise either (no `rtnl::lock()`, no
+    /// `GFP_KERNEL`), nor take this device's address lock
+    /// ([`Device::lock_addrs`], syncing its address lists).
     fn change_rx_flags(_dev: &NetDev<Self>, _change: u32, _rtnl: &RtnlAtomic) {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }

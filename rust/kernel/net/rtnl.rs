@@ -22,8 +22,9 @@ use core::ops::Deref;
 /// The core calls some operations under RTNL from atomic context: `ndo_change_rx_flags` runs
 /// inside an upper device's address lock when that device (a bridge, say) turns promiscuity on
 /// for its ports from its own `ndo_set_rx_mode` path. Such callbacks get only this proof, so
-/// nothing that sleeps (waiting for a grace period, allocating with `GFP_KERNEL`, opening a
-/// device) can be called from them.
+/// none of this crate's RTNL-gated functions that sleep (waiting for a grace period,
+/// allocating with `GFP_KERNEL`, opening a device) can be called from them with it; the
+/// callback's documentation says what else it must not do.
 ///
 /// # Invariants
 ///

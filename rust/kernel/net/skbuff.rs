@@ -169,10 +169,11 @@ unsafe fn qdisc_cb(skb: *mut bindings::sk_buff) -> *mut bindings::qdisc_skb_cb {
 ///
 /// `self.0` is a valid `sk_buff` of which this value owns one reference (of `skb->users`), and
 /// whose fields the holder may change: whoever else holds a reference does not use the packet
-/// until it gets it back or frees it (pktgen keeps one on the packets it sends, only to free
-/// them later; the devices of [`crate::net::driver::Operations`] lack `IFF_TX_SKB_SHARING`, so
-/// it never hands one packet twice at once), and an rx handler's packet was made unshared
-/// first (`skb_share_check()`, in the adapter). The methods change only what the stack lets a
+/// until it frees it (pktgen keeps one on the packets it sends, and would hand a packet again
+/// after a status other than `NETDEV_TX_OK`, which the transmit adapter therefore reports for
+/// every packet handed over shared; the devices of [`crate::net::driver::Operations`] lack
+/// `IFF_TX_SKB_SHARING`, so it never hands one packet several times at once), and an rx
+/// handler's packet was made unshared first (`skb_share_check()`, in the adapter). The methods change only what the stack lets a
 /// transmit path change (`skb->dev`, the queue mapping, the control block), never the data:
 /// an API that writes the data would need `skb_unshare()` first.
 #[must_use = "a packet must be transmitted or freed"]

@@ -129,11 +129,14 @@ pub fn printk(level: Level, dev: &Device, args: core::fmt::Arguments<'_>) {
             )
         };
     } else {
+        // The words of C's `netdev_reg_state()`.
         let state: &core::ffi::CStr = match dev.reg_state() {
+            bindings::netdev_reg_state_NETREG_UNINITIALIZED => c" (uninitialized)",
             bindings::netdev_reg_state_NETREG_UNREGISTERING => c" (unregistering)",
             bindings::netdev_reg_state_NETREG_UNREGISTERED => c" (unregistered)",
             bindings::netdev_reg_state_NETREG_RELEASED => c" (released)",
-            _ => c" (unknown state)",
+            bindings::netdev_reg_state_NETREG_DUMMY => c" (dummy)",
+            _ => c" (unknown)",
         };
         // CAST: as above; `name` is the device's NUL-terminated name array.
         // SAFETY: a NUL-terminated format whose first `%s` gets the device's name (valid with

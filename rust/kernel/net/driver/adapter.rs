@@ -54,15 +54,28 @@ impl<T: Operations> Adapter<T> {
     ) -> bindings::netdev_tx_t {
         // SAFETY: see `open`.
         let dev = unsafe { NetDev::<T>::from_raw(dev) };
+        // pktgen, the one sender that keeps a reference on what it hands over, hands the same
+        // packet again on its next round unless the status is `NETDEV_TX_OK` (and takes back a
+        // reference the driver already gave away on a negative one): a packet handed over
+        // shared is reported `NETDEV_TX_OK`, whatever became of it. Read before the hand-over,
+        // after which the packet may be gone.
+        // SAFETY: the skb is valid at the start of `ndo_start_xmit`.
+        let shared = unsafe { bindings::skb_shared(skb) };
         // SAFETY: `ndo_start_xmit` transfers a reference to the skb, whose fields are ours to
-        // change: pktgen, the one sender that keeps a reference, does not use the packet again
-        // before freeing it, as devices of `T` lack `IFF_TX_SKB_SHARING` (`restrict_priv_flags`).
+        // change: pktgen does not use the packet again before freeing it, as it never gets a
+        // status that would make it resend (above) and devices of `T` lack
+        // `IFF_TX_SKB_SHARING` (`restrict_priv_flags`, no `clone_skb`/`burst`).
         let skb = unsafe { OwnedSkBuff::from_raw(skb) };
         // SAFETY: `ndo_start_xmit` runs with bottom halves (or interrupts) disabled, inside
         // `rcu_read_lock_bh()` on the qdisc and `__dev_queue_xmit()` paths, for the whole call.
         let ctx = unsafe { TxContext::assume() };
         // The status is never `NETDEV_TX_BUSY` (invariant of `TxStatus`): the skb was consumed.
-        T::start_xmit(dev, skb, &ctx).0 as bindings::netdev_tx_t
+        let status = T::start_xmit(dev, skb, &ctx).0;
+        if shared {
+            bindings::netdev_tx_NETDEV_TX_OK
+        } else {
+            status as bindings::netdev_tx_t
+        }
     }
 
     /// # Safety
@@ -107,10 +120,12 @@ impl<T: Operations> Adapter<T> {
         // Sysfs can read the statistics of a device whose registration has made its files but
         // not finished `dev_init_scheduler()`: no `NetDev<T>` is made here, only the data is
         // handed on.
-        // SAFETY: `dev` is a device of `T` valid during the call (the core calls its
-        // `ndo_get_stats64` only while it may be used, i.e. after `ndo_init`/`Builder::new`
-        // initialised the data, which is dropped only once the device is unregistered and its
-        // references are gone); the data is only read through a shared reference.
+        // SAFETY: `dev` is a device of `T` valid during the call. The data was initialised
+        // before the core can call `ndo_get_stats64` (`Builder::new`, or `ndo_init` before the
+        // sysfs files exist), and is dropped only after the last caller is gone: after the
+        // unregistration waited for the device's references, or, for a registration that
+        // failed, after `device_del()` drained the sysfs readers (the device was never listed);
+        // the data is only read through a shared reference.
         let data = unsafe { &(*priv_of::<T>(dev)).data };
         // SAFETY: the core passes a struct that is ours during the call.
         let stats = unsafe { Stats64::from_raw(stats) };
