@@ -6,7 +6,7 @@
 # running side by side, plus a 1 GiB guest for sriov.sh; the summary adds
 # them up. Exits non-zero on any failure; the last lines say why.
 #   run-tests.sh [--module rust|c]   (c: the same suite against the C reference)
-# NF_STRESS_CYCLES (default 12 here, 100 in stress.sh itself) bounds the
+# NF_STRESS_CYCLES (default 8 here, 100 in stress.sh itself) bounds the
 # unplug/replug stress so that CI stays well inside its time limit (a cycle
 # takes 25-45 s in the debug guest; make soak runs the long loops).
 set -euo pipefail
@@ -125,7 +125,7 @@ guest_suite() {
 	log "guest $1: $4 (limit $limit s) -> $run"
 	set +e
 	"$REPO/scripts/vm.sh" --flavour debug --module "$module" --memory "$3" --timeout "$limit" \
-		--results "$run" -- env NF_STRESS_CYCLES="${NF_STRESS_CYCLES:-12}" NF_TESTS="$4" \
+		--results "$run" -- env NF_STRESS_CYCLES="${NF_STRESS_CYCLES:-8}" NF_TESTS="$4" \
 		bash "$suite/run_all.sh" >"$lane_dir/$1.out" 2>&1
 	rc=$?
 	set -e
