@@ -317,12 +317,8 @@ explicit_delete_releases()
 NF_Q_TRACE=/sys/kernel/tracing/instances/nf_queue
 q_trace_start()
 {
-	local t=/sys/kernel/tracing
-	[ -d "$t/events" ] || mount -t tracefs nodev "$t" 2> /dev/null
-	[ -d "$NF_Q_TRACE" ] || mkdir "$NF_Q_TRACE" || return 1
-	echo counter > "$NF_Q_TRACE/trace_clock" || return 1
+	nf_trace_instance "$NF_Q_TRACE" counter || return 1
 	echo "name == \"$XM\" || name == \"$XIGB\"" > "$NF_Q_TRACE/events/net/net_dev_start_xmit/filter" || return 1
-	: > "$NF_Q_TRACE/trace"
 	echo 1 > "$NF_Q_TRACE/events/net/net_dev_start_xmit/enable"
 }
 q_trace_stop() { echo 0 > "$NF_Q_TRACE/events/net/net_dev_start_xmit/enable"; }

@@ -605,6 +605,31 @@ nf_modules_load() {
 	return 0
 }
 
+# Tracing in tracefs instances of our own (so that nothing else clears or
+# reads our record). nf_kprobes_add GROUP DEF...: defines kprobe events (in
+# kprobe_events syntax) unless GROUP already exists (a script run twice in a
+# guest). nf_trace_instance DIR [CLOCK]: the instance DIR, made if missing,
+# with trace clock CLOCK if given (counter: a global order across CPUs), its
+# record cleared; the caller enables (and filters) the events it wants.
+nf_tracefs=/sys/kernel/tracing
+nf_kprobes_add()
+{
+	local group=$1
+	shift
+	[ -d "$nf_tracefs/events" ] || mount -t tracefs nodev "$nf_tracefs" 2> /dev/null
+	[ -d "$nf_tracefs/events/$group" ] && return 0
+	printf '%s\n' "$@" >> "$nf_tracefs/kprobe_events"
+}
+nf_trace_instance()
+{
+	[ -d "$nf_tracefs/events" ] || mount -t tracefs nodev "$nf_tracefs" 2> /dev/null
+	[ -d "$1" ] || mkdir "$1" || return 1
+	if [ -n "${2:-}" ]; then
+		echo "$2" > "$1/trace_clock" || return 1
+	fi
+	: > "$1/trace"
+}
+
 # VID filter calls that reach the lower devices' drivers, seen through
 # kprobes on their ndo_vlan_rx_add_vid / ndo_vlan_rx_kill_vid (e1000e: the
 # primary, virtio_net: the standby; named with their module, as e1000 has
@@ -616,19 +641,13 @@ nf_modules_load() {
 NF_VID_TRACE=/sys/kernel/tracing/instances/nf_vid
 nf_vid_trace_start()
 {
-	local t=/sys/kernel/tracing
-	[ -d "$t/events" ] || mount -t tracefs nodev "$t" 2> /dev/null
-	if [ ! -d "$t/events/nf_vid" ]; then
-		printf '%s\n' \
-			'p:nf_vid/pri_add e1000e:e1000_vlan_rx_add_vid vid=%dx:u16' \
-			'p:nf_vid/pri_kill e1000e:e1000_vlan_rx_kill_vid vid=%dx:u16' \
-			'p:nf_vid/sby_add virtio_net:virtnet_vlan_rx_add_vid vid=%dx:u16' \
-			'p:nf_vid/sby_kill virtio_net:virtnet_vlan_rx_kill_vid vid=%dx:u16' \
-			>> "$t/kprobe_events" || return 1
-	fi
-	[ -d "$NF_VID_TRACE" ] || mkdir "$NF_VID_TRACE" || return 1
-	echo 1 > "$NF_VID_TRACE/events/nf_vid/enable" || return 1
-	: > "$NF_VID_TRACE/trace"
+	nf_kprobes_add nf_vid \
+		'p:nf_vid/pri_add e1000e:e1000_vlan_rx_add_vid vid=%dx:u16' \
+		'p:nf_vid/pri_kill e1000e:e1000_vlan_rx_kill_vid vid=%dx:u16' \
+		'p:nf_vid/sby_add virtio_net:virtnet_vlan_rx_add_vid vid=%dx:u16' \
+		'p:nf_vid/sby_kill virtio_net:virtnet_vlan_rx_kill_vid vid=%dx:u16' || return 1
+	nf_trace_instance "$NF_VID_TRACE" || return 1
+	echo 1 > "$NF_VID_TRACE/events/nf_vid/enable"
 }
 nf_vid_seen()
 {

@@ -118,17 +118,10 @@ uevent_tx_path()
 NF_ORDER_TRACE=/sys/kernel/tracing/instances/nf_order
 order_trace_start()
 {
-	local t=/sys/kernel/tracing
-	[ -d "$t/events" ] || mount -t tracefs nodev "$t" 2> /dev/null
-	if [ ! -d "$t/events/nf_order" ]; then
-		printf '%s\n' \
-			'p:nf_order/pri_close e1000e:e1000e_close' \
-			'p:nf_order/uevent kobject_uevent_env obj=+0(+0(%di)):string env=+0(+0(%dx)):string tx=+0(+8(%dx)):string' \
-			>> "$t/kprobe_events" || return 1
-	fi
-	[ -d "$NF_ORDER_TRACE" ] || mkdir "$NF_ORDER_TRACE" || return 1
-	echo counter > "$NF_ORDER_TRACE/trace_clock" || return 1
-	: > "$NF_ORDER_TRACE/trace"
+	nf_kprobes_add nf_order \
+		'p:nf_order/pri_close e1000e:e1000e_close' \
+		'p:nf_order/uevent kobject_uevent_env obj=+0(+0(%di)):string env=+0(+0(%dx)):string tx=+0(+8(%dx)):string' || return 1
+	nf_trace_instance "$NF_ORDER_TRACE" counter || return 1
 	echo 1 > "$NF_ORDER_TRACE/events/nf_order/enable"
 }
 order_trace_stop() { echo 0 > "$NF_ORDER_TRACE/events/nf_order/enable"; }
