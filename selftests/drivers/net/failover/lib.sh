@@ -246,6 +246,21 @@ nf_run_exit_hooks() {
 # ---------------------------------------------------------------------------
 # generic helpers
 
+# nf_sleep SECONDS: sleep without starting a process. A fork and exec of
+# sleep(1) costs a loaded debug guest up to a few tenths of a second, and the
+# polling loops below sleep thousands of times per script; a read with a
+# timeout on a pipe nobody writes to is a builtin. Falls back to sleep(1)
+# when the pipe is missing (a read that does not time out).
+exec {NF_SLEEP_FD}<> <(:) 2> /dev/null || NF_SLEEP_FD=
+nf_sleep() {
+	local _
+	if [ -n "$NF_SLEEP_FD" ]; then
+		read -rt "$1" -u "$NF_SLEEP_FD" _ 2> /dev/null
+		[ $? -gt 128 ] && return 0
+	fi
+	sleep "$1"
+}
+
 # nf_wait TIMEOUT_S CMD... : poll CMD every 0.2 s until it succeeds
 nf_wait() {
 	local timeout=$1 end
@@ -254,7 +269,7 @@ nf_wait() {
 	while :; do
 		"$@" && return 0
 		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.2
+		nf_sleep 0.2
 	done
 }
 # like nf_wait but CMD must keep failing (true if it never succeeded)
@@ -264,7 +279,7 @@ nf_never() {
 	end=$((SECONDS + timeout))
 	while [ "$SECONDS" -lt "$end" ]; do
 		"$@" && return 1
-		sleep 0.2
+		nf_sleep 0.2
 	done
 	return 0
 }
@@ -552,14 +567,17 @@ host_do() {
 		echo "host_do: host actions unavailable" >&2
 		return 125
 	fi
-	local ctl=$NF_RESULTS/ctl n end status
-	mkdir -p "$ctl" || return 125
+	local ctl=$NF_RESULTS/ctl n= end status line
+	# builtins where they do: this runs for every host round trip, and each
+	# process started costs a loaded debug guest a few tenths of a second
+	[ -d "$ctl" ] || mkdir -p "$ctl" || return 125
 	# The request counter lives in the guest (/tmp): a file rewritten in the
 	# shared dir may be read back stale through the 9p cache, and a reused N
 	# would pick up an old ack.
 	: "${NF_CTL_SEQ:=/tmp/nf-ctl-seq}"
-	n=$(cat "$NF_CTL_SEQ" 2>/dev/null)
-	n=$(( ${n:-0} + 1 ))
+	[ -r "$NF_CTL_SEQ" ] && read -r n < "$NF_CTL_SEQ"
+	[[ "$n" =~ ^[0-9]+$ ]] || n=0
+	n=$((n + 1))
 	echo "$n" > "$NF_CTL_SEQ"
 	printf '%s\n' "$*" > "$ctl/req.$n.tmp" && mv -f "$ctl/req.$n.tmp" "$ctl/req.$n" || return 125
 	end=$((SECONDS + NF_HOST_TIMEOUT))
@@ -568,10 +586,15 @@ host_do() {
 			echo "host_do: no ack.$n within ${NF_HOST_TIMEOUT}s for: $*" >&2
 			return 124
 		fi
-		sleep 0.1
+		nf_sleep 0.1
 	done
-	status=$(head -n 1 "$ctl/ack.$n")
-	tail -n +2 "$ctl/ack.$n"
+	# first line the status, the rest the output
+	{
+		IFS= read -r status
+		while IFS= read -r line || [ -n "$line" ]; do
+			printf '%s\n' "$line"
+		done
+	} < "$ctl/ack.$n"
 	case "$status" in
 	'' | *[!0-9]*) return 1 ;;
 	esac
@@ -775,6 +798,21 @@ nf_stream_received() {
 	nf_peer_log_tail "udp-$1" 2> /dev/null | sed -n 's/.*received=\([0-9]*\).*/\1/p'
 }
 
+# nf_json_nums FILE KEY...: the numbers under KEYs of udpseq.py's one-line
+# JSON results, on one line; fails when one is missing. sed, not python3: a
+# python start costs seconds in a loaded debug guest, twice per stream.
+nf_json_nums() {
+	local f=$1 k v out=
+	shift
+	[ -s "$f" ] || return 1
+	for k in "$@"; do
+		v=$(sed -n 's/.*"'"$k"'": *\(-\{0,1\}[0-9][0-9.eE+-]*\).*/\1/p' "$f" | head -n 1)
+		[ -n "$v" ] || return 1
+		out="$out $v"
+	done
+	echo "${out# }"
+}
+
 # nf_stream_start NAME RATE_PPS [SIZE]
 # (NF_STREAM_RECV_ARGS / NF_STREAM_SEND_ARGS: extra udpseq.py options for the
 # receiver / sender, split on blanks; NF_STREAM_MAX_S: duration, default 7200;
@@ -819,27 +857,31 @@ nf_stream_kill() {
 nf_stream_result_ready() { [ -s "$NF_RESULTS/udp-$1.json" ]; }
 
 # stop the sender, wait for the receiver's JSON, set STREAM_* and print figures.
-# The receiver is not left to its idle exit (NF_STREAM_IDLE_EXIT after the
-# last datagram): once the peer has counted everything sent, or its count
-# has stood still over 20 polls (10 s: datagrams lost for good), it is told
-# to finish (on SIGTERM it reads what is queued, then writes its result).
+# The receiver ends by itself NF_STREAM_IDLE_EXIT after the last datagram;
+# when it has not yet, it is not waited for: once the peer has counted
+# everything sent, or its count has stood still over 20 polls (datagrams
+# lost for good), it is told to finish (on SIGTERM it reads what is queued,
+# then writes its result).
 nf_stream_stop() {
 	local name=$1 vals now prev=-1 still=0
 	STREAM_SENT=0 STREAM_RATE=0 STREAM_RECEIVED=0 STREAM_LOST=0 STREAM_REORDERED=0
 	STREAM_MAXGAP=0 STREAM_FIRST=-1 STREAM_LAST=-1
 	nf_stream_kill "$name"
-	vals=$(python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-print(d.get("sent", 0), round(d.get("rate_pps", 0)))' "$NF_TMP/send-$name.json" 2> /dev/null)
+	vals=$(nf_json_nums "$NF_TMP/send-$name.json" sent rate_pps)
 	if [ -n "$vals" ]; then
 		read -r STREAM_SENT STREAM_RATE <<< "$vals"
+		printf -v STREAM_RATE '%.0f' "$STREAM_RATE"
 		while [ "$still" -lt 20 ]; do
+			# the receiver may have finished on its own already (its
+			# idle exit, NF_STREAM_IDLE_EXIT after the last datagram,
+			# comes first in a slow guest): its last line is then no
+			# count, and polling it would only run out the 20 polls
+			nf_stream_result_ready "$name" && break
 			now=$(nf_stream_received "$name")
 			[[ "$now" =~ ^[0-9]+$ ]] && [ "$now" -ge "$STREAM_SENT" ] && break
 			if [ "$now" = "$prev" ]; then still=$((still + 1)); else still=0; fi
 			prev=$now
-			sleep 0.5
+			nf_sleep 0.5
 		done
 		nf_stream_result_ready "$name" || host_do peer_kill "udp-$name" > /dev/null 2>&1
 	else
@@ -850,15 +892,13 @@ print(d.get("sent", 0), round(d.get("rate_pps", 0)))' "$NF_TMP/send-$name.json" 
 		host_do peer_kill "udp-$name" > /dev/null 2>&1
 		return 1
 	fi
-	vals=$(python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-print(d["received"], d["lost"], d["reordered"], round(d["max_gap_ms"], 1),
-      d["first_seq"], d["last_seq"])' "$NF_RESULTS/udp-$name.json" 2> /dev/null) || {
+	vals=$(nf_json_nums "$NF_RESULTS/udp-$name.json" received lost reordered max_gap_ms \
+		first_seq last_seq) || {
 		nf_diag "bad receiver result for $name: $(head -c 300 "$NF_RESULTS/udp-$name.json")"
 		return 1
 	}
 	read -r STREAM_RECEIVED STREAM_LOST STREAM_REORDERED STREAM_MAXGAP STREAM_FIRST STREAM_LAST <<< "$vals"
+	printf -v STREAM_MAXGAP '%.1f' "$STREAM_MAXGAP"
 	nf_figure "stream=$name sent=$STREAM_SENT rate_pps=$STREAM_RATE received=$STREAM_RECEIVED" \
 		"lost=$STREAM_LOST reordered=$STREAM_REORDERED max_gap_ms=$STREAM_MAXGAP" \
 		"first_seq=$STREAM_FIRST last_seq=$STREAM_LAST"
@@ -872,7 +912,7 @@ nf_stream_advances() {
 	base=${base:-0}
 	end=$((SECONDS + timeout))
 	while [ "$SECONDS" -lt "$end" ]; do
-		sleep 0.5
+		nf_sleep 0.5
 		now=$(nf_stream_received "$name")
 		[ -n "$now" ] && [ $((now - base)) -ge "$min" ] && return 0
 	done
@@ -931,7 +971,7 @@ nf_sampler_start() {
 	(
 		while :; do
 			ip -s -j link show dev "$NF_M" >> "$out" 2> /dev/null
-			sleep "$interval"
+			nf_sleep "$interval"
 		done
 	) &
 	NF_SAMPLER_PID=$!
