@@ -71,6 +71,11 @@ NS=nfvm$$
 nf_prune_runs
 RUN=${results:-$(nf_new_run_dir)}
 mkdir -p "$RUN/ctl"
+# A results directory booted again (mutants.sh retries a lane in the same
+# one): the host loop below starts at req.1 and the guest's counter at 1,
+# so an earlier boot's requests and answers must not be there to be
+# replayed or read as this boot's.
+rm -f "$RUN"/ctl/req.* "$RUN"/ctl/ack.* "$RUN"/ctl/bg-*.pid
 QMP=$RUN/qmp.sock
 PF_PROPS=(e1000e "netdev=npf" "id=pf0" "mac=$MAC" "failover_pair_id=sb0" "bus=rp2")
 

@@ -251,7 +251,8 @@ nf_run_exit_hooks() {
 # polling loops below sleep thousands of times per script; a read with a
 # timeout on a pipe nobody writes to is a builtin. Falls back to sleep(1)
 # when the pipe is missing (a read that does not time out).
-exec {NF_SLEEP_FD}<> <(:) 2> /dev/null || NF_SLEEP_FD=
+# (braces: a redirection on exec itself would stay on the shell for good)
+{ exec {NF_SLEEP_FD}<> <(:); } 2> /dev/null || NF_SLEEP_FD=
 nf_sleep() {
 	local _
 	if [ -n "$NF_SLEEP_FD" ]; then
@@ -799,16 +800,18 @@ nf_stream_received() {
 }
 
 # nf_json_nums FILE KEY...: the numbers under KEYs of udpseq.py's one-line
-# JSON results, on one line; fails when one is missing. sed, not python3: a
-# python start costs seconds in a loaded debug guest, twice per stream.
+# JSON results, on one line; fails when one is missing. Builtins only: a
+# python3 (or sed) start costs a loaded debug guest tenths of a second.
 nf_json_nums() {
-	local f=$1 k v out=
+	local line k out=
+	[ -s "$1" ] || return 1
+	# (a last line without a newline makes read return 1, with the line read)
+	IFS= read -r line < "$1"
+	[ -n "$line" ] || return 1
 	shift
-	[ -s "$f" ] || return 1
 	for k in "$@"; do
-		v=$(sed -n 's/.*"'"$k"'": *\(-\{0,1\}[0-9][0-9.eE+-]*\).*/\1/p' "$f" | head -n 1)
-		[ -n "$v" ] || return 1
-		out="$out $v"
+		[[ "$line" =~ \"$k\":\ *(-?[0-9][0-9.eE+-]*) ]] || return 1
+		out="$out ${BASH_REMATCH[1]}"
 	done
 	echo "${out# }"
 }
@@ -870,7 +873,7 @@ nf_stream_stop() {
 	vals=$(nf_json_nums "$NF_TMP/send-$name.json" sent rate_pps)
 	if [ -n "$vals" ]; then
 		read -r STREAM_SENT STREAM_RATE <<< "$vals"
-		printf -v STREAM_RATE '%.0f' "$STREAM_RATE"
+		LC_ALL=C printf -v STREAM_RATE '%.0f' "$STREAM_RATE"
 		while [ "$still" -lt 20 ]; do
 			# the receiver may have finished on its own already (its
 			# idle exit, NF_STREAM_IDLE_EXIT after the last datagram,
@@ -898,7 +901,7 @@ nf_stream_stop() {
 		return 1
 	}
 	read -r STREAM_RECEIVED STREAM_LOST STREAM_REORDERED STREAM_MAXGAP STREAM_FIRST STREAM_LAST <<< "$vals"
-	printf -v STREAM_MAXGAP '%.1f' "$STREAM_MAXGAP"
+	LC_ALL=C printf -v STREAM_MAXGAP '%.1f' "$STREAM_MAXGAP"
 	nf_figure "stream=$name sent=$STREAM_SENT rate_pps=$STREAM_RATE received=$STREAM_RECEIVED" \
 		"lost=$STREAM_LOST reordered=$STREAM_REORDERED max_gap_ms=$STREAM_MAXGAP" \
 		"first_seq=$STREAM_FIRST last_seq=$STREAM_LAST"
