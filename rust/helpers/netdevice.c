@@ -166,17 +166,6 @@ void rust_helper_ratelimit_state_init(struct ratelimit_state *rs, int interval,
 	ratelimit_state_init(rs, interval, burst);
 }
 
-/*
- * INIT_DELAYED_WORK() for the deferred work of a Rust netdev
- * (kernel::net::driver::NetDev::schedule_work): one lockdep class for all of
- * them, which is enough as none waits for another.
- */
-void rust_helper_netdev_init_delayed_work(struct delayed_work *dw,
-					  work_func_t func)
-{
-	INIT_DELAYED_WORK(dw, func);
-}
-
 void rust_helper_sysfs_attr_init(struct attribute *attr)
 {
 	sysfs_attr_init(attr);

@@ -3,7 +3,7 @@
 //! The [`Operations`] adapter: the C callbacks of a device of `T` (`net_device_ops`,
 //! `rtnl_link_ops` slave info, `ndo_uninit`) and its deferred work.
 
-use super::{net_device_of, priv_of, NetDev, Operations, Priv, SlaveInfo, TxContext, NETDEV_ALIGN};
+use super::{priv_of, Deferred, NetDev, Operations, Priv, SlaveInfo, TxContext, NETDEV_ALIGN};
 use crate::{
     error::from_result,
     net::{
@@ -14,9 +14,14 @@ use crate::{
     },
     prelude::*,
     sync::rcu,
-    types::Opaque,
+    types::ARef,
+    workqueue::DelayedWork,
 };
-use core::{ffi::c_int, marker::PhantomData, ptr};
+use core::{
+    ffi::c_int,
+    marker::PhantomData,
+    ptr::{self, NonNull},
+};
 
 /// The C callbacks of devices of `T`, which call `T`'s [`Operations`].
 pub(super) struct Adapter<T: Operations>(PhantomData<T>);
@@ -319,57 +324,36 @@ impl<T: Operations> Adapter<T> {
         from_result(|| T::fill_slave_info(dev, slave, &mut info).map(|()| 0))
     }
 
-    /// The device's `delayed_work` in its `Priv<T>`: wrapping address arithmetic only, so safe
+    /// Initialises the deferred work of a device of `T`. One lock class serves the works of all
+    /// such devices: lockdep would report a work that waits for another device's work (by
+    /// dropping its `Registration`) as recursion; no user's work does.
+    ///
+    /// # Safety
+    ///
+    /// `work` must be valid for writes, pinned for as long as the device lives, and not in use.
+    pub(super) unsafe fn init_work(work: *mut DelayedWork<Deferred<T>>) {
+        let init = crate::workqueue::new_delayed_work!("net::driver::NetDev::work");
+        // SAFETY: valid, pinned and unused (caller's guarantee); the initialiser cannot fail.
+        let res = unsafe { init.__pinned_init(work) };
+        res.unwrap_or_else(|e| match e {});
+    }
+
+    /// The device's [`DelayedWork`] in its `Priv<T>`: wrapping address arithmetic only, so safe
     /// for any pointer (unlike [`priv_of`], which projects a place through `dev`); what callers
     /// do with the result needs a device of `T`.
-    pub(super) fn work_of(dev: *mut bindings::net_device) -> *mut bindings::delayed_work {
+    pub(super) fn work_of(dev: *mut bindings::net_device) -> *mut DelayedWork<Deferred<T>> {
         let p = dev
             .cast::<u8>()
             .wrapping_add(core::mem::offset_of!(bindings::net_device, priv_))
             .cast::<Priv<T>>();
-        Opaque::raw_get(
-            p.cast::<u8>()
-                .wrapping_add(core::mem::offset_of!(Priv<T>, work))
-                .cast(),
-        )
-    }
-
-    /// The work function of every device's delayed work.
-    ///
-    /// # Safety
-    ///
-    /// `w` must be the `work` of the `delayed_work` in the `Priv<T>` of a device of `T` (built
-    /// by [`Builder<T>`], or set up by rtnetlink through [`link::LinkRegistration<T>`]), queued
-    /// by [`NetDev::schedule_work`] and not freed yet (the workqueue calls it so).
-    pub(super) unsafe extern "C" fn work(w: *mut bindings::work_struct) {
-        // CAST: `work` is the first field of `struct delayed_work`, itself `Priv<T>::work`
-        // (`Opaque` is transparent).
-        let p = w
-            .cast::<u8>()
-            .wrapping_sub(core::mem::offset_of!(Priv<T>, work))
-            .cast::<Priv<T>>();
-        let dev = net_device_of(p);
-        {
-            // SAFETY: `p` is a live `Priv<T>` (caller's guarantee), the private area of `dev`;
-            // the device is of `T` and was registered (the work is queued only through a
-            // `NetDev<T>`). The queued work held a reference (see `NetDev::schedule_work`),
-            // which is put only below, so the unregistration's wait for references has not
-            // ended: the device is a valid `Device` for the whole call, and its data is not
-            // dropped (that happens after the wait).
-            let dev = unsafe { NetDev::<T>::from_raw(dev) };
-            if T::HAS_WORK {
-                T::work(dev);
-            }
-        }
-        // SAFETY: the reference the queued work held; nothing of the device is used after it.
-        // The memory stays valid until this function returns (the free disables the work
-        // synchronously first).
-        unsafe { bindings::dev_put(dev) };
+        p.cast::<u8>()
+            .wrapping_add(core::mem::offset_of!(Priv<T>, work))
+            .cast()
     }
 
     /// `ndo_uninit`: the device is being unregistered (or its registration failed). Disables
     /// its work, without waiting (RTNL is held, and the work may be waiting for it): a pending
-    /// work is cancelled and its reference put, no new one can be queued, and a run already
+    /// work is cancelled and its reference dropped, no new one can be queued, and a run already
     /// started holds a reference that the unregistration waits for.
     ///
     /// # Safety
@@ -377,9 +361,11 @@ impl<T: Operations> Adapter<T> {
     /// `dev` must be a device of `T`, valid for the call (the core calls it so).
     pub(super) unsafe extern "C" fn uninit(dev: *mut bindings::net_device) {
         // SAFETY: the device's initialised work (invariant of `Priv`).
-        if unsafe { bindings::disable_delayed_work(Self::work_of(dev)) } {
-            // SAFETY: the reference the pending work held, now ours.
-            unsafe { bindings::dev_put(dev) };
+        if unsafe { bindings::disable_delayed_work(DelayedWork::raw_get(Self::work_of(dev))) } {
+            // SAFETY: a successful cancel hands the queue's pointer to us (`RawWorkItem`'s
+            // guarantees): the reference `NetDev::schedule_work` gave with `ARef::into_raw`,
+            // whose pointer is the device's; `dev` is not null (valid, caller).
+            drop(unsafe { ARef::<Deferred<T>>::from_raw(NonNull::new_unchecked(dev.cast())) });
         }
     }
 
@@ -399,7 +385,10 @@ impl<T: Operations> Adapter<T> {
     /// take it.
     pub(super) unsafe fn disable_work_sync(dev: *mut bindings::net_device) {
         // SAFETY: the device's initialised work (invariant of `Priv`).
-        if unsafe { bindings::disable_delayed_work_sync(Self::work_of(dev)) } {
+        let was_pending = unsafe {
+            bindings::disable_delayed_work_sync(DelayedWork::raw_get(Self::work_of(dev)))
+        };
+        if was_pending {
             crate::pr_err!("net::driver: deferred work still pending at the free\n");
             // SAFETY: prints the current stack, any context.
             unsafe { bindings::dump_stack() };

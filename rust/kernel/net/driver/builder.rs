@@ -10,7 +10,7 @@ use crate::{
         rtnl::{Rtnl, RtnlGuard},
     },
     prelude::*,
-    types::{ARef, Opaque},
+    types::ARef,
 };
 use core::{
     ffi::c_int,
@@ -107,10 +107,7 @@ impl<T: Operations> Builder<T> {
         // initialised here (the invariant of `Priv`), before `data` and before anyone can queue
         // the work.
         unsafe {
-            bindings::netdev_init_delayed_work(
-                Opaque::raw_get(ptr::addr_of!((*p).work)),
-                Some(Adapter::<T>::work),
-            );
+            Adapter::<T>::init_work(ptr::addr_of_mut!((*p).work));
             ptr::addr_of_mut!((*p).sysfs).write(ptr::null_mut());
         }
         // SAFETY: `data` is valid uninitialised memory for `T`, pinned; on error it stays

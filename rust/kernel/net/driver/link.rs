@@ -175,10 +175,7 @@ impl<T: LinkOperations> LinkAdapter<T> {
         // destructor once unregistered (or after a failed registration that ran `ndo_init`).
         unsafe {
             let p = priv_of::<T>(dev);
-            bindings::netdev_init_delayed_work(
-                Opaque::raw_get(ptr::addr_of!((*p).work)),
-                Some(Adapter::<T>::work),
-            );
+            Adapter::<T>::init_work(ptr::addr_of_mut!((*p).work));
             ptr::addr_of_mut!((*p).sysfs).write(ptr::null_mut());
             (*dev).netdev_ops = &Self::NETDEV_OPS;
             (*dev).ethtool_ops = &Adapter::<T>::ETHTOOL_OPS;
