@@ -730,6 +730,12 @@ impl Master {
         orig_mac: Option<[u8; ETH_ALEN]>,
         rtnl: &Rtnl,
     ) -> Result {
+        // The policy refuses a taken role before this point; checked again here, before any
+        // change to `dev` or to the role's counters and hold, so that the undo paths below
+        // never meet an occupied slot (RTNL is held throughout: it stays free until `set`).
+        if self.slot(role).is_occupied(rtnl) {
+            return Err(EBUSY);
+        }
         let link = LowerLink::link(dev, master, rtnl)?;
 
         // Align the lower device's MTU with the master's.
@@ -781,7 +787,7 @@ impl Master {
         let hold = role == Role::Primary && delay > 0 && self.slot(Role::Standby).is_occupied(rtnl);
         self.block[role.index()].store(if hold { HELD } else { 0 }, Ordering::Relaxed);
         if let Err(e) = self.slot(role).set(dev, rtnl) {
-            // Cannot happen: the policy checked the slot under RTNL.
+            // Cannot happen: the slot was found free above, under the same RTNL hold.
             dev.vlan_vids_del_by_dev(master, rtnl);
             dev.unsync_addrs_from(master);
             link.unlink(master, rtnl);
