@@ -13,6 +13,10 @@
 #   Run: SCRIPT:CASE ...         also run these, before (cases that set up
 #                                the state, in scripts whose cases build on
 #                                each other)
+#   Fails with: REGEX            what the failure must say: an extended regex
+#                                that one of the failing case's "# FAIL:"
+#                                lines matches (the behaviour seen broken, not
+#                                a set-up step or a timeout of the case)
 # Mutants of the driver (drivers/net/) are built out of tree in seconds
 # (the repository's Kbuild). Mutants of the abstractions (rust/) change the
 # kernel crate, which is part of the kernel image: they are listed as "needs
@@ -21,7 +25,9 @@
 # Before the mutants, every guest runs the same cases on the unmodified
 # driver built the same way ("baseline"): a mutant counts as killed only if
 # the cases it fails pass there. NF_MUTANT_LANES guests (default 2) share the
-# mutants; NF_MUTANT_BASELINE=0 skips the baseline.
+# mutants; NF_MUTANT_BASELINE=0 skips the baseline. NF_MUTANT_RUNS="DIR..."
+# builds and boots nothing: it judges the results kept in those run
+# directories of an earlier make mutants again (after a header changed).
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 nf_paths
@@ -30,7 +36,8 @@ M=$REPO/tests/mutants
 lanes=${NF_MUTANT_LANES:-2}
 baseline=${NF_MUTANT_BASELINE:-1}
 
-"$REPO/scripts/build-kernel.sh" debug
+reuse=${NF_MUTANT_RUNS:-}
+[ -n "$reuse" ] || "$REPO/scripts/build-kernel.sh" debug
 
 names=()
 if [ $# -gt 0 ]; then
@@ -48,10 +55,12 @@ fi
 header_field() {
 	sed -n '/^diff --git /q;p' "$1" | sed -n "s/^$2: *//p" | tr ' ' '\n' | grep -E '^[a-z_]+:[a-z0-9_]+$' || true
 }
+# header_line PATCH FIELD: the rest of the line "FIELD: ..." as it is
+header_line() { sed -n '/^diff --git /q;p' "$1" | sed -n "s/^$2: *//p" | head -n 1; }
 
 W=$CACHE/mutants
 mkdir -p "$W"
-declare -A must=() kind=() cases_of=()
+declare -A must=() kind=() cases_of=() fails_with=()
 exec 8>"$KTREE/.build.lock"
 build_one() { # NAME PATCH-or-empty
 	local d=$W/$1
@@ -84,12 +93,19 @@ for n in "${names[@]}"; do
 		kind[$n]=invalid bad=1
 		continue
 	fi
+	fails_with[$n]=$(header_line "$p" 'Fails with')
 	if git -C "$REPO" apply --numstat "$p" | awk '{print $3}' | grep -qv '^drivers/net/'; then
 		kind[$n]=kernel
 		continue
 	fi
 	kind[$n]=driver
+	if [ -z "${fails_with[$n]}" ]; then
+		log "$n: no \"Fails with: REGEX\" in its header"
+		kind[$n]=invalid bad=1
+		continue
+	fi
 	cases_of[$n]=$( { header_field "$p" Run; header_field "$p" 'Must fail'; } | tr '\n' ' ')
+	[ -z "$reuse" ] || { runnable+=("$n"); continue; }
 	if ! why=$(build_one "$n" "$p"); then
 		log "$n: $why (see $W/$n/)"
 		kind[$n]=broken bad=1
@@ -97,7 +113,7 @@ for n in "${names[@]}"; do
 	fi
 	runnable+=("$n")
 done
-log "built ${#runnable[@]} driver mutants"
+[ -n "$reuse" ] || log "built ${#runnable[@]} driver mutants"
 [ "${#runnable[@]}" -gt 0 ] || die "no driver mutant to run"
 
 # plan_lines NAME KO SCRIPT:CASE...: one plan line per script, in the
@@ -120,6 +136,13 @@ plan_lines() {
 	done
 }
 
+t0=$(date +%s)
+runs=()
+if [ -n "$reuse" ]; then
+	# shellcheck disable=SC2206
+	runs=($reuse)
+	for run in "${runs[@]}"; do [ -s "$run/mutants/results" ] || die "no mutants results in $run"; done
+else
 # Lanes: mutants dealt round-robin; each lane starts with the baseline of
 # the cases its mutants run.
 if [ "$baseline" = 1 ]; then
@@ -135,7 +158,6 @@ for n in "${runnable[@]}"; do
 	lane_plan[l]+=$(plan_lines "$n" "$W/$n/net_failover.ko" ${cases_of[$n]})$'\n'
 	i=$((i + 1))
 done
-runs=()
 for ((l = 0; l < lanes; l++)); do
 	run=$(nf_new_run_dir "mutants-l$l-")
 	runs+=("$run")
@@ -169,13 +191,12 @@ guest_lane() {
 		prev=$n
 		# a failed mutant's partial results are redone
 		while read -r n _; do sed -i "/^$n /d" "$run/mutants/results" 2>/dev/null || true; done <"$left"
-		"$REPO/scripts/vm.sh" --flavour debug --module rust --memory 3G \
+		"$REPO/scripts/vm.sh" --flavour debug --module rust --memory 3G --possible-cpus 24 \
 			--timeout $((600 + 400 * $(wc -l <"$left"))) --results "$run" -- \
 			bash "$REPO/scripts/mutants-guest.sh" "$left" "$run/mutants" \
 			>>"$run/mutants/vm.out" 2>&1 || true
 	done
 }
-t0=$(date +%s)
 pids=()
 for run in "${runs[@]}"; do
 	guest_lane "$run" &
@@ -186,6 +207,7 @@ for run in "${runs[@]}"; do
 	done
 done
 for p in "${pids[@]}"; do wait "$p" || true; done
+fi
 
 # results of every lane, each line prefixed with its lane: "LANE NAME SCRIPT
 # CASE RESULT" (CASE "-" for the whole script: timeout, no-result,
@@ -204,6 +226,16 @@ result() {
 	r=$(awk -v l="$1" -v n="$2" -v s="$3" -v c="$4" '$1 == l && $2 == n && $3 == s && $4 == c {r = $5} END {print r}' "$W/results")
 	[ -n "$r" ] || r=$(awk -v l="$1" -v n="$2" -v s="$3" '$1 == l && $2 == n && ($3 == s || $3 == "-") && $4 == "-" {r = $5} END {print r}' "$W/results")
 	echo "${r:-none}"
+}
+# fail_lines LANE NAME SCRIPT CASE: the "# FAIL:" lines of the case's failed
+# run (between the previous result line and its own "not ok")
+fail_lines() {
+	awk -v c="$4" '
+		/^# FAIL: / { buf = buf $0 "\n"; next }
+		/^(not )?ok [0-9]+ / {
+			if ($1 == "not" && $4 == c) { printf "%s", buf; exit }
+			buf = ""
+		}' "${runs[$1]}/mutants/$2/$3.ktap" 2>/dev/null || true
 }
 printf '\n%-40s %-40s %s\n' MUTANT "MUST FAIL" RESULT
 killed=0 survived=0 other=0
@@ -229,9 +261,13 @@ for n in "${names[@]}"; do
 		fail)
 			if [ "$baseline" = 1 ] && [ "$b" != ok ]; then
 				verdict="INVALID (baseline $b)" by=$sc
-			else
+			elif fail_lines "$lane" "$n" "${sc%%:*}" "${sc#*:}" | grep -Eq -- "${fails_with[$n]}"; then
 				verdict=killed by=$sc
 				break
+			else
+				# failed, but not by what the mutant breaks
+				verdict="FAILED OTHERWISE: $(fail_lines "$lane" "$n" "${sc%%:*}" "${sc#*:}" | head -n 1 | cut -c1-120)"
+				by=$sc
 			fi
 			;;
 		timeout)

@@ -5,9 +5,13 @@
 #
 #   vm.sh [--flavour debug|bench] [--module rust|c] [--timeout SECONDS]
 #         [--memory SIZE] [--results DIR] [--ko-dir DIR] [--dry-run]
-#         [--cpus N] [--icount] -- COMMAND [ARGS...]
+#         [--cpus N] [--possible-cpus N] [--icount] -- COMMAND [ARGS...]
 #
-# --cpus is the guest's vCPU count (default 2). --icount runs QEMU with
+# --cpus is the guest's vCPU count (default 2). --possible-cpus N gives the
+# guest N possible CPUs, --cpus of them online (QEMU -smp N, kernel
+# maxcpus=CPUS: the others stay offline): what sizes per-CPU resources such
+# as the master's queues (the test lanes use 24, so that a master sized on
+# possible CPUs differs from the C driver's fixed 16). --icount runs QEMU with
 # "-icount shift=0,sleep=off": guest time advances 1 ns per guest
 # instruction while the vCPU runs, so a guest clock interval in which it never
 # idles counts the instructions the guest executed in it (bench.sh
@@ -43,6 +47,7 @@ set -euo pipefail
 {
 
 flavour=debug module=rust timeout=3600 results= kodir= memory=3G dry=0 cpus=2 icount=0
+possible_cpus= boot_cpus=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--flavour) flavour=$2; shift 2 ;;
@@ -53,6 +58,7 @@ while [ $# -gt 0 ]; do
 	--memory) memory=$2; shift 2 ;;
 	--dry-run) dry=1; shift ;;
 	--cpus) cpus=$2; shift 2 ;;
+	--possible-cpus) possible_cpus=$2; shift 2 ;;
 	--icount) icount=1; shift ;;
 	--) shift; break ;;
 	*) break ;;
@@ -95,6 +101,7 @@ NF_HOST_CTL=1
 NF_HOST_RESULTS=$RUN
 NF_PEER_DEV=nfbr0
 NF_GUEST_MEMORY=$memory
+NF_POSSIBLE_CPUS=$possible_cpus
 ENV
 if [ "$dry" = 1 ]; then
 	echo "$RUN"
@@ -203,6 +210,17 @@ qemu_opts=(
 	-device igb,netdev=nigb,id=igb0,mac=52:54:00:aa:bb:01,bus=rp3
 	-qmp "unix:$QMP,server=on,wait=off"
 )
+if [ -n "$possible_cpus" ]; then
+	[[ "$possible_cpus" =~ ^[0-9]+$ ]] && [ "$possible_cpus" -ge "$cpus" ] ||
+		die "--possible-cpus must be a number >= --cpus ($cpus)"
+	# All N present, and the kernel brings up only --cpus of them (maxcpus=,
+	# below): a 6.12 x86 guest ignores QEMU's hot-pluggable slots
+	# (-smp maxcpus=), as its FADT is older than ACPI 6.3 and TCG is no
+	# hypervisor it knows (acpi_is_processor_usable()). QEMU merges this
+	# -smp with virtme-ng's own (later keys win).
+	qemu_opts+=(-smp "$possible_cpus")
+	boot_cpus="maxcpus=$cpus"
+fi
 # Extra QEMU options for diagnosis, e.g.
 # NF_QEMU_EXTRA="-trace igb_* -D \$RUN/qemu.log" (RUN is this run's directory).
 if [ -n "${NF_QEMU_EXTRA:-}" ]; then
@@ -280,7 +298,7 @@ tail_pid=$!
 set +e
 # shellcheck disable=SC2086
 timeout --foreground -k 10 "$timeout" ip netns exec "$NS" \
-	"$VENV/bin/vng" --run "$B" --disable-microvm $kvm --append "no5lvl $tick $rootflags ${NF_APPEND:-}" \
+	"$VENV/bin/vng" --run "$B" --disable-microvm $kvm --append "no5lvl $tick $rootflags $boot_cpus ${NF_APPEND:-}" \
 	--cpus "$cpus" --memory "$memory" --rwdir "$RUN" --cwd "$REPO" \
 	--qemu-opts="${qemu_opts[*]}" --exec "$guest_cmd" \
 	</dev/null >"$RUN/console.log" 2>&1

@@ -230,9 +230,11 @@ explicit_pair_traffic()
 # extack message ("Error: net_failover: ...")
 # x_refused WHAT DEV [MESSAGE]: enslaving DEV to the master fails with the
 # driver's extack message (MESSAGE, the reason, when given)
+# x_refused WHAT DEV REASON [MASTER]: enslaving DEV to MASTER (default $XM)
+# fails with REASON in the extack message, and DEV stays without a master
 x_refused() {
 	local out rc
-	out=$(xn ip link set dev "$2" master "$XM" 2>&1)
+	out=$(xn ip link set dev "$2" master "${4:-$XM}" 2>&1)
 	rc=$?
 	nf_diag "$1: rc=$rc $out"
 	[ "$rc" -ne 0 ] && [[ "$out" == *"Error: net_failover: ${3:-}"* ]]
@@ -260,6 +262,12 @@ explicit_refusals()
 	fi
 	xn ip link add nfxfo1 type net_failover
 	x_refused "another failover master" nfxfo1 "a master cannot be a lower device"
+	# and to a master with both roles free, where nothing else would
+	# refuse it (it is not PCI: it would be taken as the standby)
+	xn ip link add nfxfo2 type net_failover
+	x_refused "another failover master, to a master without lowers" nfxfo1 \
+		"a master cannot be a lower device" nfxfo2
+	xn ip link del nfxfo2
 	nf_check_eq "standby and MAC" "$(xread "$XM" failover/standby) $(xread "$XM" address)" "$before"
 	# the master cannot be enslaved to itself either
 	x_refused "the master itself" "$XM"

@@ -774,8 +774,16 @@ nf_bringup() {
 		ip -6 addr replace "$NF_ADDR6/64" dev "$NF_M" nodad 2> /dev/null ||
 			nf_diag "bring-up: cannot add $NF_ADDR6 (IPv6 disabled?)"
 	fi
-	nf_wait "$NF_TIMEOUT" nf_master_ready || { nf_diag "bring-up: no carrier on $NF_M"; return 1; }
-	nf_wait "$NF_TIMEOUT" nf_ping_peer || { nf_diag "bring-up: peer $NF_PEER4 unreachable"; return 1; }
+	nf_wait "$NF_TIMEOUT" nf_master_ready || {
+		NF_BRINGUP_WHY="no carrier on $NF_M"
+		nf_diag "bring-up: $NF_BRINGUP_WHY"
+		return 1
+	}
+	nf_wait "$NF_TIMEOUT" nf_ping_peer || {
+		NF_BRINGUP_WHY="peer $NF_PEER4 unreachable through $NF_M"
+		nf_diag "bring-up: $NF_BRINGUP_WHY"
+		return 1
+	}
 	return 0
 }
 
@@ -1041,7 +1049,7 @@ dmesg_clean() {
 	else
 		bad=$(echo "$log" | grep -E "$NF_DMESG_BAD" | head -n 20)
 		[ -z "$bad" ]
-		nf_check_err $? "kernel log has splats since the script started"
+		nf_check_err $? "kernel log has splats since the script started: ${bad%%$'\n'*}"
 		[ -n "$bad" ] && nf_diag "$bad"
 	fi
 	nf_log_test dmesg_clean
@@ -1103,8 +1111,9 @@ nf_main() {
 		t_case=$SECONDS
 		# scripts whose cases build on each other set NF_BRINGUP_EACH=0
 		if [ "$first" = 1 ] || [ "${NF_BRINGUP_EACH:-1}" = 1 ]; then
+			NF_BRINGUP_WHY=
 			if ! nf_bringup; then
-				RET=1 RET_MSG="topology not ready before the test"
+				nf_check_err 1 "topology not ready before the test${NF_BRINGUP_WHY:+: $NF_BRINGUP_WHY}"
 				nf_log_test "$t"
 				continue
 			fi

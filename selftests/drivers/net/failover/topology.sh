@@ -22,6 +22,7 @@ ALL_TESTS="
 	ethtool_bus_info
 	ethtool_link
 	master_carrier_follows_slaves
+	master_down_closes_lowers
 "
 
 lib_dir=$(dirname "$(readlink -f "$0")")
@@ -176,6 +177,43 @@ ethtool_link()
 	[[ "$ps" == *Mb/s ]]
 	nf_check_err $? "the standby reports no speed ('$ps'): the case cannot tell it from the primary"
 	nf_check_eq "master speed with primary down (= standby)" "$ms" "$ps"
+	nf_log_test
+}
+
+# as in C: the master's ndo_stop closes both lower devices and its ndo_open
+# opens them again (an admin who sets the master down takes the guest off
+# the network through both paths)
+master_down_closes_lowers()
+{
+	local d
+	nf_defer ip link set dev "$NF_M" up
+	ip link set dev "$NF_M" down
+	nf_check_err $? "ip link set $NF_M down failed"
+	for d in "$NF_PRI" "$NF_SBY"; do
+		nf_check_eq "$d admin up with the master down" "$(( $(nf_read "/sys/class/net/$d/flags") & 1 ))" 0
+	done
+	ip link set dev "$NF_M" up
+	nf_check_err $? "ip link set $NF_M up failed"
+	for d in "$NF_PRI" "$NF_SBY"; do
+		nf_check_eq "$d admin up with the master up again" "$(( $(nf_read "/sys/class/net/$d/flags") & 1 ))" 1
+	done
+	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_M" 1
+	nf_check_err $? "master without carrier after up"
+	if nf_host_ctl; then
+		# the primary's link watcher has run (operstate up) and, for
+		# ours, the master sends through it (ethtool -S tx_path 2)
+		_pri_carries() {
+			[ "$(nf_read "/sys/class/net/$NF_PRI/operstate")" = up ] || return 1
+			[ "${NF_MODULE:-rust}" = c ] ||
+				ethtool -S "$NF_M" 2> /dev/null | grep -qE '^ *tx_path: 2$'
+		}
+		nf_wait "$NF_TIMEOUT" _pri_carries
+		nf_check_err $? "the primary does not carry again after the master came up"
+		nf_carried_by primary
+	else
+		nf_ping_peer 3
+		nf_check_err $? "no ping after the master came up again"
+	fi
 	nf_log_test
 }
 
