@@ -3,8 +3,8 @@
 # The mutation suite (make mutants; not part of make test): every driver
 # mutant in tests/mutants/ is built as a module against the cached debug
 # kernel and run in a guest on the cases it names; each must be killed (one
-# of its "Must fail:" cases fails). Prints a table: mutant, expected case,
-# result.
+# of its "Must fail:" cases fails, with a "# FAIL:" line that its "Fails
+# with:" regex matches). Prints a table: mutant, expected case, result.
 #
 #   mutants.sh [NAME...]     (default: every tests/mutants/*.patch)
 #

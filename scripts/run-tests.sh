@@ -148,7 +148,7 @@ for ((l = 0; l < lanes; l++)); do
 		echo sriov >>"$lane_dir/planned"
 	fi
 	(
-		# 24 possible CPUs (2 present): master_queue_count can tell a
+		# 24 possible CPUs (2 online): master_queue_count can tell a
 		# master sized on the CPUs from a fixed 16
 		[ -z "$run3" ] || guest_suite "l$l" "$run3" 3G "${lane_tests[l]}" 24
 		[ -z "$run1" ] || guest_suite sriov "$run1" 1G sriov

@@ -261,7 +261,7 @@ imp_refused()
 	nf_check_eq "permanent MAC of the $kind impostor" "$(ethtool -P "$IMP" 2> /dev/null | awk '{print $3}')" "$NF_MAC"
 	# refused at its registration: left as it came, closed (nobody else
 	# opens a new device in this guest)
-	nf_check_eq "impostor $IMP admin state after its registration" "$(( $(nf_read "/sys/class/net/$IMP/flags") & 1 ))" 0
+	nf_check_eq "impostor $IMP admin state after its registration" "$(nf_admin_up "$IMP")" 0
 	ip link set dev "$IMP" up 2> /dev/null
 	nf_never 3 nf_master_of "$IMP" > /dev/null
 	nf_check_err $? "impostor $IMP got master $(nf_master_of "$IMP")"

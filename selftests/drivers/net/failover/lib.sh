@@ -334,7 +334,7 @@ nf_stat() {
 nf_stat_delta() {
 	local v
 	if ! v=$(nf_stat "$1" "$2") || ! [[ "$3" =~ ^[0-9]+$ ]]; then
-		echo "FAIL: $1 $2 unreadable (device gone?): now '${v:-}' base '$3'" >&2
+		nf_diag "$1 $2 unreadable (device gone?): now '${v:-}' base '$3'" >&2
 		return 1
 	fi
 	echo $((v - $3))
@@ -345,6 +345,13 @@ nf_num_diff() {
 }
 nf_mac() { nf_read "/sys/class/net/$1/address"; }
 nf_flags() { nf_read "/sys/class/net/$1/flags" || echo 0; }
+# nf_admin_up DEV: 1 if DEV is administratively up, 0 if down, "gone" if it
+# does not exist (for nf_check_eq: a vanished device is neither)
+nf_admin_up() {
+	local f
+	read -r f < "/sys/class/net/$1/flags" 2> /dev/null || { echo gone; return; }
+	echo $((f & 0x1))
+}
 nf_is_up() {
 	local f=0
 	read -r f < "/sys/class/net/$1/flags" 2>/dev/null
@@ -723,6 +730,16 @@ nf_master_ready() {
 	nf_carrier_is "$NF_M" 1
 }
 
+# where the bring-up's pings left: each lower device's tx_packets over three
+# more pings (for the reason of a failed bring-up)
+nf_bringup_paths() {
+	local p0 s0
+	p0=$(nf_stat "$NF_PRI" tx_packets 2> /dev/null) s0=$(nf_stat "$NF_SBY" tx_packets 2> /dev/null)
+	nf_ping_peer 3
+	echo "tx over 3 pings: primary $NF_PRI +$(nf_num_diff "${p0:-?}" "$(nf_stat "$NF_PRI" tx_packets 2> /dev/null)")," \
+		"standby $NF_SBY +$(nf_num_diff "${s0:-?}" "$(nf_stat "$NF_SBY" tx_packets 2> /dev/null)")"
+}
+
 # everything nf_bringup sets up is already in place (cheap: two execs)
 nf_bringup_done() {
 	local mtu
@@ -732,6 +749,9 @@ nf_bringup_done() {
 	nf_carrier_is "$NF_M" 1 || return 1
 	read -r mtu < "/sys/class/net/$NF_M/mtu" && [ "$mtu" = 1500 ] || return 1
 	[ -n "$(ip -4 -o addr show dev "$NF_M" to "$NF_ADDR4/32" 2>/dev/null)" ] || return 1
+	# (a master set down loses its IPv6 addresses: keep_addr_on_down is 0)
+	[ -z "${NF_ADDR6:-}" ] ||
+		[ -n "$(ip -6 -o addr show dev "$NF_M" to "$NF_ADDR6/128" 2>/dev/null)" ] || return 1
 	nf_ping_peer
 }
 
@@ -780,7 +800,7 @@ nf_bringup() {
 		return 1
 	}
 	nf_wait "$NF_TIMEOUT" nf_ping_peer || {
-		NF_BRINGUP_WHY="peer $NF_PEER4 unreachable through $NF_M"
+		NF_BRINGUP_WHY="peer $NF_PEER4 unreachable through $NF_M ($(nf_bringup_paths))"
 		nf_diag "bring-up: $NF_BRINGUP_WHY"
 		return 1
 	}

@@ -290,8 +290,10 @@ takeover_delay_hot_plug()
 		slack=$((ref_late + ref_start + jlag + 3000))
 		[ "$slack" -lt 3000 ] && slack=3000
 		nf_figure "takeover ${ms} ms after enslaving (delay $delay ms, reference timer started $ref_start ms later and was $ref_late ms late, jiffies fell $jlag ms behind, allowed $((delay - 500))..$((delay + slack)))"
-		[ "$ms" -ge $((delay - 500)) ] && [ "$ms" -le $((delay + slack)) ]
-		nf_check_err $? "takeover $ms ms after enslaving, want $((delay - 500))..$((delay + slack))"
+		[ "$ms" -ge $((delay - 500)) ]
+		nf_check_err $? "takeover $ms ms after enslaving, before the delay $delay ms"
+		[ "$ms" -le $((delay + slack)) ]
+		nf_check_err $? "takeover $ms ms after enslaving, later than allowed ($((delay + slack)) ms)"
 	else
 		nf_check_err 1 "kernel log lacks the enslave (${t_join:-none}) or takeover (${t_take:-none}) line"
 	fi
