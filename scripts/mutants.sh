@@ -261,12 +261,13 @@ for n in "${names[@]}"; do
 		fail)
 			if [ "$baseline" = 1 ] && [ "$b" != ok ]; then
 				verdict="INVALID (baseline $b)" by=$sc
-			elif fail_lines "$lane" "$n" "${sc%%:*}" "${sc#*:}" | grep -Eq -- "${fails_with[$n]}"; then
+			elif fl=$(fail_lines "$lane" "$n" "${sc%%:*}" "${sc#*:}") &&
+				grep -Eq -- "${fails_with[$n]}" <<<"$fl"; then
 				verdict=killed by=$sc
 				break
 			else
 				# failed, but not by what the mutant breaks
-				verdict="FAILED OTHERWISE: $(fail_lines "$lane" "$n" "${sc%%:*}" "${sc#*:}" | head -n 1 | cut -c1-120)"
+				verdict="FAILED OTHERWISE: $(head -n 1 <<<"$fl" | cut -c1-120)"
 				by=$sc
 			fi
 			;;
