@@ -27,7 +27,9 @@
 # the cases it fails pass there. NF_MUTANT_LANES guests (default 2) share the
 # mutants; NF_MUTANT_BASELINE=0 skips the baseline. NF_MUTANT_RUNS="DIR..."
 # builds and boots nothing: it judges the results kept in those run
-# directories of an earlier make mutants again (after a header changed).
+# directories of an earlier make mutants again (after a header changed); a
+# mutant found in several is judged on the last one listed, against that
+# run's baseline (a run made with NF_MUTANT_BASELINE=0 has none: INVALID).
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 nf_paths
@@ -216,8 +218,9 @@ fi
 for ((l = 0; l < ${#runs[@]}; l++)); do
 	sed "s/^/$l /" "${runs[l]}/mutants/results" >>"$W/results" 2>/dev/null || true
 done
-# lane_of NAME: the lane that ran a mutant
-lane_of() { awk -v n="$1" '$2 == n {print $1; exit}' "$W/results"; }
+# lane_of NAME: the lane that ran a mutant (with NF_MUTANT_RUNS, the last
+# run listed that has it: a targeted rerun after a full run overrides it)
+lane_of() { awk -v n="$1" '$2 == n {l = $1} END {print l}' "$W/results"; }
 # result LANE NAME SCRIPT CASE: the case's own result (ok, fail, skip), else
 # what happened to the whole script (timeout, no-result, load-failed), else
 # none
