@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Real live migration of a failover guest between two QEMUs on this host
+# (issue 25; tests/migration/DESIGN.md):
+#
+#   migrate.sh [--module rust|c] [--rounds N] [--takeover-delay MS]
+#              [--results DIR] [--flavour debug|bench]
+#
+# Builds the initramfs root (mk-initramfs.sh), makes a network namespace
+# with a bridge holding the peer addresses 192.0.2.1/24 and 2001:db8::1/64
+# and one pair of taps per QEMU slot (tap-sb-a/tap-pf-a, tap-sb-b/tap-pf-b),
+# and runs the rig (migrig.py: N round trips, NF_MIG_ROUNDS, default 10,
+# then the cancel and no-primary cases) in it. KTAP on stdout and in
+# DIR/output.txt; per migration DIR/mig-N.json; QMP events
+# DIR/events-<slot>.jsonl; tap samples DIR/taps.txt; consoles
+# DIR/<slot>-console.log; the guest's kernel log DIR/dmesg.txt (checked
+# like every guest's by check-dmesg.sh). Exit status: 0 when every case
+# passed.
+set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
+
+module=rust rounds=${NF_MIG_ROUNDS:-10} RUN='' flavour=debug delay=${NF_MIG_TAKEOVER_DELAY:-}
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--module | --rounds | --results | --flavour | --takeover-delay)
+		[ $# -ge 2 ] || die "$1 needs a value (usage: see the head of $0)" ;;&
+	--module) module=$2; shift 2 ;;
+	--rounds) rounds=$2; shift 2 ;;
+	--results) RUN=$2; shift 2 ;;
+	--flavour) flavour=$2; shift 2 ;;
+	--takeover-delay) delay=$2; shift 2 ;;
+	*) die "unknown argument $1" ;;
+	esac
+done
+B=$(build_dir "$flavour")
+[ -f "$B/arch/x86/boot/bzImage" ] || die "no kernel in $B: make kernel first"
+case "$module" in
+rust) ko=$B/drivers/net/net_failover.ko ;;
+c) ko=$B-cref/net_failover.ko ;;
+*) die "--module rust|c" ;;
+esac
+[ -f "$ko" ] || die "missing $ko"
+[ -n "$RUN" ] || RUN=$(nf_new_run_dir "migrate-$module-")
+mkdir -p "$RUN"
+"$REPO/scripts/mk-initramfs.sh" --build-dir "$B" --ko "$ko" --module "$module" "$RUN/initrd"
+
+NS=nfmig$$
+cleanup() {
+	ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	return 0
+}
+trap cleanup EXIT
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip -n "$NS" link add nfbr0 type bridge
+for t in tap-sb-a tap-pf-a tap-sb-b tap-pf-b; do
+	ip -n "$NS" tuntap add dev "$t" mode tap
+	ip -n "$NS" link set "$t" mtu 9000 master nfbr0 up
+done
+ip -n "$NS" link set nfbr0 mtu 9000 up
+ip -n "$NS" addr add 192.0.2.1/24 dev nfbr0
+ip -n "$NS" addr add 2001:db8::1/64 dev nfbr0 nodad
+log "migration rig: $module module, $rounds round trip(s), results in $RUN"
+# The rig runs in the background so that a TERM or INT reaches it at once
+# (bash defers a trap until the foreground command ends): it quits both
+# QEMUs on the way out, then the namespace goes.
+set +e
+ip netns exec "$NS" python3 "$REPO/scripts/migrig.py" --run "$RUN" --kernel "$B/arch/x86/boot/bzImage" \
+	--initrd "$RUN/initrd" --rounds "$rounds" ${delay:+--takeover-delay "$delay"} >"$RUN/output.txt" &
+rig=$!
+trap 'kill -TERM "$rig" 2>/dev/null; wait "$rig"; exit 143' TERM INT
+tail -n +1 -f --pid="$rig" "$RUN/output.txt"
+wait "$rig"
+rc=$?
+set -e
+log "migration rig exit status $rc (results: $RUN)"
+exit "$rc"
