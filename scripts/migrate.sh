@@ -67,13 +67,17 @@ log "migration rig: $module module, $rounds round trip(s), results in $RUN"
 # (bash defers a trap until the foreground command ends): it quits both
 # QEMUs on the way out, then the namespace goes.
 set +e
+: >"$RUN/output.txt"
 ip netns exec "$NS" python3 "$REPO/scripts/migrig.py" --run "$RUN" --kernel "$B/arch/x86/boot/bzImage" \
 	--initrd "$RUN/initrd" --rounds "$rounds" ${delay:+--takeover-delay "$delay"} >"$RUN/output.txt" &
 rig=$!
-trap 'kill -TERM "$rig" 2>/dev/null; wait "$rig"; exit 143' TERM INT
-tail -n +1 -f --pid="$rig" "$RUN/output.txt"
+tail -n +1 -f --pid="$rig" "$RUN/output.txt" &
+tailer=$!
+trap 'kill -TERM "$rig" 2>/dev/null; wait "$rig"; kill "$tailer" 2>/dev/null; exit 143' TERM
+trap 'kill -TERM "$rig" 2>/dev/null; wait "$rig"; kill "$tailer" 2>/dev/null; exit 130' INT
 wait "$rig"
 rc=$?
+wait "$tailer"
 set -e
 log "migration rig exit status $rc (results: $RUN)"
 exit "$rc"

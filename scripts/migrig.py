@@ -304,18 +304,33 @@ class TapSampler(threading.Thread):
             for row in self.samples:
                 f.write(" ".join(str(x) for x in row) + "\n")
 
-    def carries_from(self, tap, since, frames=5):
-        """Host time from which tap carries the guest's stream (at least
-        frames of the guest's within 0.5 s: the stream sends tens per
-        second, stray ARP or ND far fewer), looking at samples after since;
-        None if never."""
+    def carries_from(self, tap, since, frames=5, until=None):
+        """Host time at which tap starts carrying the guest's stream: the
+        first sample (after since) whose count grew, opening 0.5 s in which
+        it grew by at least frames (the stream sends tens per second, stray
+        ARP or ND far fewer); None if never (before until)."""
         i = self.TAPS.index(tap) + 1
-        rows = [r for r in list(self.samples) if r[0] >= since]
+        rows = [r for r in list(self.samples) if r[0] >= since and (until is None or r[0] <= until)]
+        for j in range(1, len(rows)):
+            if rows[j][i] <= rows[j - 1][i]:
+                continue
+            k = j
+            while k + 1 < len(rows) and rows[k + 1][0] - rows[j - 1][0] <= 0.5:
+                k += 1
+            if rows[k][i] - rows[j - 1][i] >= frames:
+                return rows[j][0]
+        return None
+
+    def quiet_from(self, tap, since, until=None):
+        """Host time from which tap stops carrying: the first sample after
+        since that opens 0.5 s without growth; None if never."""
+        i = self.TAPS.index(tap) + 1
+        rows = [r for r in list(self.samples) if r[0] >= since and (until is None or r[0] <= until)]
         for j, r in enumerate(rows):
             k = j
             while k + 1 < len(rows) and rows[k + 1][0] - r[0] <= 0.5:
                 k += 1
-            if rows[k][i] - r[i] >= frames:
+            if k > j and rows[k][0] - r[0] >= 0.4 and rows[k][i] == r[i]:
                 return r[0]
         return None
 
@@ -569,7 +584,7 @@ echo "primary=$pri pri_ifindex=$pi standby=$sby carrier=${c:-0} pri_tx=$pt sby_t
                     for e in src.qmp.events[ev0:] if e["event"] == "MIGRATION"]
         while True:
             src.qmp.poll(0.1)
-            dst.qmp.poll(0.0)
+            dst.qmp.poll(0.02)
             st = states()
             last = st[-1][0] if st else None
             if last in ("completed", "failed", "cancelled"):
@@ -586,6 +601,8 @@ echo "primary=$pri pri_ifindex=$pi standby=$sby carrier=${c:-0} pri_tx=$pt sby_t
                 src.qmp.cmd("migrate_cancel")
                 cancelled = True
                 r["error"] = "no end within %d s (status %s): cancelled" % (self.args.mig_timeout, last)
+            if cancelled and time.monotonic() > deadline + 120:
+                raise RuntimeError("migration %d: no end 120 s after the cancel (status %s)" % (n, last))
         r["status"] = last
         r["states"] = st
         r["query"] = src.qmp.cmd("query-migrate")
@@ -612,14 +629,15 @@ echo "primary=$pri pri_ifindex=$pi standby=$sby carrier=${c:-0} pri_tx=$pt sby_t
             dst.quit()
         return r
 
-    def phases(self, r):
-        """The host-side phase times of migration r, from the tap samples
-        and QEMU's event stamps: when the source's standby starts carrying
-        the guest's stream (the unplug), the guest's first frame through the
-        destination after STOP (the network's view of the pause), and when a
-        primary carries the stream again (the takeover: on the destination,
-        or on the source after a cancel)."""
-        t_sb = self.taps.carries_from("tap-sb-%s" % r["from"], r["t0"])
+    def phases(self, r, until):
+        """The host-side phase times of migration r (up to until, its post
+        mark), from the tap samples and QEMU's event stamps: when the
+        source's standby starts carrying the guest's stream (the unplug),
+        the first sample after STOP with a frame of the guest's through the
+        destination (the network's view of the pause), and when a primary
+        carries the stream again (the takeover: on the destination, or on
+        the source after a cancel), with the flap that may follow."""
+        t_sb = self.taps.carries_from("tap-sb-%s" % r["from"], r["t0"], until=until)
         r["t_sb"] = t_sb
         if t_sb is not None:
             r["standby_carries_ms"] = round((t_sb - r["t0"]) * 1000)
@@ -630,37 +648,41 @@ echo "primary=$pri pri_ifindex=$pi standby=$sby carrier=${c:-0} pri_tx=$pt sby_t
             if t1 is not None:
                 r["net_pause_ms"] = round((t1 - r["stop_t"]) * 1000)
             tap = "tap-%s-%s" % ("pf" if r["dst_primary"] else "sb", r["to"])
-            t = self.taps.carries_from(tap, r["resume_t"])
+            t = self.taps.carries_from(tap, r["resume_t"], until=until)
             if t is not None:
                 r["resume_to_carrier_ms"] = round((t - r["resume_t"]) * 1000)
                 if r["dst_primary"]:
                     r["t_pri"] = t
         elif r["status"] == "cancelled" and t_sb is not None:
-            # back on the primary after the stream had moved to the standby
+            # back on the primary once the primary's port had gone quiet
             t_c = r["t0"] + r.get("cancel_time", 0)
-            t = self.taps.carries_from("tap-pf-%s" % r["from"], max(t_sb, t_c))
-            if t is not None:
-                r["cancel_to_primary_ms"] = round((t - t_c) * 1000)
-                r["t_pri"] = t
+            t_q = self.taps.quiet_from("tap-pf-%s" % r["from"], t_sb, until=until)
+            if t_q is not None:
+                t = self.taps.carries_from("tap-pf-%s" % r["from"], max(t_q, t_c), until=until)
+                if t is not None:
+                    r["cancel_to_primary_ms"] = round((t - t_c) * 1000)
+                    r["t_pri"] = t
         if r["t_pri"] is not None:
-            r["t_pri_end"] = self.takeover_end(r)
+            r["t_pri_end"], r["takeover_flaps"] = self.takeover_end(r, until)
             r["takeover_flap_ms"] = round((r["t_pri_end"] - r["t_pri"]) * 1000)
 
-    def takeover_end(self, r):
-        """When the new primary carries for good: a primary whose link
-        flaps right after it came up (an e1000e that QEMU has just plugged
-        is reset by its driver within seconds) gives the stream back to
-        the standby and takes it again; the last such return within 10 s."""
+    def takeover_end(self, r, until):
+        """(when the new primary carries for good, flaps): a primary whose
+        link flaps right after it came up (an e1000e that QEMU has just
+        plugged, reset by its driver within seconds) gives the stream back
+        to the standby once and takes it again. One such flap within 10 s
+        counts as part of the takeover; a second one does not (its losses
+        are "other")."""
         slot = r["to"] if r.get("resume_t") else r["from"]
-        t_end = r["t_pri"]
-        while True:
-            t_back = self.taps.carries_from("tap-sb-%s" % slot, t_end + 0.5)
-            if t_back is None or t_back - r["t_pri"] > 10:
-                return t_end
-            t_again = self.taps.carries_from("tap-pf-%s" % slot, t_back)
-            if t_again is None:
-                return t_end
-            t_end = t_again
+        limit = min(until, r["t_pri"] + 10)
+        t_back = self.taps.carries_from("tap-sb-%s" % slot, r["t_pri"] + 0.2, until=limit)
+        if t_back is None:
+            return r["t_pri"], 0
+        t_again = self.taps.carries_from("tap-pf-%s" % slot, t_back, until=limit)
+        if t_again is None:
+            return r["t_pri"], 1
+        more = self.taps.carries_from("tap-sb-%s" % slot, t_again + 0.2, until=until)
+        return t_again, 1 + (more is not None)
 
     def classify(self, r, t):
         """The phase of migration r at host time t: "unplug" (from migrate
@@ -854,6 +876,8 @@ def main():
             rc, out = rig.guest("ip -br addr show dev %s" % rig.master)
             k.check(rc == 0 and " UP " in " %s " % out and GUEST4 + "/24" in out and GUEST6 + "/64" in out,
                     "migration %d: master %s lost its state or addresses: %s" % (r["n"], rig.master, out))
+            st = rig.state()
+            k.check(st["standby"] != "-", "migration %d: no standby under the master: %s" % (r["n"], st))
             if want_primary:
                 secs, s = rig.wait_primary(args.replug_timeout)
                 if secs is not None and r.get("resume_t"):
@@ -881,7 +905,7 @@ def main():
             return r
 
         def report(r):
-            rig.phases(r)
+            rig.phases(r, rig.marks[-1][1])
             k.diag("migration %d (%s): %s" % (r["n"], r["label"], rig.summary(r)))
             rig.save(r)
 
@@ -928,13 +952,12 @@ def main():
             r = one(case, cancel_at=at, bandwidth=bw)
             k.check(r["status"] == "cancelled", "cancel at %s: the migration ended %s" % (at, r["status"]))
             seen = [st_ for st_, _ in r["states"]]
-            k.check(at in seen and "cancelling" in seen[seen.index(at):] if at in seen else False,
+            k.check(at in seen and seen.index(at) + 1 < len(seen) and seen[seen.index(at) + 1] == "cancelling",
                     "not cancelled during %s: states %s" % (at, r["states"]))
             k.check(src.qmp.cmd("query-status").get("status") == "running",
                     "the source is not running after the cancel")
-            k.check(any(d.get("qdev_id") == "pf0" for b in src.qmp.cmd("query-pci") for d in b.get("devices", [])
-                        + [x for br in b.get("devices", []) for x in br.get("pci_bridge", {}).get("devices", [])]),
-                    "pf0 is not plugged on the source after the cancel")
+            # (QEMU keeps a failover primary realized while it is partially
+            # unplugged, so query-pci cannot tell; the guest's view below can)
             partial = "partially unplugged device on failure" in src.output()
             if partial:
                 # QEMU waited 30 s for the guest's eject and plugged the
@@ -953,7 +976,9 @@ def main():
             report(r)
             k.figure("cancelled %s s after migrate; stream through the source's primary again %s ms after the cancel"
                      % (r.get("cancel_time"), r.get("cancel_to_primary_ms")))
-            k.end(skip="QEMU's partial unplug (no primary came back)" if partial and secs is None else None)
+            r["skipped"] = bool(partial and secs is None)
+            rig.save(r)
+            k.end(skip="QEMU's partial unplug (no primary came back)" if r["skipped"] else None)
 
         # ---- mig_dst_no_primary
         k.begin("mig_dst_no_primary")
@@ -1031,6 +1056,12 @@ def main():
                                  r["n"], r["label"], lost, hi - lo,
                                  ", ".join("%s %d" % kv for kv in sorted(ph.items())) or "none",
                                  r.get("pause_ms"), r.get("net_pause_ms")))
+                    if r.get("skipped"):
+                        k.diag("migration %d: not judged (its case was skipped)" % r["n"])
+                        rig.save(r)
+                        continue
+                    if r.get("takeover_flaps", 0) > 1:
+                        k.diag("migration %d: the new primary flapped %d times" % (r["n"], r["takeover_flaps"]))
                     k.check(ph.get("other", 0) == 0,
                             "migration %d (%s) peer->guest: %d datagrams lost outside the unplug, the switchover "
                             "and the takeover: %s" % (r["n"], r["label"], ph.get("other", 0), ph))

@@ -51,8 +51,8 @@ cached=$cdir/$key.cpio.zst
 if [ ! -s "$cached" ]; then
 	mkdir -p "$cdir"
 	stage=$(mktemp -d "$cdir/stage.XXXXXX")
-	trap 'rm -rf "$stage" "$cached.tmp"' EXIT
-	rm -f "$cached.tmp"
+	tmp=$(mktemp "$cdir/$key.XXXXXX")
+	trap 'rm -rf "$stage" "$tmp"' EXIT
 	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,root,nf/results,lib/nf,etc}
 	cp /usr/bin/busybox "$stage/bin/busybox"
 	for a in $(/usr/bin/busybox --list); do
@@ -98,10 +98,14 @@ if [ ! -s "$cached" ]; then
 		tar -C "$stage/usr/lib" -x
 	echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"
 	(cd "$stage" && find . -print0 | cpio --null -o -H newc --owner=0:0 --quiet) |
-		zstd -q -3 -T1 -o "$cached.tmp"
-	mv "$cached.tmp" "$cached"
+		zstd -q -f -3 -T1 -o "$tmp"
+	mv "$tmp" "$cached"
 	log "initramfs built: $cached ($(du -h "$cached" | cut -f1))"
-	# keep the 6 newest
-	ls -t "$cdir"/*.cpio.zst 2>/dev/null | tail -n +7 | xargs -r rm -f
+	# keep the 6 newest (not ones used in the last hour: another run may
+	# be about to copy one)
+	ls -t "$cdir"/*.cpio.zst 2>/dev/null | tail -n +7 | while read -r f; do
+		[ -n "$(find "$f" -mmin +60)" ] && rm -f "$f"
+	done
 fi
+touch "$cached"
 cp "$cached" "$out"
