@@ -334,6 +334,17 @@ class TapSampler(threading.Thread):
                 return r[0]
         return None
 
+    def last_frame(self, tap, since, until):
+        """Host time of the last sample in (since, until) in which tap
+        received a frame; None if none did."""
+        i = self.TAPS.index(tap) + 1
+        rows = [r for r in list(self.samples) if since <= r[0] <= until]
+        last = None
+        for a, b in zip(rows, rows[1:]):
+            if b[i] > a[i]:
+                last = b[0]
+        return last
+
     def first_frame(self, taps, since):
         """Host time of the first sample after since in which one of taps
         received a frame from the guest; None if none did."""
@@ -584,7 +595,10 @@ echo "primary=$pri pri_ifindex=$pi standby=$sby carrier=${c:-0} pri_tx=$pt sby_t
                     for e in src.qmp.events[ev0:] if e["event"] == "MIGRATION"]
         while True:
             src.qmp.poll(0.1)
-            dst.qmp.poll(0.02)
+            try:
+                dst.qmp.poll(0.02)
+            except (EOFError, OSError):
+                pass  # a destination whose incoming stream failed (a cancel) exits
             st = states()
             last = st[-1][0] if st else None
             if last in ("completed", "failed", "cancelled"):
@@ -653,6 +667,14 @@ echo "primary=$pri pri_ifindex=$pi standby=$sby carrier=${c:-0} pri_tx=$pt sby_t
                 r["resume_to_carrier_ms"] = round((t - r["resume_t"]) * 1000)
                 if r["dst_primary"]:
                     r["t_pri"] = t
+            if r["dst_primary"]:
+                # QEMU's self-announce after RESUME goes out of every NIC,
+                # the destination's just-plugged primary too, before the
+                # guest has that device: each of those frames moves the
+                # bridge's entry for the guest to a port nobody reads
+                # until the guest's next frame through the standby
+                r["t_announce_end"] = self.taps.last_frame(
+                    "tap-pf-%s" % r["to"], r["resume_t"], min(r["resume_t"] + 3, t or r["resume_t"] + 3))
         elif r["status"] == "cancelled" and t_sb is not None:
             # back on the primary once the primary's port had gone quiet
             t_c = r["t0"] + r.get("cancel_time", 0)
@@ -688,11 +710,15 @@ echo "primary=$pri pri_ifindex=$pi standby=$sby carrier=${c:-0} pri_tx=$pt sby_t
         """The phase of migration r at host time t: "unplug" (from migrate
         until the source's standby carries, +0.5 s), "switchover" (QEMU's
         STOP on the source until the guest's first frame through the
-        destination, +0.5 s), "takeover" (from 1 s before a primary starts
-        carrying until 1 s after it carries for good, see takeover_end),
-        else "other"."""
+        destination, +0.5 s), "announce" (from RESUME until QEMU's last
+        self-announce frame through the destination's primary port before
+        the guest uses it, +0.3 s), "takeover" (from 1 s before a primary
+        starts carrying until 1 s after it carries for good, see
+        takeover_end), else "other"."""
         if r.get("stop_t") and r["stop_t"] - 0.1 <= t <= (r.get("t_first") or r["resume_t"]) + 0.5:
             return "switchover"
+        if r.get("t_announce_end") and r["resume_t"] <= t <= r["t_announce_end"] + 0.3:
+            return "announce"
         if r["t0"] <= t <= (r.get("t_sb") or r["t0"]) + 0.5:
             return "unplug"
         if r.get("t_pri") and r["t_pri"] - 1.0 <= t <= r.get("t_pri_end", r["t_pri"]) + 1.0:
@@ -1063,8 +1089,8 @@ def main():
                     if r.get("takeover_flaps", 0) > 1:
                         k.diag("migration %d: the new primary flapped %d times" % (r["n"], r["takeover_flaps"]))
                     k.check(ph.get("other", 0) == 0,
-                            "migration %d (%s) peer->guest: %d datagrams lost outside the unplug, the switchover "
-                            "and the takeover: %s" % (r["n"], r["label"], ph.get("other", 0), ph))
+                            "migration %d (%s) peer->guest: %d datagrams lost outside the unplug, the switchover, "
+                            "QEMU's announce and the takeover: %s" % (r["n"], r["label"], ph.get("other", 0), ph))
                 rig.save(r)
         k.figure("lost in all: peer->guest %d (%s), guest->peer %d" % (
             total["p2g"], ", ".join("%s %d" % kv for kv in sorted(phase_total.items())), total["g2p"]))
