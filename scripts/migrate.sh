@@ -46,22 +46,8 @@ mkdir -p "$RUN"
 "$REPO/scripts/mk-initramfs.sh" --build-dir "$B" --ko "$ko" --module "$module" "$RUN/initrd"
 
 NS=nfmig$$
-cleanup() {
-	ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-	return 0
-}
-trap cleanup EXIT
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-ip -n "$NS" link add nfbr0 type bridge
-for t in tap-sb-a tap-pf-a tap-sb-b tap-pf-b; do
-	ip -n "$NS" tuntap add dev "$t" mode tap
-	ip -n "$NS" link set "$t" mtu 9000 master nfbr0 up
-done
-ip -n "$NS" link set nfbr0 mtu 9000 up
-ip -n "$NS" addr add 192.0.2.1/24 dev nfbr0
-ip -n "$NS" addr add 2001:db8::1/64 dev nfbr0 nodad
+trap 'nf_peer_del "$NS"' EXIT
+nf_peer_add "$NS" tap-sb-a tap-pf-a tap-sb-b tap-pf-b
 log "migration rig: $module module, $rounds round trip(s), results in $RUN"
 # The rig runs in the background so that a TERM or INT reaches it at once
 # (bash defers a trap until the foreground command ends): it quits both

@@ -111,24 +111,12 @@ fi
 ctl_pid= qemu_ok=0
 cleanup() {
 	[ -n "$ctl_pid" ] && kill "$ctl_pid" 2>/dev/null
-	ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-	return 0
+	nf_peer_del "$NS"
 }
 trap cleanup EXIT
 
 # The peer: a learning bridge with three taps in a fresh netns.
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-ip -n "$NS" link add nfbr0 type bridge
-for t in tap-sb tap-pf tap-igb; do
-	ip -n "$NS" tuntap add dev "$t" mode tap
-	ip -n "$NS" link set "$t" mtu 9000 master nfbr0 up
-done
-ip -n "$NS" link set nfbr0 mtu 9000
-ip -n "$NS" link set nfbr0 up
-ip -n "$NS" addr add 192.0.2.1/24 dev nfbr0
-ip -n "$NS" addr add 2001:db8::1/64 dev nfbr0 nodad
+nf_peer_add "$NS" tap-sb tap-pf tap-igb
 ip netns exec "$NS" setsid iperf3 -s -B 192.0.2.1 >"$RUN/peer-iperf3.log" 2>&1 </dev/null &
 
 # Host side of the guest's action requests.

@@ -94,3 +94,28 @@ nf_new_run_dir() {
 	mkdir -p "$CACHE/runs" || return 1
 	mktemp -d "$CACHE/runs/${1:-}$(date +%Y%m%d-%H%M%S)-XXXX"
 }
+
+# The peer side of a guest topology (vm.sh, migrate.sh): network namespace
+# NS with a learning bridge nfbr0 (MTU 9000) holding the peer addresses
+# 192.0.2.1/24 and 2001:db8::1/64, and the taps named after NS (MTU 9000)
+# enslaved to it. nf_peer_del NS kills what runs in NS and deletes it.
+nf_peer_add() {
+	local ns=$1 t
+	shift
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link add nfbr0 type bridge
+	for t in "$@"; do
+		ip -n "$ns" tuntap add dev "$t" mode tap
+		ip -n "$ns" link set "$t" mtu 9000 master nfbr0 up
+	done
+	ip -n "$ns" link set nfbr0 mtu 9000
+	ip -n "$ns" link set nfbr0 up
+	ip -n "$ns" addr add 192.0.2.1/24 dev nfbr0
+	ip -n "$ns" addr add 2001:db8::1/64 dev nfbr0 nodad
+}
+nf_peer_del() {
+	ip netns pids "$1" 2>/dev/null | xargs -r kill 2>/dev/null
+	ip netns del "$1" 2>/dev/null
+	return 0
+}
