@@ -10,7 +10,7 @@ VIRTME_NG_VERSION=1.42
 
 APT_PKGS=(
 	linux-source-6.12 clang-19 lld-19 llvm-19 libclang-19-dev
-	flex bison bc libelf-dev libssl-dev cpio xz-utils busybox-static rsync
+	flex bison bc libelf-dev libssl-dev cpio xz-utils zstd busybox-static rsync
 	qemu-system-x86 iproute2 ethtool iperf3 iputils-ping pciutils kmod
 	python3 python3-venv socat tcpdump procps linux-perf
 )
