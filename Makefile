@@ -13,7 +13,8 @@
 #                   (MUTANTS="a b" runs only those)
 #   make migrate    real live migration between two QEMUs, both modules
 #                   (MIG_ROUNDS= round trips, default 10; MIG_TAKEOVER_DELAY=
-#                   ms for the Rust module, default 0; not in make test)
+#                   ms for the Rust module, default 0; make test runs the
+#                   Rust module's rig with 2 round trips)
 #   make bench      benchmarks: Rust vs C vs the bare VF (non-debug kernel):
 #                   same-boot instruction counts, then one boot per module
 #   make soak       reliability soak, not in CI (SEED= SOAK_CYCLES= SOAK_OPS=

@@ -5,7 +5,13 @@
 # (issue 25; tests/migration/DESIGN.md):
 #
 #   migrate.sh [--module rust|c] [--rounds N] [--takeover-delay MS]
-#              [--results DIR] [--flavour debug|bench]
+#              [--results DIR] [--flavour debug|bench] [--ko PATH]
+#              [--replug-timeout S]
+#
+# --ko: the net_failover.ko to load instead of the build's (a mutant of the
+# Rust driver: tests/mutants/, scripts/mutants.sh). --replug-timeout: how
+# long the rig waits for a primary after a migration or a cancel (migrig.py,
+# default 240 s).
 #
 # Builds the initramfs root (mk-initramfs.sh), makes a network namespace
 # with a bridge holding the peer addresses 192.0.2.1/24 and 2001:db8::1/64
@@ -20,24 +26,26 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
-module=rust rounds=${NF_MIG_ROUNDS:-10} RUN='' flavour=debug delay=${NF_MIG_TAKEOVER_DELAY:-}
+module=rust rounds=${NF_MIG_ROUNDS:-10} RUN='' flavour=debug delay=${NF_MIG_TAKEOVER_DELAY:-} ko='' replug=''
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--module | --rounds | --results | --flavour | --takeover-delay)
+	--module | --rounds | --results | --flavour | --takeover-delay | --ko | --replug-timeout)
 		[ $# -ge 2 ] || die "$1 needs a value (usage: see the head of $0)" ;;&
 	--module) module=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--results) RUN=$2; shift 2 ;;
 	--flavour) flavour=$2; shift 2 ;;
 	--takeover-delay) delay=$2; shift 2 ;;
+	--ko) ko=$2; shift 2 ;;
+	--replug-timeout) replug=$2; shift 2 ;;
 	*) die "unknown argument $1" ;;
 	esac
 done
 B=$(build_dir "$flavour")
 [ -f "$B/arch/x86/boot/bzImage" ] || die "no kernel in $B: make kernel first"
 case "$module" in
-rust) ko=$B/drivers/net/net_failover.ko ;;
-c) ko=$B-cref/net_failover.ko ;;
+rust) ko=${ko:-$B/drivers/net/net_failover.ko} ;;
+c) [ -z "$ko" ] || die "--ko is for the Rust module"; ko=$B-cref/net_failover.ko ;;
 *) die "--module rust|c" ;;
 esac
 [ -f "$ko" ] || die "missing $ko"
@@ -55,7 +63,8 @@ log "migration rig: $module module, $rounds round trip(s), results in $RUN"
 set +e
 : >"$RUN/output.txt"
 ip netns exec "$NS" python3 "$REPO/scripts/migrig.py" --run "$RUN" --kernel "$B/arch/x86/boot/bzImage" \
-	--initrd "$RUN/initrd" --rounds "$rounds" ${delay:+--takeover-delay "$delay"} >"$RUN/output.txt" &
+	--initrd "$RUN/initrd" --rounds "$rounds" ${delay:+--takeover-delay "$delay"} \
+	${replug:+--replug-timeout "$replug"} >"$RUN/output.txt" &
 rig=$!
 tail -n +1 -f --pid="$rig" "$RUN/output.txt" &
 tailer=$!

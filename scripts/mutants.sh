@@ -17,6 +17,11 @@
 #                                that one of the failing case's "# FAIL:"
 #                                lines matches (the behaviour seen broken, not
 #                                a set-up step or a timeout of the case)
+# A mutant whose cases are all "migration:CASE" runs in the migration rig
+# instead (scripts/migrate.sh --ko: two QEMUs, a real live migration,
+# NF_MUTANT_MIG_ROUNDS round trips, default 1; 120 s for a primary to come
+# back), after the guests, one rig at a time, with a baseline rig run on the
+# unmodified driver first.
 # Mutants of the driver (drivers/net/) are built out of tree in seconds
 # (the repository's Kbuild). Mutants of the abstractions (rust/) change the
 # kernel crate, which is part of the kernel image: they are listed as "needs
@@ -117,6 +122,15 @@ for n in "${names[@]}"; do
 done
 [ -n "$reuse" ] || log "built ${#runnable[@]} driver mutants"
 [ "${#runnable[@]}" -gt 0 ] || die "no driver mutant to run"
+# the guest mutants and the rig's (every case "migration:...")
+guest_mutants=() rig_mutants=()
+for n in "${runnable[@]}"; do
+	if printf '%s\n' ${cases_of[$n]} | grep -qv '^migration:'; then
+		guest_mutants+=("$n")
+	else
+		rig_mutants+=("$n")
+	fi
+done
 
 # plan_lines NAME KO SCRIPT:CASE...: one plan line per script, in the
 # Makefile's script order, cases in the given order
@@ -150,11 +164,11 @@ else
 if [ "$baseline" = 1 ]; then
 	why=$(build_one _baseline "") || die "baseline: $why"
 fi
-[ "$lanes" -gt "${#runnable[@]}" ] && lanes=${#runnable[@]}
+[ "$lanes" -gt "${#guest_mutants[@]}" ] && lanes=${#guest_mutants[@]}
 declare -a lane_plan=()
 for ((l = 0; l < lanes; l++)); do lane_plan[l]=; done
 i=0
-for n in "${runnable[@]}"; do
+for n in "${guest_mutants[@]}"; do
 	l=$((i % lanes))
 	# shellcheck disable=SC2086
 	lane_plan[l]+=$(plan_lines "$n" "$W/$n/net_failover.ko" ${cases_of[$n]})$'\n'
@@ -209,6 +223,40 @@ for run in "${runs[@]}"; do
 	done
 done
 for p in "${pids[@]}"; do wait "$p" || true; done
+
+# rig_one RUN NAME: the migration rig on NAME's module; its KTAP becomes
+# RUN/mutants/NAME/migration.ktap and result lines like a guest script's
+rig_one() {
+	local run=$1 n=$2 rc=0 got=0
+	mkdir -p "$run/mutants/$n"
+	log "rig: $n"
+	timeout -k 30 3600 "$REPO/scripts/migrate.sh" --ko "$W/$n/net_failover.ko" \
+		--rounds "${NF_MUTANT_MIG_ROUNDS:-1}" --replug-timeout 120 --results "$run/mutants/$n/rig" \
+		>"$run/mutants/$n/rig.out" 2>&1 || rc=$?
+	cp "$run/mutants/$n/rig/output.txt" "$run/mutants/$n/migration.ktap" 2>/dev/null || :
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		echo "$n migration - timeout" >>"$run/mutants/results"
+		got=1
+	fi
+	while read -r res case_; do
+		echo "$n migration $case_ $res" >>"$run/mutants/results"
+		got=1
+	done < <(sed -nE \
+		-e 's/^ok [0-9]+ ([A-Za-z0-9_]+) # SKIP.*/skip \1/p' \
+		-e 's/^ok [0-9]+ ([A-Za-z0-9_]+)( .*)?$/ok \1/p' \
+		-e 's/^not ok [0-9]+ ([A-Za-z0-9_]+).*/fail \1/p' "$run/mutants/$n/migration.ktap" 2>/dev/null)
+	[ "$got" = 1 ] || echo "$n migration - no-result" >>"$run/mutants/results"
+}
+if [ "${#rig_mutants[@]}" -gt 0 ]; then
+	run=$(nf_new_run_dir "mutants-rig-")
+	runs+=("$run")
+	mkdir -p "$run/mutants"
+	: >"$run/mutants/results"
+	if [ "$baseline" = 1 ]; then
+		rig_one "$run" _baseline
+	fi
+	for n in "${rig_mutants[@]}"; do rig_one "$run" "$n"; done
+fi
 fi
 
 # results of every lane, each line prefixed with its lane: "LANE NAME SCRIPT

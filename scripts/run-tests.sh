@@ -3,8 +3,10 @@
 # The README's test command: set up, build, run host unit tests, then the
 # guest selftests (KTAP) against our Rust module on the debug kernel, with
 # dmesg/kmemleak checked: the suite split over NF_LANES (default 2) guests
-# running side by side, plus a 1 GiB guest for sriov.sh; the summary adds
-# them up. Exits non-zero on any failure; the last lines say why.
+# running side by side, plus a 1 GiB guest for sriov.sh and a real live
+# migration between two QEMUs (migrate.sh, NF_MIG_ROUNDS round trips,
+# default 2 here); the summary adds them up. Exits non-zero on any failure;
+# the last lines say why.
 #   run-tests.sh [--module rust|c]   (c: the same suite against the C reference)
 # NF_STRESS_CYCLES (default 8 here, 100 in stress.sh itself) bounds the
 # unplug/replug stress so that CI stays well inside its time limit (a cycle
@@ -51,29 +53,39 @@ grep -E '^# Totals' "$CACHE/first-run.log" || true
 # over NF_LANES guests of 3 GiB that run at the same time: vm.sh runs both
 # vCPUs of a guest on one host thread, so one guest per host core. Each lane
 # runs its scripts in the Makefile's order (destructive ones last); the split
-# is greedy on the seconds per script below (measured 2026-12-06, two lanes
-# on a quiet 2-core machine: Documentation, "Test run times"), the sriov
-# guest goes after the lane with the least to do.
+# is greedy on the seconds per script below (measured 2026-12-07, CI of
+# 5b0935e, two lanes and the sriov guest on a 2-core machine: Documentation,
+# "Test run times"); then the sriov guest and the migration rig each go
+# after the lane with the least to do.
 suite=$REPO/selftests/drivers/net/failover
 all=$(sed -n '/^TEST_PROGS/,/^$/p' "$suite/Makefile" | grep -o '[A-Za-z0-9_-]*\.sh' | sed 's/\.sh$//' | tr '\n' ' ')
 want=${NF_TESTS:-all}
 [ "$want" = all ] && want=$all
-tests= sriov_tests= not_run=
-for t in $all; do
+# "migration" (in NF_TESTS, or all) is the host-side migration rig, not a
+# guest script.
+[ "${NF_TESTS:-all}" = all ] && want="$want migration"
+tests= extras= not_run=
+for t in $all migration; do
 	case " $want " in
-	*" $t "* | *" $t.sh "*) [ "$t" = sriov ] && sriov_tests=sriov || tests="$tests $t" ;;
+	*" $t "* | *" $t.sh "*)
+		case $t in
+		sriov | migration) extras="$extras $t" ;;
+		*) tests="$tests $t" ;;
+		esac
+		;;
 	*) not_run="$not_run $t" ;;
 	esac
 done
 for t in $want; do
-	case " $all " in *" ${t%.sh} "*) ;; *) die "NF_TESTS: unknown script $t (known: $all)" ;; esac
+	case " $all migration " in *" ${t%.sh} "*) ;; *) die "NF_TESTS: unknown script $t (known: $all migration)" ;; esac
 done
 tests=${tests# }
 declare -A est=(
-	[topology]=100 [traffic]=120 [datapath]=200 [impostors]=200 [rename]=65
-	[mtu_vlan_rxmode]=300 [stats]=320 [bad_input]=115 [hotplug]=300 [flap]=80
-	[ethtool_stats]=45 [uevents]=60 [takeover_delay]=260 [link_info]=50
-	[explicit_pair]=380 [standby_mtu]=100 [teardown]=85 [stress]=350 [sriov]=300
+	[topology]=150 [traffic]=130 [datapath]=320 [impostors]=280 [rename]=80
+	[mtu_vlan_rxmode]=420 [stats]=520 [bad_input]=190 [hotplug]=370 [flap]=160
+	[ethtool_stats]=70 [uevents]=140 [takeover_delay]=300 [link_info]=80
+	[explicit_pair]=610 [standby_mtu]=210 [teardown]=150 [stress]=700 [sriov]=420
+	[migration]=450
 )
 lanes=${NF_LANES:-2}
 [[ "$lanes" =~ ^[1-9]$ ]] || die "NF_LANES must be 1-9"
@@ -95,14 +107,21 @@ for ((l = 0; l < lanes; l++)); do
 	done
 	lane_tests[l]=${ordered# }
 done
-sriov_lane=0
-for ((l = 1; l < lanes; l++)); do
-	[ "${lane_load[l]}" -lt "${lane_load[sriov_lane]}" ] && sriov_lane=$l
+declare -a lane_extra
+for ((l = 0; l < lanes; l++)); do lane_extra[l]=; done
+for x in $extras; do
+	best=0
+	for ((l = 1; l < lanes; l++)); do
+		[ "${lane_load[l]}" -lt "${lane_load[best]}" ] && best=$l
+	done
+	lane_extra[best]="${lane_extra[best]} $x"
+	lane_load[best]=$((lane_load[best] + ${est[$x]}))
 done
 for ((l = 0; l < lanes; l++)); do
-	[ -n "${lane_tests[l]}" ] && log "guest lane $l (3G): ${lane_tests[l]} (~${lane_load[l]} s)"
+	[ -n "${lane_tests[l]}" ] && log "lane $l, guest (3G): ${lane_tests[l]}"
+	[ -z "${lane_extra[l]}" ] || log "lane $l then:${lane_extra[l]} (sriov: a 1G guest; migration: two QEMUs)"
+	[ -z "${lane_tests[l]}${lane_extra[l]}" ] || log "lane $l: ~${lane_load[l]} s"
 done
-[ -z "$sriov_tests" ] || log "guest lane $sriov_lane then: sriov (1G guest)"
 [ -z "$not_run" ] || log "not run (NF_TESTS):$not_run"
 
 # Each guest's limit: NF_TEST_TIMEOUT, else three times its estimate plus 5
@@ -132,29 +151,51 @@ guest_suite() {
 	printf '%s %s %s %s\n' "$run" "$3" "$rc" "$4" >"$lane_dir/$1.res"
 	log "guest $1 done (vm exit $rc, $(($(date +%s) - t)) s)"
 }
+# migration_job RUN: the migration rig (two QEMUs on initramfs roots of
+# their own: scripts/migrate.sh) with NF_MIG_ROUNDS (default 2) round trips;
+# writes "RUN - STATUS migration" to $lane_dir/migration.res. Its limit is
+# the guests' (a TERM makes migrate.sh quit both QEMUs and its namespace).
+migration_job() {
+	local run=$1 rc limit t=$(date +%s)
+	limit=$(guest_limit migration)
+	log "migration rig: $module module, ${NF_MIG_ROUNDS:-2} round trip(s) (limit $limit s) -> $run"
+	set +e
+	timeout "$limit" "$REPO/scripts/migrate.sh" --module "$module" --rounds "${NF_MIG_ROUNDS:-2}" \
+		--results "$run" >"$lane_dir/migration.out" 2>&1
+	rc=$?
+	set -e
+	printf '%s %s %s %s\n' "$run" - "$rc" migration >"$lane_dir/migration.res"
+	log "migration rig done (exit $rc, $(($(date +%s) - t)) s)"
+}
 # guest_booted RUN: the guest of RUN is up (virtme-ng has prepared the
 # modules directory: two vng starts at once could both rebuild it)
 guest_booted() { [ -s "$1/kmsg.txt" ]; }
 lane_pids=()
 for ((l = 0; l < lanes; l++)); do
-	[ -n "${lane_tests[l]}" ] || [ "$l" = "$sriov_lane" ] || continue
-	run3= run1=
+	[ -n "${lane_tests[l]}${lane_extra[l]}" ] || continue
+	run3=
 	if [ -n "${lane_tests[l]}" ]; then
 		run3=$(nf_new_run_dir "test-l$l-")
 		echo "l$l" >>"$lane_dir/planned"
 	fi
-	if [ "$l" = "$sriov_lane" ] && [ -n "$sriov_tests" ]; then
-		run1=$(nf_new_run_dir "test-sriov-")
-		echo sriov >>"$lane_dir/planned"
-	fi
+	xruns=()
+	for x in ${lane_extra[l]}; do
+		xruns+=("$x" "$(nf_new_run_dir "test-$x-")")
+		echo "$x" >>"$lane_dir/planned"
+	done
 	(
 		# 24 possible CPUs (2 online): master_queue_count can tell a
 		# master sized on the CPUs from a fixed 16
 		[ -z "$run3" ] || guest_suite "l$l" "$run3" 3G "${lane_tests[l]}" 24
-		[ -z "$run1" ] || guest_suite sriov "$run1" 1G sriov
+		for ((i = 0; i < ${#xruns[@]}; i += 2)); do
+			case ${xruns[i]} in
+			sriov) guest_suite sriov "${xruns[i + 1]}" 1G sriov ;;
+			migration) migration_job "${xruns[i + 1]}" ;;
+			esac
+		done
 	) &
 	lane_pids+=($!)
-	first=${run3:-$run1}
+	first=${run3:-${xruns[1]}}
 	for _ in $(seq 600); do
 		guest_booted "$first" && break
 		kill -0 "$!" 2>/dev/null || break
@@ -181,9 +222,15 @@ done
 rm -rf "$lane_dir"
 
 # KUnit: the kernel crate's doctests (rust_doctests_kernel) run at boot
-# (looked up in the live kernel log copy first: dmesg.txt may have wrapped).
-kunit=$(grep -hE '(\]|;) *(not )?ok [0-9]+ rust_doctests_kernel' "${runs[0]:-/nonexistent}/kmsg.txt" \
-	"${runs[0]:-/nonexistent}/dmesg.txt" 2>/dev/null | head -1 || true)
+# (looked up in the live kernel log copy first: dmesg.txt may have wrapped),
+# in the first guest of the suite (the migration rig's guests boot an
+# initramfs without KUnit's output kept).
+krun=/nonexistent
+for i in "${!runs[@]}"; do
+	[ "${guest_tests[$i]}" = migration ] || { krun=${runs[$i]}; break; }
+done
+kunit=$(grep -hE '(\]|;) *(not )?ok [0-9]+ rust_doctests_kernel' "$krun/kmsg.txt" \
+	"$krun/dmesg.txt" 2>/dev/null | head -1 || true)
 kunit_rc=0
 case "$kunit" in
 *'not ok'*) kunit_rc=1 ;;
@@ -220,6 +267,16 @@ declared_cases() {
 	done
 	echo "$n"
 }
+# count_flat KTAP: the same counts for a one-level KTAP (the migration
+# rig's output.txt); declared_flat KTAP: its plan ("1..N"; 1 if it has
+# none, so that a rig that never started counts as a failure)
+count_flat() {
+	awk '
+		/^ok [0-9]+ / { if ($0 ~ /# SKIP/) s++; else p++ }
+		/^not ok [0-9]+ / { f++ }
+		END { printf "%d %d %d\n", p, f, s }' "$1" 2>/dev/null || echo "0 0 0"
+}
+declared_flat() { sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$1" 2>/dev/null | head -n 1 | grep . || echo 1; }
 # per-script and per-case times of one guest (the "# time:" lines of lib.sh
 # and run_all.sh's "# NAME took Ns")
 times_of() {
@@ -227,11 +284,19 @@ times_of() {
 }
 pass=0 fail=0 skip=0 total_fail=0
 for i in "${!runs[@]}"; do
-	k=${runs[$i]}/ktap.txt
-	read -r p f s <<<"$(count_cases "$k")"
-	want_cases=$(declared_cases "${guest_tests[$i]}")
-	echo "guest selftests ($module module, ${mems[$i]} guest: ${guest_tests[$i]}): pass $p, fail $f, skip $s of $want_cases cases; vm exit ${vm_rcs[$i]}"
-	echo "  seconds per script: $(times_of "$k")"
+	if [ "${guest_tests[$i]}" = migration ]; then
+		k=${runs[$i]}/output.txt
+		read -r p f s <<<"$(count_flat "$k")"
+		want_cases=$(declared_flat "$k")
+		echo "migration rig ($module module, two 1G guests): pass $p, fail $f, skip $s of $want_cases cases; exit ${vm_rcs[$i]}"
+		grep -E '^# (figure: mig_roundtrip|figure: mig_loss: lost in all)' "$k" | sed 's/^/ /' || true
+	else
+		k=${runs[$i]}/ktap.txt
+		read -r p f s <<<"$(count_cases "$k")"
+		want_cases=$(declared_cases "${guest_tests[$i]}")
+		echo "guest selftests ($module module, ${mems[$i]} guest: ${guest_tests[$i]}): pass $p, fail $f, skip $s of $want_cases cases; vm exit ${vm_rcs[$i]}"
+		echo "  seconds per script: $(times_of "$k")"
+	fi
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	total_fail=$((total_fail + f))
 	[ "${vm_rcs[$i]}" = 0 ] || total_fail=$((total_fail + (f == 0)))
