@@ -14,9 +14,12 @@
 #   make migrate    real live migration between two QEMUs, both modules
 #                   (MIG_ROUNDS= round trips, default 10; MIG_TAKEOVER_DELAY=
 #                   ms for the Rust module, default 0; make test runs the
-#                   Rust module's rig with 2 round trips)
+#                   Rust module's rig with 2 round trips), then the figures
+#                   per phase side by side and a timeline PNG (mig-report.py)
 #   make bench      benchmarks: Rust vs C vs the bare VF (non-debug kernel):
-#                   same-boot instruction counts, then one boot per module
+#                   same-boot instruction counts, then one boot per module,
+#                   then make migrate's figures with MIG_ROUNDS=5 (debug
+#                   kernel: the rig checks kmemleak)
 #   make soak       reliability soak, not in CI (SEED= SOAK_CYCLES= SOAK_OPS=
 #                   SOAK_VF_CYCLES= SOAK_KERNEL=debug|bench; hours at full size)
 #   make clean-runs delete the guest run directories kept in the cache
@@ -62,8 +65,7 @@ mutants: setup
 # for comparison (it fails dmesg_clean on its own lockdep report, and loses
 # more around each new primary: Documentation, "Live migration: measured").
 migrate: cref
-	NF_MIG_TAKEOVER_DELAY="$${MIG_TAKEOVER_DELAY:-}" $(S)/migrate.sh --module rust --rounds $${MIG_ROUNDS:-10}; \
-	rc=$$?; $(S)/migrate.sh --module c --rounds $${MIG_ROUNDS:-10} || true; exit $$rc
+	NF_MIG_TAKEOVER_DELAY="$${MIG_TAKEOVER_DELAY:-}" MIG_ROUNDS="$${MIG_ROUNDS:-10}" $(S)/migrate-both.sh
 
 # The same-boot comparison under icount first (the figures that resolve 2 %:
 # pktgen in both modes, TCP and receive cost), then one boot per module
@@ -73,6 +75,8 @@ bench: setup
 	NF_BENCH_PKTGEN_COUNT="$${NF_BENCH_PKTGEN_COUNT:-200000}" \
 	NF_BENCH_SB_EXTRA="$${NF_BENCH_SB_EXTRA-tcp rx}" $(S)/bench.sh --same-boot --rounds 6
 	$(S)/bench.sh --no-build
+	MIG_ROUNDS="$${MIG_ROUNDS:-5}" $(S)/migrate-both.sh || \
+		echo "migration rig: a case failed for the Rust module (figures above)"
 
 # make soak SEED=S replays a storm; the parameters pass through the environment
 soak: setup

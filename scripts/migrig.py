@@ -5,6 +5,7 @@
 Run inside the rig's network namespace by scripts/migrate.sh:
 
   migrig.py --run DIR --kernel BZIMAGE --initrd INITRD [--rounds N] [--rate PPS]
+            [--tap-ms MS]
 
 Slot "a" boots the guest from an initramfs (scripts/mk-initramfs.sh: nothing
 is shared with the host, so nothing blocks migration). Each migration starts
@@ -33,10 +34,12 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -167,6 +170,9 @@ class Slot:
     def path(self, what):
         return os.path.join(self.rig.run, "%s-%s" % (self.name, what))
 
+    def sock(self, what):
+        return self.rig.sock("%s-%s" % (self.name, what))
+
     def start(self, incoming=False, primary=True):
         a = self.rig.args
         self.primary = primary
@@ -179,13 +185,13 @@ class Slot:
                "-kernel", a.kernel, "-initrd", a.initrd, "-append", append,
                "-serial", "file:" + self.path("console.log"),
                "-device", "virtio-serial-pci,id=vser0,bus=pcie.0,addr=0x8",
-               "-chardev", "socket,id=nfctl,path=%s,server=on,wait=off" % self.path("ctl.sock"),
+               "-chardev", "socket,id=nfctl,path=%s,server=on,wait=off" % self.sock("ctl.sock"),
                "-device", "virtserialport,bus=vser0.0,nr=1,chardev=nfctl,name=nf.ctl",
                "-device", "pcie-root-port,id=rp1,chassis=1,slot=1,bus=pcie.0,addr=0x10",
                "-device", "pcie-root-port,id=rp2,chassis=2,slot=2,bus=pcie.0,addr=0x11",
                "-netdev", "tap,id=nsb,ifname=tap-sb-%s,script=no,downscript=no" % self.name,
                "-device", "virtio-net-pci,netdev=nsb,id=sb0,mac=%s,failover=on,bus=rp1" % MAC,
-               "-qmp", "unix:%s,server=on,wait=off" % self.path("qmp.sock")]
+               "-qmp", "unix:%s,server=on,wait=off" % self.sock("qmp.sock")]
         if primary:
             # romfile= : an emulated primary's option ROM is a RAM block that
             # the failover unplug leaves behind on the source, and the
@@ -201,12 +207,12 @@ class Slot:
         self.out_at = os.path.getsize(self.path("qemu.out")) if os.path.exists(self.path("qemu.out")) else 0
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=open(self.path("qemu.out"), "a"), stderr=subprocess.STDOUT)
-        self.qmp = Qmp(self.path("qmp.sock"), os.path.join(self.rig.run, "events-%s.jsonl" % self.name), self.proc)
+        self.qmp = Qmp(self.sock("qmp.sock"), os.path.join(self.rig.run, "events-%s.jsonl" % self.name), self.proc)
         self.qmp.cmd("migrate-set-capabilities",
                      capabilities=[{"capability": "events", "state": True}])
         # the host side of the control port, attached before any migration
         # reaches this instance (the port's "host connected" state migrates)
-        self.ctl = Lines(self.path("ctl.sock"), self.proc)
+        self.ctl = Lines(self.sock("ctl.sock"), self.proc)
         log("slot %s started (pid %d%s%s)" % (self.name, self.proc.pid,
                                                ", incoming" if incoming else "",
                                                "" if primary else ", no primary"))
@@ -275,15 +281,17 @@ class Ktap:
 
 class TapSampler(threading.Thread):
     """rx_packets of every tap (the frames the guest sent through it), every
-    100 ms with the host's clock: when each path starts carrying, without
-    asking the guest (whose clock stops while it is paused)."""
+    interval s (--tap-ms) with the host's clock: when each path starts
+    carrying, without asking the guest (whose clock stops while it is
+    paused). The phase code below works in seconds, whatever the interval."""
 
     TAPS = ("tap-sb-a", "tap-pf-a", "tap-sb-b", "tap-pf-b")
 
-    def __init__(self, path):
+    def __init__(self, path, interval=0.1):
         super().__init__(daemon=True)
         self.samples = []
         self.path = path
+        self.interval = interval
         self.stop = False
 
     def run(self):
@@ -296,7 +304,7 @@ class TapSampler(threading.Thread):
                 except (OSError, ValueError):
                     row.append(0)
             self.samples.append(row)
-            time.sleep(0.1)
+            time.sleep(self.interval)
 
     def save(self):
         with open(self.path, "w") as f:
@@ -360,6 +368,9 @@ class Rig:
     def __init__(self, args):
         self.args = args
         self.run = args.run
+        # unix socket paths are limited to 107 bytes: the sockets live in a
+        # short directory of their own, not in the (deep) run directory
+        self.sockdir = tempfile.mkdtemp(prefix="nfmig-")
         self.slots = {"a": Slot(self, "a"), "b": Slot(self, "b")}
         self.active = self.slots["a"]
         self.req = 0
@@ -367,8 +378,11 @@ class Rig:
         self.p2g_send = self.g2p_recv = None
         self.marks = []  # (label, host time)
         self.windows = []  # per migration: dict
-        self.taps = TapSampler(os.path.join(args.run, "taps.txt"))
+        self.taps = TapSampler(os.path.join(args.run, "taps.txt"), args.tap_ms / 1000)
         self.taps.start()
+
+    def sock(self, name):
+        return os.path.join(self.sockdir, name)
 
     def other(self):
         return self.slots["b" if self.active.name == "a" else "a"]
@@ -580,7 +594,7 @@ echo "primary=$pri pri_ifindex=$pi standby=$sby carrier=${c:-0} pri_tx=$pt sby_t
         states are the source's MIGRATION events, times QEMU's stamps."""
         src, dst = self.active, self.other()
         r = {"n": n, "from": src.name, "to": dst.name, "dst_primary": dst_primary, "cancel_at": cancel_at}
-        uri = "unix:" + os.path.join(self.run, "mig-%d.sock" % n)
+        uri = "unix:" + self.sock("mig-%d.sock" % n)
         dst.start(incoming=True, primary=dst_primary)
         dst.qmp.cmd("migrate-incoming", uri=uri)
         src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": bandwidth, "downtime-limit": 300})
@@ -832,17 +846,22 @@ def main():
     ap.add_argument("--replug-timeout", type=int, default=240)
     ap.add_argument("--takeover-delay", type=int, default=None,
                     help="the master's takeover_delay_ms (Rust module only)")
+    ap.add_argument("--tap-ms", type=float, default=float(os.environ.get("NF_MIG_TAP_MS") or 100),
+                    help="tap sampling interval in ms (default $NF_MIG_TAP_MS, else 100; 10 for a "
+                         "timeline of frames per 10 ms: scripts/mig-report.py --png)")
     args = ap.parse_args()
     if args.rounds < 1:
         ap.error("--rounds must be at least 1")
+    if not 1 <= args.tap_ms <= 100:
+        ap.error("--tap-ms must be between 1 and 100")
     # a stop of the run ends here through "finally": both QEMUs are quit
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     cases = ["mig_topology", "mig_roundtrip", "mig_cancel_wait_unplug", "mig_cancel_active",
              "mig_dst_no_primary", "mig_loss", "dmesg_clean"]
     rig = Rig(args)
     k = Ktap(len(cases))
-    k.diag("migration rig: %d round trips; streams of %d datagrams/s to the guest and %d from it" % (
-        args.rounds, args.rate, args.guest_rate))
+    k.diag("migration rig: %d round trips; streams of %d datagrams/s to the guest and %d from it; taps sampled "
+           "every %g ms" % (args.rounds, args.rate, args.guest_rate, args.tap_ms))
     n = 0
     settle = 3.0
     try:
@@ -1125,6 +1144,7 @@ def main():
                 p.kill()
         for s in rig.slots.values():
             s.quit()
+        shutil.rmtree(rig.sockdir, ignore_errors=True)
     print("# Totals: pass:%d fail:%d" % (k.n - k.failed, k.failed + len(cases) - k.n), flush=True)
     return 0 if k.n == len(cases) and not k.failed else 1
 

@@ -123,12 +123,20 @@ done
 [ -n "$reuse" ] || log "built ${#runnable[@]} driver mutants"
 [ "${#runnable[@]}" -gt 0 ] || die "no driver mutant to run"
 # the guest mutants and the rig's (every case "migration:...")
+# (a mutant with both kinds of cases is invalid)
 guest_mutants=() rig_mutants=()
 for n in "${runnable[@]}"; do
-	if printf '%s\n' ${cases_of[$n]} | grep -qv '^migration:'; then
-		guest_mutants+=("$n")
-	else
+	g=0 r=0
+	for sc in ${cases_of[$n]}; do
+		case $sc in migration:*) r=1 ;; *) g=1 ;; esac
+	done
+	if [ "$g$r" = 11 ]; then
+		log "$n: cases of the migration rig and of guest scripts together"
+		kind[$n]=invalid bad=1
+	elif [ "$r" = 1 ]; then
 		rig_mutants+=("$n")
+	else
+		guest_mutants+=("$n")
 	fi
 done
 
@@ -230,7 +238,7 @@ rig_one() {
 	local run=$1 n=$2 rc=0 got=0
 	mkdir -p "$run/mutants/$n"
 	log "rig: $n"
-	timeout -k 30 3600 "$REPO/scripts/migrate.sh" --ko "$W/$n/net_failover.ko" \
+	timeout --foreground -k 60 3600 "$REPO/scripts/migrate.sh" --ko "$W/$n/net_failover.ko" \
 		--rounds "${NF_MUTANT_MIG_ROUNDS:-1}" --replug-timeout 120 --results "$run/mutants/$n/rig" \
 		>"$run/mutants/$n/rig.out" 2>&1 || rc=$?
 	cp "$run/mutants/$n/rig/output.txt" "$run/mutants/$n/migration.ktap" 2>/dev/null || :

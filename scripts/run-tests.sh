@@ -85,8 +85,10 @@ declare -A est=(
 	[mtu_vlan_rxmode]=420 [stats]=520 [bad_input]=190 [hotplug]=370 [flap]=160
 	[ethtool_stats]=70 [uevents]=140 [takeover_delay]=300 [link_info]=80
 	[explicit_pair]=610 [standby_mtu]=210 [teardown]=150 [stress]=700 [sriov]=420
-	[migration]=450
 )
+# the migration rig: boot, the cancel and no-primary cases, then about 100 s
+# per round trip
+est[migration]=$((250 + 100 * ${NF_MIG_ROUNDS:-2}))
 lanes=${NF_LANES:-2}
 [[ "$lanes" =~ ^[1-9]$ ]] || die "NF_LANES must be 1-9"
 declare -a lane_tests lane_load
@@ -160,7 +162,7 @@ migration_job() {
 	limit=$(guest_limit migration)
 	log "migration rig: $module module, ${NF_MIG_ROUNDS:-2} round trip(s) (limit $limit s) -> $run"
 	set +e
-	timeout "$limit" "$REPO/scripts/migrate.sh" --module "$module" --rounds "${NF_MIG_ROUNDS:-2}" \
+	timeout --foreground -k 60 "$limit" "$REPO/scripts/migrate.sh" --module "$module" --rounds "${NF_MIG_ROUNDS:-2}" \
 		--results "$run" >"$lane_dir/migration.out" 2>&1
 	rc=$?
 	set -e
@@ -196,6 +198,8 @@ for ((l = 0; l < lanes; l++)); do
 	) &
 	lane_pids+=($!)
 	first=${run3:-${xruns[1]}}
+	# (the rig writes no kmsg.txt: nothing to wait for)
+	[ -n "$run3" ] || [ "${xruns[0]}" != migration ] || continue
 	for _ in $(seq 600); do
 		guest_booted "$first" && break
 		kill -0 "$!" 2>/dev/null || break
@@ -225,17 +229,25 @@ rm -rf "$lane_dir"
 # (looked up in the live kernel log copy first: dmesg.txt may have wrapped),
 # in the first guest of the suite (the migration rig's guests boot an
 # initramfs without KUnit's output kept).
-krun=/nonexistent
+krun=
 for i in "${!runs[@]}"; do
 	[ "${guest_tests[$i]}" = migration ] || { krun=${runs[$i]}; break; }
 done
-kunit=$(grep -hE '(\]|;) *(not )?ok [0-9]+ rust_doctests_kernel' "$krun/kmsg.txt" \
-	"$krun/dmesg.txt" 2>/dev/null | head -1 || true)
+kunit=$(grep -hE '(\]|;) *(not )?ok [0-9]+ rust_doctests_kernel' "${krun:-/nonexistent}/kmsg.txt" \
+	"${krun:-/nonexistent}/dmesg.txt" 2>/dev/null | head -1 || true)
 kunit_rc=0
 case "$kunit" in
 *'not ok'*) kunit_rc=1 ;;
 *ok*) ;;
-*) kunit="(no KUnit result in dmesg)"; kunit_rc=1 ;;
+*)
+	if [ -n "$krun" ]; then
+		kunit="(no KUnit result in dmesg)" kunit_rc=1
+	else
+		# only the rig ran (NF_TESTS=migration); a planned guest that
+		# left no result fails the run below
+		kunit="not run (no vng guest in this run)"
+	fi
+	;;
 esac
 
 echo
@@ -288,7 +300,7 @@ for i in "${!runs[@]}"; do
 		k=${runs[$i]}/output.txt
 		read -r p f s <<<"$(count_flat "$k")"
 		want_cases=$(declared_flat "$k")
-		echo "migration rig ($module module, two 1G guests): pass $p, fail $f, skip $s of $want_cases cases; exit ${vm_rcs[$i]}"
+		echo "migration rig ($module module, one 1G guest moved between two QEMUs): pass $p, fail $f, skip $s of $want_cases cases; exit ${vm_rcs[$i]}"
 		grep -E '^# (figure: mig_roundtrip|figure: mig_loss: lost in all)' "$k" | sed 's/^/ /' || true
 	else
 		k=${runs[$i]}/ktap.txt
@@ -301,7 +313,10 @@ for i in "${!runs[@]}"; do
 	total_fail=$((total_fail + f))
 	[ "${vm_rcs[$i]}" = 0 ] || total_fail=$((total_fail + (f == 0)))
 	ran=$((p + f))
-	[ "$module" = rust ] || ran=$((ran + s))
+	# skips count as run for the C reference (its Rust-only cases skip by
+	# design) and for the rig (a cancel case skips when QEMU's 30 s eject
+	# wait left the primary half-unplugged: QEMU's limit, not the driver's)
+	[ "$module" = rust ] && [ "${guest_tests[$i]}" != migration ] || ran=$((ran + s))
 	if [ "$ran" -lt "$want_cases" ]; then
 		echo "  only $ran of the $want_cases declared cases ran in this guest ($s skipped)"
 		total_fail=$((total_fail + 1))
