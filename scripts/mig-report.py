@@ -34,6 +34,11 @@ g2p.marks) and the receivers' missing runs (*-detail.json). Phases:
       "removed PHC" and "NIC Link is Up") against the tap sample where the
       stream shows up there. The fit's residuals, printed per run, tell the
       estimate's error (a tap interval or two).
+      The rows starting "~  " split a phase by the guest's log lines:
+      the unplug from e1000e's remove() ("removed PHC") to the module's
+      release, and the hot-add after RESUME: the PCI function enumerated,
+      e1000e's probe ("enabling device"), its PHC registered (just before
+      register_netdev()), the enslave (the module's share).
   RESUME -> stream on VF      the destination's primary carries (taps)
   VF flap                     stream on the VF -> on it for good (Rig.phases)
 
@@ -66,11 +71,20 @@ CLASSES = ("unplug", "switchover", "announce", "takeover", "other")
 REMOVED = r"e1000e .*: removed PHC"  # e1000e's remove(): one per unplug
 TX_LINES = {"rust": (r"tx via \S+ \(standby\)", r"tx via \S+ \(primary\)"),
             "c": (REMOVED, r"e1000e .*: NIC Link is Up")}
-PHASES = ("wait-unplug (QEMU)", "migrate -> standby carries", "RAM copy (active -> STOP)", "downtime (QEMU's figure)",
+PHASES = ("wait-unplug (QEMU)", "~  e1000e remove -> released", "migrate -> standby carries",
+          "RAM copy (active -> STOP)", "downtime (QEMU's figure)",
           "pause (STOP -> RESUME)", "STOP -> 1st frame via dest", "~RESUME -> VF enslaved",
+          "~  RESUME -> PCI function seen", "~  PCI function -> probe", "~  probe -> PHC registered",
+          "~  PHC registered -> enslaved",
           "~VF enslaved -> 1st frame on it", "~VF enslaved -> stream on it", "RESUME -> stream on VF",
           "VF flap (-> carries for good)", "total (QEMU's figure)")
 ENSLAVE = r"enslaved \S+ as primary|failover primary slave:\S+ registered"
+RELEASED = r"released primary|failover primary slave:\S+ unregistered"
+# the steps of a hot-add in the guest's log: the PCI function enumerated,
+# e1000e's probe enabling it, its PHC registered just before register_netdev()
+PCI_SEEN = r"pci \S+: \[8086:10d3\] type 00"
+PROBE = r"e1000e \S+: enabling device"
+PHC = r"registered PHC clock"
 
 
 class Replay:
@@ -265,6 +279,22 @@ def analyse(run):
             if g:
                 r["t_enslave"] = te = gc.host(g[0])
                 ph["~RESUME -> VF enslaved"] = ms(r["resume_t"], te)
+                # where that time goes: the guest's log lines of the hot-add
+                steps, prev = [], r["resume_t"]
+                for name, pat in (("~  RESUME -> PCI function seen", PCI_SEEN), ("~  PCI function -> probe", PROBE),
+                                  ("~  probe -> PHC registered", PHC)):
+                    t = [gc.host(x) for x in gc.find(pat) if prev <= gc.host(x) <= te]
+                    if not t:
+                        break
+                    ph[name], prev = ms(prev, t[0]), t[0]
+                    steps.append(t[0])
+                if len(steps) == 3:
+                    ph["~  PHC registered -> enslaved"] = ms(prev, te)
+        if gc.base is not None and r.get("stop_t"):
+            rm = [gc.host(x) for x in gc.find(REMOVED) if r["t0"] <= gc.host(x) <= r["stop_t"]]
+            rel = [gc.host(x) for x in gc.find(RELEASED) if rm and rm[0] <= gc.host(x) <= r["stop_t"]]
+            if rm and rel:
+                ph["~  e1000e remove -> released"] = ms(rm[0], rel[0])
                 ph["~VF enslaved -> 1st frame on it"] = ms(te, rp.taps.first_frame(["tap-pf-" + r["to"]], te))
                 ph["~VF enslaved -> stream on it"] = ms(te, r.get("t_pri"))
         ph["RESUME -> stream on VF"] = ms(r["resume_t"], r.get("t_pri"))
