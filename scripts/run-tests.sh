@@ -17,15 +17,23 @@ set -euo pipefail
 # an edit of this file while it runs (a long guest run) cannot derail it.
 {
 
-module=rust
-[ "${1:-}" = --module ] && module=$2
+module=rust plan=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--module) module=${2:?--module rust|c}; shift 2 ;;
+	--plan) plan=1; shift ;;
+	*) die "usage: run-tests.sh [--module rust|c] [--plan]" ;;
+	esac
+done
 
+# --plan: print which lane runs what, then stop (no set-up, build or guest;
+# tests/scripts/first-run.sh checks the plans)
 t0=$(date +%s)
-"$REPO/scripts/setup.sh"
+[ "$plan" = 1 ] || "$REPO/scripts/setup.sh"
 t_setup=$(date +%s)
 
-"$REPO/scripts/build-kernel.sh" debug
-"$REPO/scripts/build-cref.sh" debug
+[ "$plan" = 1 ] || "$REPO/scripts/build-kernel.sh" debug
+[ "$plan" = 1 ] || "$REPO/scripts/build-cref.sh" debug
 t_build=$(date +%s)
 
 # On a fresh machine common.sh was sourced before setup.sh installed
@@ -33,17 +41,19 @@ t_build=$(date +%s)
 # installed.
 nf_paths
 
-log "host unit tests (cargo test, tests/host)"
-mkdir -p "$CACHE"
-host_rc=0
-(cd "$REPO/tests/host" && NF_KERNEL_SRC=$PRISTINE cargo test --offline) >"$CACHE/host-tests.log" 2>&1 || host_rc=$?
-grep -E '^test result:' "$CACHE/host-tests.log" || true
-[ "$host_rc" = 0 ] || { tail -30 "$CACHE/host-tests.log"; die "host unit tests failed"; }
+if [ "$plan" = 0 ]; then
+	log "host unit tests (cargo test, tests/host)"
+	mkdir -p "$CACHE"
+	host_rc=0
+	(cd "$REPO/tests/host" && NF_KERNEL_SRC=$PRISTINE cargo test --offline) >"$CACHE/host-tests.log" 2>&1 || host_rc=$?
+	grep -E '^test result:' "$CACHE/host-tests.log" || true
+	[ "$host_rc" = 0 ] || { tail -30 "$CACHE/host-tests.log"; die "host unit tests failed"; }
 
-log "host script tests (tests/scripts/first-run.sh: first-run paths on an empty cache)"
-"$REPO/tests/scripts/first-run.sh" >"$CACHE/first-run.log" 2>&1 ||
-	{ cat "$CACHE/first-run.log"; die "first-run script tests failed"; }
-grep -E '^# Totals' "$CACHE/first-run.log" || true
+	log "host script tests (tests/scripts/first-run.sh: first-run paths on an empty cache)"
+	"$REPO/tests/scripts/first-run.sh" >"$CACHE/first-run.log" 2>&1 ||
+		{ cat "$CACHE/first-run.log"; die "first-run script tests failed"; }
+	grep -E '^# Totals' "$CACHE/first-run.log" || true
+fi
 
 # The guest selftests: every TEST_PROGS script of the suite's Makefile (or
 # those in NF_TESTS; "all" is every one). sriov.sh boots a guest of its own
@@ -125,6 +135,12 @@ for ((l = 0; l < lanes; l++)); do
 	[ -z "${lane_tests[l]}${lane_extra[l]}" ] || log "lane $l: ~${lane_load[l]} s"
 done
 [ -z "$not_run" ] || log "not run (NF_TESTS):$not_run"
+if [ "$plan" = 1 ]; then
+	for ((l = 0; l < lanes; l++)); do
+		echo "lane $l:${lane_tests[l]:+ ${lane_tests[l]}}${lane_extra[l]}"
+	done
+	exit 0
+fi
 
 # Each guest's limit: NF_TEST_TIMEOUT, else three times its estimate plus 5
 # minutes for boot and bring-up. With a third guest on the 2 cores the

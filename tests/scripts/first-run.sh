@@ -5,6 +5,7 @@
 # NF_CACHE pointing at a new temporary directory (issue 11: "make demo" died
 # in vm.sh on a cache without runs/, an "ls runs/*/" under pipefail). No root,
 # no build, no QEMU; a few seconds. KTAP on stdout, exit 1 on any failure.
+# Also the plans of scripts/run-tests.sh --plan (which lane runs what).
 # Run by scripts/run-tests.sh (make test) and make host-test.
 # shellcheck disable=SC2016 # the in_script snippets expand in their own shell
 set -euo pipefail
@@ -28,6 +29,8 @@ TESTS=(
 	vm_c_module_without_cref
 	make_clean_runs_fresh_cache
 	make_demo_needs_no_cref
+	run_tests_plan_every_job_once
+	run_tests_plan_nf_tests
 )
 
 # A shell like the scripts' own: "set -euo pipefail", then common.sh (with
@@ -159,6 +162,31 @@ make_demo_needs_no_cref() {
 	local cmds
 	cmds=$(make -n -C "$REPO" demo)
 	grep -q 'vm.sh' <<<"$cmds" && ! grep -q 'build-cref' <<<"$cmds"
+}
+
+# run-tests.sh --plan with 1-3 lanes: every script of the suite's Makefile,
+# and the migration rig, in exactly one lane
+run_tests_plan_every_job_once() {
+	local all l
+	all=$(sed -n '/^TEST_PROGS/,/^$/p' "$REPO/selftests/drivers/net/failover/Makefile" |
+		grep -o '[A-Za-z0-9_-]*\.sh' | sed 's/\.sh$//')
+	for l in 1 2 3; do
+		NF_LANES=$l NF_TESTS= "$REPO/scripts/run-tests.sh" --plan >"$T/plan" 2>&1 || return 1
+		[ "$(grep -c '^lane ' "$T/plan")" = "$l" ] || { cat "$T/plan"; return 1; }
+		diff <(printf '%s\n' $all migration | sort) \
+			<(sed -n 's/^lane [0-9]*://p' "$T/plan" | tr ' ' '\n' | grep . | sort) || return 1
+	done
+}
+
+# NF_TESTS picks scripts; the rig runs only when named (or for all)
+run_tests_plan_nf_tests() {
+	NF_TESTS="topology sriov" "$REPO/scripts/run-tests.sh" --plan >"$T/plan" 2>&1 || return 1
+	[ "$(sed -n 's/^lane [0-9]*://p' "$T/plan" | tr ' ' '\n' | grep . | sort | tr '\n' ' ')" = "sriov topology " ] ||
+		{ cat "$T/plan"; return 1; }
+	NF_TESTS=migration "$REPO/scripts/run-tests.sh" --plan >"$T/plan" 2>&1 || return 1
+	[ "$(sed -n 's/^lane [0-9]*://p' "$T/plan" | tr ' ' '\n' | grep . | tr '\n' ' ')" = "migration " ] ||
+		{ cat "$T/plan"; return 1; }
+	! NF_TESTS=nosuch "$REPO/scripts/run-tests.sh" --plan >"$T/plan" 2>&1
 }
 
 echo "TAP version 13"
