@@ -37,7 +37,6 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
-MATPLOTLIB_VERSION=3.10.8
 GUEST=$REPO/selftests/drivers/net/failover/bench_guest.sh
 
 reps=${NF_BENCH_REPS:-5} modules="rust c" timeout=${NF_BENCH_VM_TIMEOUT:-3600} build=1 agg_dir=
@@ -56,14 +55,6 @@ while [ $# -gt 0 ]; do
 		"| --same-boot [--rounds N] [--flavour F] | --aggregate DIR" ;;
 	esac
 done
-
-# matplotlib for the chart, in the project's venv (idempotent)
-ensure_matplotlib() {
-	"$VENV/bin/python3" -c 'import matplotlib' 2> /dev/null && return 0
-	log "pip: installing matplotlib $MATPLOTLIB_VERSION into $VENV (for the chart)"
-	"$VENV/bin/pip" install -q "matplotlib==$MATPLOTLIB_VERSION" ||
-		log "warning: matplotlib did not install; the table is written without a chart"
-}
 
 host_facts() {
 	local out=$1

@@ -140,7 +140,7 @@ class GuestClock:
         self.pauses = sorted(pauses)
         self.lines = [(float(m.group(1)), m.group(2)) for m in
                       (re.match(r"\[\s*(\d+\.\d+)\]\s(.*)", x) for x in dmesg.splitlines()) if m]
-        self.base, self.resid, self.why = None, {}, None
+        self.base, self.resid, self.why, self.anchors = None, {}, None, 0
         pats = TX_LINES.get(module)
         removed = self.find(REMOVED)
         if not pats or not removed or not any(unplugs):
@@ -149,8 +149,13 @@ class GuestClock:
             return
         # rough: e1000e's remove() in each unplug against the stream on the
         # source's standby (the k-th of each); it only picks the anchor lines
-        rough = statistics.median(self.running(h) - g for h, g in zip(unplugs, removed) if h)
+        pairs = [self.running(h) - g for h, g in zip(unplugs, removed) if h]
+        if not pairs:
+            self.why = "no unplug matched to a remove() line"
+            return
+        rough = statistics.median(pairs)
         fits = []
+        self.anchors = len(anchors)
         for kind, h in anchors:
             cand = self.find(pats[kind == "pri"])
             g = min(cand, key=lambda x: abs(self.running(h) - rough - x), default=None)
@@ -290,13 +295,14 @@ def analyse(run):
                     steps.append(t[0])
                 if len(steps) == 3:
                     ph["~  PHC registered -> enslaved"] = ms(prev, te)
+                ph["~VF enslaved -> 1st frame on it"] = ms(te, rp.taps.first_frame(["tap-pf-" + r["to"]], te))
+                ph["~VF enslaved -> stream on it"] = ms(te, r.get("t_pri"))
         if gc.base is not None and r.get("stop_t"):
+            # the unplug of this migration: e1000e's remove() before STOP
             rm = [gc.host(x) for x in gc.find(REMOVED) if r["t0"] <= gc.host(x) <= r["stop_t"]]
             rel = [gc.host(x) for x in gc.find(RELEASED) if rm and rm[0] <= gc.host(x) <= r["stop_t"]]
             if rm and rel:
                 ph["~  e1000e remove -> released"] = ms(rm[0], rel[0])
-                ph["~VF enslaved -> 1st frame on it"] = ms(te, rp.taps.first_frame(["tap-pf-" + r["to"]], te))
-                ph["~VF enslaved -> stream on it"] = ms(te, r.get("t_pri"))
         ph["RESUME -> stream on VF"] = ms(r["resume_t"], r.get("t_pri"))
         ph["VF flap (-> carries for good)"] = r.get("takeover_flap_ms")
         ph["total (QEMU's figure)"] = r.get("query", {}).get("total-time")
@@ -335,7 +341,8 @@ def report(cols):
                                                             max(v)) for k, v in sorted(gc.resid.items()))
             notes.append("  %s%s; guest log -> host clock: %s" % (
                 os.path.basename(os.path.normpath(run)), ", takeover_delay_ms " + delay[0] if delay else "",
-                "residuals of the fit at " + fit if gc.base is not None else "n/a (%s)" % gc.why))
+                "%d of %d anchors matched, residuals at %s" % (sum(len(v) for v in gc.resid.values()), gc.anchors, fit)
+                if gc.base is not None else "n/a (%s)" % gc.why))
         c = {k: cell([r["ph"][k] for r in rt]) for k in PHASES}
         for d, name in (("p2g", "peer->guest"), ("g2p", "guest->peer")):
             have = [r["lost_" + d] for r in rt if "lost_" + d in r]
@@ -433,7 +440,7 @@ def main():
     for run in a.runs:
         missing = [f for f in ("taps.txt", "mig-1.json") if not os.path.exists(os.path.join(run, f))]
         if missing:
-            print("# %s: skipped, no %s" % (run, " ".join(missing)), file=sys.stderr)
+            print("# %s: skipped, no %s" % (run, " ".join(missing)))
             continue
         title = module_of(run) + (" " + run.rstrip("/")[-11:] if a.by_run else "")
         done.append((run,) + analyse(run))

@@ -119,3 +119,13 @@ nf_peer_del() {
 	ip netns del "$1" 2>/dev/null
 	return 0
 }
+
+# matplotlib for the benchmark charts, pinned, in the project's venv
+# (idempotent; bench.sh, migrate-both.sh)
+MATPLOTLIB_VERSION=3.10.8
+ensure_matplotlib() {
+	"$VENV/bin/python3" -c 'import matplotlib' 2>/dev/null && return 0
+	log "pip: installing matplotlib $MATPLOTLIB_VERSION into $VENV (for the chart)"
+	"$VENV/bin/pip" install -q "matplotlib==$MATPLOTLIB_VERSION" ||
+		log "warning: matplotlib did not install; the table is written without a chart"
+}

@@ -164,29 +164,42 @@ make_demo_needs_no_cref() {
 	grep -q 'vm.sh' <<<"$cmds" && ! grep -q 'build-cref' <<<"$cmds"
 }
 
-# run-tests.sh --plan with 1-3 lanes: every script of the suite's Makefile,
-# and the migration rig, in exactly one lane
+# run-tests.sh --plan with 1-3 lanes: every script of the suite's Makefile
+# runs in exactly one lane, in a 3G guest except sriov.sh (a 1G guest after
+# a lane), every script has a time estimate, and the migration rig runs once,
+# after the lanes
+plan_jobs() { sed -n "s/^$1//p" "$T/plan" | tr ' ' '\n' | grep -v '^$' | sort; }
 run_tests_plan_every_job_once() {
-	local all l
+	local all l t
 	all=$(sed -n '/^TEST_PROGS/,/^$/p' "$REPO/selftests/drivers/net/failover/Makefile" |
 		grep -o '[A-Za-z0-9_-]*\.sh' | sed 's/\.sh$//')
+	for t in $all; do
+		grep -Eq "\[$t\]=[0-9]+" "$REPO/scripts/run-tests.sh" || { echo "no estimate for $t"; return 1; }
+	done
 	for l in 1 2 3; do
 		NF_LANES=$l NF_TESTS= "$REPO/scripts/run-tests.sh" --plan >"$T/plan" 2>&1 || return 1
 		[ "$(grep -c '^lane ' "$T/plan")" = "$l" ] || { cat "$T/plan"; return 1; }
-		diff <(printf '%s\n' $all migration | sort) \
-			<(sed -n 's/^lane [0-9]*://p' "$T/plan" | tr ' ' '\n' | grep . | sort) || return 1
+		diff <(printf '%s\n' $all | grep -vx sriov | sort) \
+			<(sed -n 's/^lane [0-9]*: guest:\(.*\) | then:.*/\1/p' "$T/plan" | tr ' ' '\n' | grep -v '^$' | sort) ||
+			return 1
+		[ "$(sed -n 's/^lane [0-9]*: guest:.* | then:\(.*\)/\1/p' "$T/plan" | tr -d '\n')" = " sriov" ] ||
+			{ cat "$T/plan"; return 1; }
+		[ "$(plan_jobs 'after the lanes:')" = migration ] || { cat "$T/plan"; return 1; }
 	done
 }
 
-# NF_TESTS picks scripts; the rig runs only when named (or for all)
+# NF_TESTS picks scripts; the rig runs only when named (or for all); an
+# unknown name is refused
 run_tests_plan_nf_tests() {
-	NF_TESTS="topology sriov" "$REPO/scripts/run-tests.sh" --plan >"$T/plan" 2>&1 || return 1
-	[ "$(sed -n 's/^lane [0-9]*://p' "$T/plan" | tr ' ' '\n' | grep . | sort | tr '\n' ' ')" = "sriov topology " ] ||
+	NF_LANES=2 NF_TESTS="topology sriov" "$REPO/scripts/run-tests.sh" --plan >"$T/plan" 2>&1 || return 1
+	[ "$(sed -n 's/^lane [0-9]*: guest:\(.*\) | then:\(.*\)/\1 \2/p' "$T/plan" | tr ' ' '\n' | grep -v '^$' |
+		sort | tr '\n' ' ')" = "sriov topology " ] && [ -z "$(plan_jobs 'after the lanes:')" ] ||
 		{ cat "$T/plan"; return 1; }
-	NF_TESTS=migration "$REPO/scripts/run-tests.sh" --plan >"$T/plan" 2>&1 || return 1
-	[ "$(sed -n 's/^lane [0-9]*://p' "$T/plan" | tr ' ' '\n' | grep . | tr '\n' ' ')" = "migration " ] ||
-		{ cat "$T/plan"; return 1; }
-	! NF_TESTS=nosuch "$REPO/scripts/run-tests.sh" --plan >"$T/plan" 2>&1
+	NF_LANES=2 NF_TESTS=migration "$REPO/scripts/run-tests.sh" --plan >"$T/plan" 2>&1 || return 1
+	[ -z "$(sed -n 's/^lane [0-9]*: guest:\(.*\) | then:\(.*\)/\1\2/p' "$T/plan" | tr -d ' \n')" ] &&
+		[ "$(plan_jobs 'after the lanes:')" = migration ] || { cat "$T/plan"; return 1; }
+	! NF_TESTS=nosuch "$REPO/scripts/run-tests.sh" --plan >"$T/plan" 2>&1 &&
+		grep -q 'unknown script nosuch' "$T/plan"
 }
 
 echo "TAP version 13"
