@@ -3,8 +3,9 @@
 # Everything heavy lives in the cache ($NF_CACHE, default ~/.cache/rust-net-failover).
 #
 #   make demo       set up, build, boot a guest and show failover working
-#   make test       set up, build, run host unit tests and the guest selftests
-#   make test-cref  the same guest selftests against the C reference module
+#   make test       set up, build, run host unit tests, the guest selftests
+#                   and the migration rig (2 round trips, last, alone)
+#   make test-cref  the same against the C reference module
 #   make kernel     build (incrementally) the debug kernel + modules
 #   make module     rebuild the modules (not bzImage) after a driver edit
 #   make check      rustfmt, clippy and checkpatch on our sources

@@ -7,7 +7,7 @@
 #
 # Runs the migration rig (migrate.sh) for the Rust module (with
 # MIG_TAKEOVER_DELAY ms of takeover delay if set), then for the C reference,
-# with N round trips each (default MIG_ROUNDS, else 10: 20 migrations per
+# with N round trips each (default MIG_ROUNDS, else 10: 2N + 4 migrations per
 # module) and the taps sampled every MS ms (default 10, for the timeline;
 # migrate.sh's default is 100, so the host does more work here than in make
 # test), then mig-report.py on both runs: per phase median [min..max] and

@@ -55,6 +55,7 @@ mkdir -p "$RUN"
 
 NS=nfmig$$
 trap 'nf_peer_del "$NS"' EXIT
+nf_peer_del "$NS" # one left by a killed run whose pid this one reuses
 nf_peer_add "$NS" tap-sb-a tap-pf-a tap-sb-b tap-pf-b
 log "migration rig: $module module, $rounds round trip(s), results in $RUN"
 # The rig runs in the background so that a TERM or INT reaches it at once

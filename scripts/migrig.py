@@ -23,7 +23,8 @@ source; a destination without a primary (the guest stays on the standby)
 and the migration back to one with a primary; no datagram lost between
 migrations or from the guest, and the peer's lost datagrams only in the
 unplug, the switchover (QEMU's STOP on the source until the guest's first
-frame through the destination) and the takeover of a new primary (mig_loss,
+frame through the destination), QEMU's self-announce through the
+destination's just-plugged primary and the takeover of a new primary (mig_loss,
 with the counts per phase as figures); the guest's kernel log clean. Every
 migration's phases go to mig-N.json and to "# figure:" lines; QMP events of
 both QEMUs to events-<slot>.jsonl (times: QEMU's stamps and the host's
@@ -266,12 +267,16 @@ class Ktap:
     def check(self, ok, msg):
         if not ok:
             self.fails.append(msg)
-            print("# FAIL: %s" % msg, flush=True)
+            lines = str(msg).splitlines() or [""]
+            print("# FAIL: %s" % lines[0], flush=True)
+            for line in lines[1:]:
+                print("#   %s" % line, flush=True)
         return ok
 
     def end(self, skip=None):
         self.n += 1
-        if skip:
+        # a case that failed a check is not skipped, whatever else happened
+        if skip and not self.fails:
             print("ok %d %s # SKIP %s" % (self.n, self.cur, skip), flush=True)
             return True
         print("%s %d %s" % ("not ok" if self.fails else "ok", self.n, self.cur), flush=True)
@@ -1024,7 +1029,7 @@ def main():
             report(r)
             k.figure("cancelled %s s after migrate; stream through the source's primary again %s ms after the cancel"
                      % (r.get("cancel_time"), r.get("cancel_to_primary_ms")))
-            r["skipped"] = bool(partial and secs is None)
+            r["skipped"] = bool(partial and secs is None and not k.fails)
             rig.save(r)
             k.end(skip="QEMU's partial unplug (no primary came back)" if r["skipped"] else None)
 
@@ -1138,6 +1143,8 @@ def main():
         k.check(False, "rig error in %s: %r" % (k.cur, e))
         k.end()
     finally:
+        # a second TERM must not cut the clean-up short (both QEMUs quit)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         rig.taps.stop = True
         rig.taps.save()
         with open(os.path.join(rig.run, "marks.json"), "w") as f:

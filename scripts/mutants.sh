@@ -238,7 +238,7 @@ rig_one() {
 	local run=$1 n=$2 rc=0 got=0
 	mkdir -p "$run/mutants/$n"
 	log "rig: $n"
-	timeout --foreground -k 60 3600 "$REPO/scripts/migrate.sh" --ko "$W/$n/net_failover.ko" \
+	timeout -k 150 3600 "$REPO/scripts/migrate.sh" --ko "$W/$n/net_failover.ko" \
 		--rounds "${NF_MUTANT_MIG_ROUNDS:-1}" --replug-timeout 120 --results "$run/mutants/$n/rig" \
 		>"$run/mutants/$n/rig.out" 2>&1 || rc=$?
 	cp "$run/mutants/$n/rig/output.txt" "$run/mutants/$n/migration.ktap" 2>/dev/null || :

@@ -7,7 +7,8 @@
 # migration between two QEMUs (migrate.sh, NF_MIG_ROUNDS round trips,
 # default 2 here); the summary adds them up. Exits non-zero on any failure;
 # the last lines say why.
-#   run-tests.sh [--module rust|c]   (c: the same suite against the C reference)
+#   run-tests.sh [--module rust|c] [--plan]   (c: the same suite against the
+#   C reference; --plan: print which lane runs what, then stop)
 # NF_STRESS_CYCLES (default 8 here, 100 in stress.sh itself) bounds the
 # unplug/replug stress so that CI stays well inside its time limit (a cycle
 # takes 25-45 s in the debug guest; make soak runs the long loops).
@@ -177,15 +178,30 @@ guest_suite() {
 # migration_job RUN: the migration rig (two QEMUs on initramfs roots of
 # their own: scripts/migrate.sh) with NF_MIG_ROUNDS (default 2) round trips;
 # writes "RUN - STATUS migration" to $lane_dir/migration.res. Its limit:
-# NF_MIG_TIMEOUT, else three times its estimate plus 5 minutes (a TERM makes
-# migrate.sh quit both QEMUs and its namespace).
+# NF_MIG_TIMEOUT, else three times its estimate plus 5 minutes, and never
+# past NF_TEST_DEADLINE seconds (default 5100: CI stops a job at 90 minutes)
+# from the start of make test: a rig that cannot get its estimate before then
+# is not started, and counts as a failure that says so, rather than a job
+# killed with nothing in its log. A TERM makes migrate.sh quit both QEMUs and
+# its namespace; timeout's KILL, 150 s later, goes to the whole process
+# group. The tuning variables of make migrate do not reach it.
 migration_job() {
-	local run=$1 rc limit t=$(date +%s)
+	local run=$1 rc limit left t
+	t=$(date +%s)
 	limit=${NF_MIG_TIMEOUT:-$((est[migration] * 3 + 300))}
+	left=$((t0 + ${NF_TEST_DEADLINE:-5100} - t - 180))
+	[ "$left" -ge "$limit" ] || limit=$left
+	if [ "$limit" -lt "${est[migration]}" ]; then
+		mkdir -p "$run"
+		echo "migration rig not started: $((left + 180)) s left before NF_TEST_DEADLINE, it needs about ${est[migration]} s" |
+			tee "$run/output.txt" >"$lane_dir/migration.out"
+		printf '%s %s %s %s\n' "$run" - 125 migration >"$lane_dir/migration.res"
+		return
+	fi
 	log "migration rig: $module module, ${NF_MIG_ROUNDS:-2} round trip(s) (limit $limit s) -> $run"
 	set +e
-	timeout --foreground -k 120 "$limit" "$REPO/scripts/migrate.sh" --module "$module" --rounds "${NF_MIG_ROUNDS:-2}" \
-		--results "$run" >"$lane_dir/migration.out" 2>&1
+	env -u NF_MIG_TAKEOVER_DELAY -u NF_MIG_TAP_MS timeout -k 150 "$limit" "$REPO/scripts/migrate.sh" \
+		--module "$module" --rounds "${NF_MIG_ROUNDS:-2}" --results "$run" >"$lane_dir/migration.out" 2>&1
 	rc=$?
 	set -e
 	printf '%s %s %s %s\n' "$run" - "$rc" migration >"$lane_dir/migration.res"
@@ -223,6 +239,15 @@ for ((l = 0; l < lanes; l++)); do
 done
 lanes_rc=0
 for p in "${lane_pids[@]}"; do wait "$p" || lanes_rc=$?; done
+t_lanes=$(date +%s)
+# the guests' KTAP now, before the rig (a job stopped during the rig still
+# shows them)
+for f in "$lane_dir"/*.out; do
+	[ -e "$f" ] || continue
+	echo "--- ${f##*/}"
+	cat "$f"
+	rm -f "$f"
+done
 if [ -n "$mig" ]; then
 	echo migration >>"$lane_dir/planned"
 	migration_job "$(nf_new_run_dir "test-migration-")"
@@ -271,7 +296,7 @@ esac
 
 echo
 echo "results: ${runs[*]}"
-echo "timing: setup $((t_setup - t0)) s, build $((t_build - t_setup)) s, guests $((t_guest - t_build)) s ($lanes lanes)"
+echo "timing: setup $((t_setup - t0)) s, build $((t_build - t_setup)) s, guests $((t_lanes - t_build)) s ($lanes lanes)${mig:+, migration rig $((t_guest - t_lanes)) s}"
 echo "KUnit: $kunit"
 # Counted per test case (the scripts' KTAP lines, nested two spaces deep in
 # ktap.txt): a case-level SKIP is a skip, not a pass; a script that skipped as
@@ -362,6 +387,6 @@ if [ "$pass" = 0 ]; then
 	total_fail=$((total_fail + 1))
 fi
 echo "$pass passed, $total_fail failed, $skip skipped${not_run:+ (not run, NF_TESTS:$not_run)}"
-[ "$total_fail" = 0 ] || die "tests failed: see ${runs[*]} (ktap.txt, dmesg.txt, console.log)"
+[ "$total_fail" = 0 ] || die "tests failed: see ${runs[*]} (ktap.txt, dmesg.txt, console.log; the rig: output.txt, dmesg.txt, a-console.log)"
 exit
 }
