@@ -16,6 +16,7 @@
 # marks a mutant whose every line ran. Exit 0 unless the runner itself failed.
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 suite=$REPO/selftests/drivers/net/failover
+. "$REPO/scripts/lib/mutant-results.sh"
 plan=$1 out=$2
 [ -r "$plan" ] && [ -d "$out" ] || { echo "usage: mutants-guest.sh PLAN OUT" >&2; exit 2; }
 # a script over this many seconds is stopped and counts as failed
@@ -50,22 +51,8 @@ while read -r name ko script cases; do
 	NF_CASES="$cases" timeout -k 30 "$limit" bash "$suite/$script.sh" >"$out/$name/$script.ktap" 2>&1
 	rc=$?
 	unset NF_KO
-	got=0
-	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-		# the cases that finished before still count, each with its own
-		# result; the rest of the script is a timeout, never a kill
-		echo "$name $script - timeout" >>"$out/results"
-		got=1
-	fi
 	# the script's own KTAP result lines (not indented)
-	while read -r res case_; do
-		echo "$name $script $case_ $res" >>"$out/results"
-		got=1
-	done < <(sed -nE \
-		-e 's/^ok [0-9]+ ([A-Za-z0-9_]+) # SKIP.*/skip \1/p' \
-		-e 's/^ok [0-9]+ ([A-Za-z0-9_]+)( .*)?$/ok \1/p' \
-		-e 's/^not ok [0-9]+ ([A-Za-z0-9_]+).*/fail \1/p' "$out/$name/$script.ktap")
-	[ "$got" = 1 ] || echo "$name $script - no-result" >>"$out/results"
+	mutant_results "$out" "$name" "$script" "$out/$name/$script.ktap" "$rc"
 done <"$plan"
 finish
 unload

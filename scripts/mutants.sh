@@ -37,6 +37,7 @@
 # run's baseline (a run made with NF_MUTANT_BASELINE=0 has none: INVALID).
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/mutant-results.sh"
 nf_paths
 B=$(build_dir debug)
 M=$REPO/tests/mutants
@@ -235,25 +236,14 @@ for p in "${pids[@]}"; do wait "$p" || true; done
 # rig_one RUN NAME: the migration rig on NAME's module; its KTAP becomes
 # RUN/mutants/NAME/migration.ktap and result lines like a guest script's
 rig_one() {
-	local run=$1 n=$2 rc=0 got=0
+	local run=$1 n=$2 rc=0
 	mkdir -p "$run/mutants/$n"
 	log "rig: $n"
 	timeout -k 150 3600 "$REPO/scripts/migrate.sh" --ko "$W/$n/net_failover.ko" \
 		--rounds "${NF_MUTANT_MIG_ROUNDS:-1}" --replug-timeout 120 --results "$run/mutants/$n/rig" \
 		>"$run/mutants/$n/rig.out" 2>&1 || rc=$?
 	cp "$run/mutants/$n/rig/output.txt" "$run/mutants/$n/migration.ktap" 2>/dev/null || :
-	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-		echo "$n migration - timeout" >>"$run/mutants/results"
-		got=1
-	fi
-	while read -r res case_; do
-		echo "$n migration $case_ $res" >>"$run/mutants/results"
-		got=1
-	done < <(sed -nE \
-		-e 's/^ok [0-9]+ ([A-Za-z0-9_]+) # SKIP.*/skip \1/p' \
-		-e 's/^ok [0-9]+ ([A-Za-z0-9_]+)( .*)?$/ok \1/p' \
-		-e 's/^not ok [0-9]+ ([A-Za-z0-9_]+).*/fail \1/p' "$run/mutants/$n/migration.ktap" 2>/dev/null)
-	[ "$got" = 1 ] || echo "$n migration - no-result" >>"$run/mutants/results"
+	mutant_results "$run/mutants" "$n" migration "$run/mutants/$n/migration.ktap" "$rc"
 }
 if [ "${#rig_mutants[@]}" -gt 0 ]; then
 	run=$(nf_new_run_dir "mutants-rig-")
