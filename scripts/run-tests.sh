@@ -77,12 +77,12 @@ want=${NF_TESTS:-all}
 # "migration" (in NF_TESTS, or all) is the host-side migration rig, not a
 # guest script.
 [ "${NF_TESTS:-all}" = all ] && want="$want migration"
-tests= extras= mig= not_run=
+tests= sriov_tests= mig= not_run=
 for t in $all migration; do
 	case " $want " in
 	*" $t "* | *" $t.sh "*)
 		case $t in
-		sriov) extras="$extras $t" ;;
+		sriov) sriov_tests=sriov ;;
 		migration) mig=migration ;;
 		*) tests="$tests $t" ;;
 		esac
@@ -123,26 +123,26 @@ for ((l = 0; l < lanes; l++)); do
 	done
 	lane_tests[l]=${ordered# }
 done
-declare -a lane_extra
-for ((l = 0; l < lanes; l++)); do lane_extra[l]=; done
-for x in $extras; do
-	best=0
+sriov_lane=-1
+if [ -n "$sriov_tests" ]; then
+	sriov_lane=0
 	for ((l = 1; l < lanes; l++)); do
-		[ "${lane_load[l]}" -lt "${lane_load[best]}" ] && best=$l
+		[ "${lane_load[l]}" -lt "${lane_load[sriov_lane]}" ] && sriov_lane=$l
 	done
-	lane_extra[best]="${lane_extra[best]} $x"
-	lane_load[best]=$((lane_load[best] + ${est[$x]}))
-done
+	lane_load[sriov_lane]=$((lane_load[sriov_lane] + est[sriov]))
+fi
+# then_of L: what lane L runs after its 3G guest (" sriov" or nothing)
+then_of() { [ "$1" != "$sriov_lane" ] || echo " sriov"; }
 for ((l = 0; l < lanes; l++)); do
 	[ -n "${lane_tests[l]}" ] && log "lane $l, guest (3G): ${lane_tests[l]}"
-	[ -z "${lane_extra[l]}" ] || log "lane $l then:${lane_extra[l]} (a 1G guest)"
-	[ -z "${lane_tests[l]}${lane_extra[l]}" ] || log "lane $l: ~${lane_load[l]} s"
+	[ "$l" != "$sriov_lane" ] || log "lane $l then: sriov (a 1G guest)"
+	[ -z "${lane_tests[l]}$(then_of "$l")" ] || log "lane $l: ~${lane_load[l]} s"
 done
 [ -z "$mig" ] || log "then, alone: the migration rig, ${NF_MIG_ROUNDS:-2} round trip(s) (~${est[migration]} s)"
 [ -z "$not_run" ] || log "not run (NF_TESTS):$not_run"
 if [ "$plan" = 1 ]; then
 	for ((l = 0; l < lanes; l++)); do
-		echo "lane $l: guest:${lane_tests[l]:+ ${lane_tests[l]}} | then:${lane_extra[l]}"
+		echo "lane $l: guest:${lane_tests[l]:+ ${lane_tests[l]}} | then:$(then_of "$l")"
 	done
 	echo "after the lanes:${mig:+ $mig}"
 	exit 0
@@ -212,14 +212,14 @@ migration_job() {
 guest_booted() { [ -s "$1/kmsg.txt" ]; }
 lane_pids=()
 for ((l = 0; l < lanes; l++)); do
-	[ -n "${lane_tests[l]}${lane_extra[l]}" ] || continue
+	[ -n "${lane_tests[l]}" ] || [ "$l" = "$sriov_lane" ] || continue
 	run3=
 	if [ -n "${lane_tests[l]}" ]; then
 		run3=$(nf_new_run_dir "test-l$l-")
 		echo "l$l" >>"$lane_dir/planned"
 	fi
 	run1=
-	if [ -n "${lane_extra[l]}" ]; then
+	if [ "$l" = "$sriov_lane" ]; then
 		run1=$(nf_new_run_dir "test-sriov-")
 		echo sriov >>"$lane_dir/planned"
 	fi
@@ -240,14 +240,19 @@ done
 lanes_rc=0
 for p in "${lane_pids[@]}"; do wait "$p" || lanes_rc=$?; done
 t_lanes=$(date +%s)
-# the guests' KTAP now, before the rig (a job stopped during the rig still
-# shows them)
-for f in "$lane_dir"/*.out; do
-	[ -e "$f" ] || continue
-	echo "--- ${f##*/}"
-	cat "$f"
-	rm -f "$f"
-done
+# show_outs: print the jobs' outputs not printed yet: the guests' KTAP
+# before the rig (a job stopped during the rig still shows them), the
+# rig's after it
+show_outs() {
+	local f
+	for f in "$lane_dir"/*.out; do
+		[ -e "$f" ] || continue
+		echo "--- ${f##*/}"
+		cat "$f"
+		rm -f "$f"
+	done
+}
+show_outs
 if [ -n "$mig" ]; then
 	echo migration >>"$lane_dir/planned"
 	migration_job "$(nf_new_run_dir "test-migration-")"
@@ -262,11 +267,7 @@ while read -r g; do
 	read -r r m c t <"$lane_dir/$g.res"
 	runs+=("$r") mems+=("$m") vm_rcs+=("$c") guest_tests+=("$t")
 done <"$lane_dir/planned"
-for f in "$lane_dir"/*.out; do
-	[ -e "$f" ] || continue
-	echo "--- ${f##*/}"
-	cat "$f"
-done
+show_outs
 rm -rf "$lane_dir"
 
 # KUnit: the kernel crate's doctests (rust_doctests_kernel) run at boot
