@@ -103,8 +103,11 @@ if [ ! -s "$cached" ]; then
 	log "initramfs built: $cached ($(du -h "$cached" | cut -f1))"
 	# keep the 6 newest (not ones used in the last hour: another run may
 	# be about to copy one)
+	# (an if, not "&&": a last file too young must not fail the pipeline)
 	ls -t "$cdir"/*.cpio.zst 2>/dev/null | tail -n +7 | while read -r f; do
-		[ -n "$(find "$f" -mmin +60)" ] && rm -f "$f"
+		if [ -n "$(find "$f" -mmin +60)" ]; then
+			rm -f "$f"
+		fi
 	done
 fi
 touch "$cached"
