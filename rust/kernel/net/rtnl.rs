@@ -114,6 +114,16 @@ impl Rtnl {
             },
         }
     }
+
+    /// Waits until all RCU read-side critical sections that began before the call have ended,
+    /// as the network stack does under RTNL (`synchronize_net()`: an expedited grace period, so
+    /// that RTNL, which every configuration change waits for, is not held for a normal one).
+    ///
+    /// Context: process context, outside any RCU read-side critical section; may sleep.
+    pub fn synchronize_net(&self) {
+        // SAFETY: just an FFI call; it may sleep, which is documented for the callers.
+        unsafe { bindings::synchronize_net() };
+    }
 }
 
 /// RTNL held by the current task; unlocked on drop (which runs the netdev todo list, i.e. waits

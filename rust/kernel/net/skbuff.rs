@@ -68,6 +68,23 @@ impl SkBuff {
         core::ptr::eq(d, dev.as_raw())
     }
 
+    /// Whether the packet was addressed to this host's own link-layer address
+    /// (`skb->pkt_type == PACKET_HOST`): not a broadcast, a multicast, another host's frame or
+    /// an outgoing one. Set on receive by `eth_type_trans()`, before any rx handler runs.
+    #[inline]
+    pub fn is_for_host(&self) -> bool {
+        // CAST: `pkt_type` is a bitfield of the anonymous struct that starts the `headers`
+        // group's union (bindgen's `__bindgen_anon_4`), as every union member does; the pointer
+        // is derived from the skb's, not from bindgen's zero-sized field marker.
+        // SAFETY: valid skb (invariant): taking the union's address reads nothing.
+        let hdr = unsafe { ptr::addr_of!((*self.as_raw()).__bindgen_anon_4) }
+            .cast::<bindings::sk_buff__bindgen_ty_4__bindgen_ty_1>();
+        // SAFETY: `hdr` points into the valid skb, whose fields nothing writes while we hold it
+        // (invariant); the raw getter reads the bitfield's byte without making a reference.
+        let t = unsafe { bindings::sk_buff__bindgen_ty_4__bindgen_ty_1::pkt_type_raw(hdr) };
+        u32::from(t) == bindings::PACKET_HOST
+    }
+
     /// Transmit queue index (`skb->queue_mapping`).
     #[inline]
     pub fn queue_mapping(&self) -> u16 {
