@@ -220,6 +220,59 @@ pub(crate) fn tx_path(primary: SlaveState, standby: SlaveState) -> TxPath {
     }
 }
 
+/// How long after tx switched to the primary the standby's unicast frames for the master still
+/// go up to it ([`standby_frame`]): the hypervisor's switch sends them to the standby's port
+/// until it learns the master's address on the primary's port from the first frame the master
+/// sends there (its peer notification, sent on the switch; 10 to 35 ms after the switch in a
+/// loaded debug guest under TCG, measured). Bounded so that a switch that floods our unicast to
+/// both ports cannot duplicate it for long.
+pub(crate) const STANDBY_RX_GRACE_NS: i64 = 1_000_000_000;
+
+/// When the grace for the standby's unicast frames ends, given that the recorded tx path became
+/// `path` at `now_ns`: [`STANDBY_RX_GRACE_NS`] later for the primary (also as the first path
+/// after the master opens: the switch may still know our address on the standby's port from
+/// before); never while the path is not the primary (`i64::MAX`: the datapath may start using
+/// the primary before the path is recorded, which then has the grace from its start).
+pub(crate) fn standby_rx_grace_until(path: TxPath, now_ns: i64) -> i64 {
+    match path {
+        TxPath::Primary => now_ns.saturating_add(STANDBY_RX_GRACE_NS),
+        TxPath::Standby | TxPath::Drop => i64::MAX,
+    }
+}
+
+/// A grace end that a frame found passed: [`standby_frame`] reads no clock for it.
+pub(crate) const GRACE_OVER: i64 = i64::MIN;
+
+/// What becomes of a frame that arrived on the standby while the primary carries tx.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum StandbyFrame {
+    /// Up to the master: a unicast frame for this host inside the grace.
+    Up,
+    /// Only for listeners of the standby itself (`RX_HANDLER_EXACT`).
+    Exact,
+    /// As `Exact`, and the grace is over: the caller may record [`GRACE_OVER`] in place of the
+    /// grace end it passed, so that later frames skip the clock.
+    GraceOver,
+}
+
+/// Decides [`StandbyFrame`]: only a unicast frame for this host (`for_host`; broadcasts and
+/// multicasts also arrive through the primary, and would be duplicated) received before the
+/// grace ends ([`standby_rx_grace_until`]) goes up. `now_ns` reads the clock, only for a
+/// unicast frame while the grace end is not [`GRACE_OVER`].
+pub(crate) fn standby_frame(
+    for_host: bool,
+    now_ns: impl FnOnce() -> i64,
+    grace_until_ns: i64,
+) -> StandbyFrame {
+    if !for_host || grace_until_ns == GRACE_OVER {
+        StandbyFrame::Exact
+    } else if now_ns() < grace_until_ns {
+        StandbyFrame::Up
+    } else {
+        StandbyFrame::GraceOver
+    }
+}
+
 /// Carrier of the master: on iff at least one slave is ready, i.e. iff [`tx_path`] would not
 /// drop.
 pub(crate) fn master_carrier(primary: SlaveState, standby: SlaveState) -> bool {

@@ -50,7 +50,7 @@ use kernel::{
 #[path = "net_failover_policy.rs"]
 mod policy;
 
-use policy::{Counters, MtuRange, Refusal, Role, SlaveState, TxPath};
+use policy::{Counters, MtuRange, Refusal, Role, SlaveState, StandbyFrame, TxPath};
 
 module! {
     type: NetFailoverModule,
@@ -176,8 +176,14 @@ struct Master {
     base_mtu: MtuRange,
     /// Control-path event counters for `ethtool -S`, see [`EVENT_STATS`].
     events: [AtomicU64; EVENT_STATS],
-    /// `CLOCK_MONOTONIC` time in ns of the last path switch (of the creation before the first).
+    /// `CLOCK_MONOTONIC` time in ns of the last change of the recorded tx path, the first path
+    /// after the master opens included (of the creation before the first).
     last_switch_ns: AtomicI64,
+    /// Until when (`CLOCK_MONOTONIC` ns) unicast frames for us that arrive on the standby while
+    /// the primary carries tx still go up (`policy::standby_rx_grace_until`, from the same
+    /// instant as `last_switch_ns`; `i64::MAX` while the recorded path is not the primary, none
+    /// yet included). Written with the recorded path under RTNL, read by the rx handler.
+    standby_rx_until_ns: AtomicI64,
     /// Path-switch log lines: a lower device flapping must not flood the log.
     #[pin]
     switch_log: RateLimit,
@@ -232,6 +238,7 @@ impl Master {
             base_mtu,
             events: [const { AtomicU64::new(0) }; EVENT_STATS],
             last_switch_ns: AtomicI64::new(Ktime::ktime_get().to_ns()),
+            standby_rx_until_ns: AtomicI64::new(i64::MAX),
             switch_log <- RateLimit::new(
                 c_str!("net_failover path switch log"),
                 SWITCH_WINDOW_MS,
@@ -429,11 +436,13 @@ impl Master {
         let switched = ctl.path.is_some();
         ctl.path = Some(path);
         drop(ctl);
+        let now = Ktime::ktime_get().to_ns();
         if switched {
             self.count(EV_PATH_SWITCHES);
-            self.last_switch_ns
-                .store(Ktime::ktime_get().to_ns(), Ordering::Relaxed);
         }
+        self.last_switch_ns.store(now, Ordering::Relaxed);
+        self.standby_rx_until_ns
+            .store(policy::standby_rx_grace_until(path, now), Ordering::Relaxed);
         let via = match path {
             TxPath::Primary => Some(Role::Primary),
             TxPath::Standby => Some(Role::Standby),
@@ -912,7 +921,7 @@ impl Master {
                 self.update_link(master, true, rtnl);
                 // A transmit that read the flag before it was set may still be handing a
                 // packet to the device: let it finish before `remove()` starts dropping.
-                rcu::synchronize_rcu();
+                rtnl.synchronize_net();
             }
         }
     }
@@ -1070,6 +1079,7 @@ impl Operations for Master {
         if let Some(mut ctl) = m.ctl.try_borrow_mut(rtnl) {
             ctl.path = None;
         }
+        m.standby_rx_until_ns.store(i64::MAX, Ordering::Relaxed);
         Ok(())
     }
 
@@ -1399,7 +1409,9 @@ impl RxHandler for Master {
         // hypervisor's copies of broadcasts, say) are only for listeners bound to the standby
         // itself. The C driver does this whenever a primary is present, which also drops the
         // replies that come back through the standby while the primary is down; here rx
-        // follows the tx path.
+        // follows the tx path, with a short grace after a switch to the primary for the
+        // unicast frames the hypervisor's switch still sends to the standby's port
+        // (`policy::standby_frame`).
         // The rx handler runs inside the core's RCU read-side section (`&skb` proves it).
         if let Some(s) = m.slot(Role::Standby).get(&skb) {
             // A usable primary carries tx whatever the standby's state (as in `start_xmit`);
@@ -1411,7 +1423,22 @@ impl RxHandler for Master {
                         m.state_of(Some(s), Role::Standby),
                     ) == TxPath::Primary)
             {
-                return skb.exact();
+                let grace = m.standby_rx_until_ns.load(Ordering::Relaxed);
+                let now = || Ktime::ktime_get().to_ns();
+                match policy::standby_frame(skb.is_for_host(), now, grace) {
+                    StandbyFrame::Up => {}
+                    StandbyFrame::Exact => return skb.exact(),
+                    StandbyFrame::GraceOver => {
+                        // Unless `update_link` stored a new end meanwhile.
+                        let _ = m.standby_rx_until_ns.compare_exchange(
+                            grace,
+                            policy::GRACE_OVER,
+                            Ordering::Relaxed,
+                            Ordering::Relaxed,
+                        );
+                        return skb.exact();
+                    }
+                }
             }
         }
         skb.to_upper()

@@ -838,6 +838,44 @@ mod tests {
         }
     }
 
+    /// The standby's unicast frames go up for the grace after a switch to the primary, and only
+    /// they: never broadcasts or multicasts, nothing after the grace.
+    #[test]
+    fn standby_rx_grace() {
+        use StandbyFrame::*;
+        let t = 5_000_000_000i64;
+        let until = standby_rx_grace_until(TxPath::Primary, t);
+        assert_eq!(until, t + STANDBY_RX_GRACE_NS);
+        assert_eq!(standby_frame(true, || t, until), Up);
+        assert_eq!(standby_frame(true, || until - 1, until), Up);
+        assert_eq!(standby_frame(true, || until, until), GraceOver);
+        assert_eq!(
+            standby_frame(false, || unreachable!("no clock read"), until),
+            Exact,
+            "no broadcast or multicast in the grace, and no clock read for them"
+        );
+        assert_eq!(
+            standby_frame(true, || unreachable!("no clock read"), GRACE_OVER),
+            Exact,
+            "a grace found over reads no clock"
+        );
+        // recorded path not the primary (yet): the datapath's switch comes first
+        for p in [TxPath::Standby, TxPath::Drop] {
+            let u = standby_rx_grace_until(p, t);
+            assert_eq!(standby_frame(true, || i64::MAX - 1, u), Up);
+            assert_eq!(standby_frame(false, || t, u), Exact);
+        }
+        // no overflow near the clock's end, and never the marker
+        assert_eq!(
+            standby_rx_grace_until(TxPath::Primary, i64::MAX - 1),
+            i64::MAX
+        );
+        assert_ne!(
+            standby_rx_grace_until(TxPath::Primary, i64::MIN),
+            GRACE_OVER
+        );
+    }
+
     /// The takeover work's steps: each wakes the work with time still left (never late by
     /// construction), none is 0 while time is left, they shrink to the last step, and the
     /// number of runs for the longest delay stays small.
