@@ -19,7 +19,18 @@
 #                               master only while the master transmits through
 #                               the standby (primary down); while the primary
 #                               is active they go only to listeners bound to
-#                               the standby (RX_HANDLER_EXACT)
+#                               the standby (RX_HANDLER_EXACT), the grace of
+#                               1 s after a switch to the primary over
+#   rx_standby_grace_unicast_only
+#                               the peer streams unicast frames for the guest
+#                               and broadcasts out of tap-sb while the primary
+#                               comes back: received in the first second after
+#                               the switch, the unicast ones go up to the
+#                               master and the broadcasts do not; after it,
+#                               neither does (timed by the kernel's receive
+#                               stamps against the switch's, whatever the
+#                               guest's speed; a socket on the standby shows
+#                               what arrived)
 #   peer_notified_on_switch     a gratuitous ARP and an unsolicited NA leave
 #                               through the new lower's tap after each switch
 #   promisc_allmulti_handover   the master's promisc/allmulti counts are given
@@ -31,8 +42,9 @@
 # ethtool -S values of the master (tx_path, path_switches, primary_present,
 # lowers_linked, lowers_released) are asserted where they move.
 #
-# With NF_MODULE=c: peer_notified_on_switch and promisc_allmulti_handover
-# SKIP (C neither notifies peers nor has ndo_change_rx_flags); the ethtool -S
+# With NF_MODULE=c: rx_standby_grace_unicast_only, peer_notified_on_switch
+# and promisc_allmulti_handover SKIP (C has no grace, neither notifies peers
+# nor has ndo_change_rx_flags); the ethtool -S
 # checks are left out (C has none); in rx_via_standby_follows_tx_path the
 # "primary down" half is a diagnostic: C hands standby frames to the master
 # only while no primary is registered.
@@ -41,6 +53,7 @@ ALL_TESTS="
 	tx_dropped_no_lower_ready
 	carrier_loss_primary_admin_up
 	rx_via_standby_follows_tx_path
+	rx_standby_grace_unicast_only
 	peer_notified_on_switch
 	promisc_allmulti_handover
 	master_queue_count
@@ -160,6 +173,9 @@ carrier_loss_primary_admin_up()
 # same __netif_receive_skb_core() pass), so once it has all 20, and the
 # master's has WANT_M, the receivers stop and count what was queued, frames
 # beyond those included.
+# the master's last path switch was at least $1 ms ago
+switch_older_than() { local a; a=$(es ms_since_last_switch); [ -n "$a" ] && [ "$a" -ge "$1" ]; }
+
 rx_counts()
 {
 	local tap=$1 want_m=$2 tok=rx$RANDOM$RANDOM out
@@ -194,7 +210,14 @@ rx_via_standby_follows_tx_path()
 		nf_log_test
 		return
 	fi
-	# primary active: the standby's frames stop at the standby
+	# primary active: the standby's frames stop at the standby (once the
+	# grace after a switch to the primary is over: its unicast frames for us
+	# go up for 1 s after the switch, as the hypervisor's switch may still
+	# send them there; the migration rig's mig_loss asserts that part)
+	if rust; then
+		nf_wait "$NF_TIMEOUT" switch_older_than 1100
+		nf_check_err $? "ethtool -S ms_since_last_switch did not pass 1100 ms: $(es ms_since_last_switch)"
+	fi
 	rx_counts "$TAP_SBY" 0
 	nf_check_eq "frames from $TAP_SBY at the standby's socket" "$RX_S" 20
 	nf_check_eq "frames from $TAP_SBY at the master, primary active" "$RX_M" 0
@@ -218,6 +241,105 @@ rx_via_standby_follows_tx_path()
 	ip link set dev "$NF_PRI" up
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$NF_PRI" 1
 	nf_check_err $? "primary carrier not back"
+	nf_log_test
+}
+
+# stamps_in FILE TOKEN FROM TO: frames of TOKEN in a receiver's stamps file
+# (rawframe.py --stamps) received at a time in [FROM, TO) (CLOCK_REALTIME, s)
+stamps_in() {
+	awk -v t="$2" -v a="$3" -v b="$4" '$1 == t && $3 != "-" && $3 >= a && $3 < b { n++ } END { print n + 0 }' "$1"
+}
+has_stamps() { [ "$(stamps_in "$1" "$2" 0 1e12)" -ge "$3" ]; }
+
+rx_standby_grace_unicast_only()
+{
+	nf_skip_if_c "the standby's rx grace after a switch to the primary" && return
+	nf_require_host_ctl || return
+	if ! cp "$NF_LIB_DIR/rawframe.py" "$NF_RESULTS/rawframe.py" 2> /dev/null; then
+		nf_check_err 1 "cannot copy rawframe.py into $NF_RESULTS"
+		nf_log_test
+		return
+	fi
+	local tok=gr$RANDOM$RANDOM name=grace$RANDOM lo='' hi='' pm ps rf
+	local tu=${tok}u tb=${tok}b m=$NF_TMP/gr-m s=$NF_TMP/gr-s
+	rf=$(printf %q "$(nf_host_path rawframe.py)")
+	nf_defer ip link set dev "$NF_PRI" up
+	ip link set dev "$NF_PRI" down
+	nf_check_err $? "cannot take the primary down"
+	nf_wait "$NF_TIMEOUT" es_is tx_path 1
+	nf_check_err $? "tx not through the standby with the primary down (tx_path $(es tx_path))" || {
+		nf_log_test
+		return
+	}
+	rm -f "$NF_TMP/gr-stop"
+	rawframe recv --dev "$NF_M" --token "$tu,$tb" --duration 600 --stop-file "$NF_TMP/gr-stop" \
+		--stamps "$m" > "$m.out" 2>&1 &
+	pm=$!
+	rawframe recv --dev "$NF_SBY" --token "$tu,$tb" --duration 600 --stop-file "$NF_TMP/gr-stop" \
+		--stamps "$s" > "$s.out" 2>&1 &
+	ps=$!
+	if ! nf_wait 60 grep -q READY "$m.out" || ! nf_wait 60 grep -q READY "$s.out"; then
+		nf_check_err 1 "guest receivers not ready"
+	fi
+	# 100 unicast frames for us and 100 broadcasts a second, until stopped
+	host_do peer_bg "$name" "python3 $rf send --dev $TAP_SBY --dst $NF_MAC --token $tu --count 30000 --interval 0.01 &" \
+		"python3 $rf send --dev $TAP_SBY --token $tb --count 30000 --interval 0.01 & wait" > /dev/null
+	nf_check_err $? "peer senders not started"
+	nf_defer host_do peer_kill "$name"
+	# the stream arrives (through the standby, the tx path: to the master)
+	nf_wait 60 has_stamps "$m" "$tu" 10
+	nf_check_err $? "no unicast frames from $TAP_SBY at the master before the switch"
+	ip link set dev "$NF_PRI" up
+	nf_wait "$NF_TIMEOUT" es_is tx_path 2
+	nf_check_err $? "tx not back on the primary (tx_path $(es tx_path))"
+	# the grace over, and a second of frames after it
+	nf_wait 60 switch_older_than 2500
+	nf_check_err $? "ms_since_last_switch did not pass 2500: $(es ms_since_last_switch)"
+	# the switch's time on the receivers' clock (rawframe.py switched: one
+	# ioctl between two clock reads)
+	read -r lo hi < <(rawframe switched --dev "$NF_M")
+	host_do peer_kill "$name"
+	touch "$NF_TMP/gr-stop"
+	wait "$pm" "$ps"
+	# the switch at [lo, hi]; 20 ms kept clear of each boundary
+	[ -n "$hi" ]
+	nf_check_err $? "the switch's time not read from $NF_M" || {
+		nf_log_test
+		return
+	}
+	nf_diag "switch between $lo and $hi"
+	local g0 g1 a0
+	g0=$(awk -v x="$hi" 'BEGIN { printf "%.6f", x + 0.02 }')
+	g1=$(awk -v x="$lo" 'BEGIN { printf "%.6f", x + 0.98 }')
+	a0=$(awk -v x="$hi" 'BEGIN { printf "%.6f", x + 1.02 }')
+	nf_diag "received: master unicast $(stamps_in "$m" "$tu" 0 1e12), broadcast $(stamps_in "$m" "$tb" 0 1e12);" \
+		"standby's socket unicast $(stamps_in "$s" "$tu" 0 1e12), broadcast $(stamps_in "$s" "$tb" 0 1e12)"
+	# The standby's socket gets every frame the standby received, passed up
+	# or not (the core delivers to the original device's protocol handlers
+	# either way): it shows what arrived. A window in which the guest
+	# processed none of the stream, which a stalled guest may leave, is not
+	# judged.
+	local bm bs gm gs am as
+	bm=$(stamps_in "$m" "$tb" "$g0" 1e12) bs=$(stamps_in "$s" "$tb" "$g0" 1e12)
+	gm=$(stamps_in "$m" "$tu" "$g0" "$g1") gs=$(stamps_in "$s" "$tu" "$g0" "$g1")
+	am=$(stamps_in "$m" "$tu" "$a0" 1e12) as=$(stamps_in "$s" "$tu" "$a0" 1e12)
+	if [ $((bm + bs)) -gt 0 ]; then
+		nf_check_eq "broadcasts from $TAP_SBY at the master after the switch (standby's socket: $bs)" "$bm" 0
+	else
+		nf_skip_part "no broadcast of the stream received after the switch"
+	fi
+	if [ $((gm + gs)) -gt 0 ]; then
+		[ "$gm" -gt 0 ]
+		nf_check_err $? "no unicast frame from $TAP_SBY at the master in the grace after the switch (standby's socket: $gs)"
+	else
+		nf_skip_part "no unicast frame of the stream received in the grace"
+	fi
+	if [ $((am + as)) -gt 0 ]; then
+		nf_check_eq "unicast frames from $TAP_SBY at the master after the grace (standby's socket: $as)" "$am" 0
+	else
+		nf_skip_part "no unicast frame of the stream received after the grace"
+	fi
+	nf_figure "in the grace: $(stamps_in "$m" "$tu" "$g0" "$g1") unicast frames up to the master"
 	nf_log_test
 }
 
