@@ -2,7 +2,8 @@
 # Rust net_failover: set-up, kernel build, guest demo, tests and benchmarks.
 # Everything heavy lives in the cache ($NF_CACHE, default ~/.cache/rust-net-failover).
 #
-#   make demo       set up, build, boot a guest and show failover working
+#   make demo       set up, build, boot a guest and show failover working,
+#                   then one live migration there and back (its phases, losses)
 #   make test       set up, build, run host unit tests, the guest selftests
 #                   and the migration rig (2 round trips, last, alone)
 #   make test-cref  the same against the C reference module
@@ -43,8 +44,11 @@ module:
 cref: kernel
 	$(S)/build-cref.sh debug
 
+# The guest tour (vng), then one real live migration there and back under
+# traffic, with its phases and losses.
 demo: kernel
 	$(S)/vm.sh --timeout 900 -- bash $(CURDIR)/scripts/demo-guest.sh
+	$(S)/migrate.sh --demo
 
 host-test: setup
 	cd tests/host && cargo test --offline --quiet

@@ -122,7 +122,15 @@ def read_taps(path):
 
 
 def module_of(run):
-    m = re.search(r"migrate-(rust|c)-", os.path.basename(os.path.normpath(run)))
+    # (c-lockinit: the C module with its stats_lock initialised, build-cref.sh)
+    try:
+        with open(os.path.join(run, "module")) as f:
+            name = f.read().strip()
+        if name:
+            return name
+    except OSError:
+        pass
+    m = re.search(r"migrate-(rust|c-lockinit|c)-", os.path.basename(os.path.normpath(run)))
     if m:
         return m.group(1)
     try:
@@ -141,7 +149,7 @@ class GuestClock:
         self.lines = [(float(m.group(1)), m.group(2)) for m in
                       (re.match(r"\[\s*(\d+\.\d+)\]\s(.*)", x) for x in dmesg.splitlines()) if m]
         self.base, self.resid, self.why, self.anchors = None, {}, None, 0
-        pats = TX_LINES.get(module)
+        pats = TX_LINES.get(module.split("-")[0])
         removed = self.find(REMOVED)
         if not pats or not removed or not any(unplugs):
             self.why = "no dmesg.txt" if not self.lines else "no %s lines in dmesg.txt" % (

@@ -6,17 +6,22 @@
 #   migrate-both.sh [--rounds N] [--tap-ms MS]
 #
 # Runs the migration rig (migrate.sh) for the Rust module (with
-# MIG_TAKEOVER_DELAY ms of takeover delay if set), then for the C reference,
-# with N round trips each (default MIG_ROUNDS, else 10: 2N + 4 migrations per
+# MIG_TAKEOVER_DELAY ms of takeover delay if set), then for the C reference
+# with its stats_lock initialised (c-lockinit: lockdep stays on in its guest
+# as in ours, so its times compare with ours), then for the pristine C
+# reference (whose first stats read switches lockdep off, after which every
+# step of its guest runs faster), each
+# with N round trips (default MIG_ROUNDS, else 10: 2N + 4 migrations per
 # module) and the taps sampled every MS ms (default 10, for the timeline;
 # migrate.sh's default is 100, so the host does more work here than in make
-# test), then mig-report.py on both runs: per phase median [min..max] and
-# the datagrams lost per phase class, Rust and C side by side, in
+# test), then mig-report.py on the three runs: per phase median [min..max] and
+# the datagrams lost per phase class, the three side by side, in
 # $CACHE/bench/migration-<time>/migration.txt, and a timeline of the Rust
 # run's first round trip in timeline.png. Always the debug kernel: the rig
 # checks kmemleak. The Rust run decides the exit status (and a report that
-# could not be made fails it); the C reference's follows for comparison (it
-# fails mig_loss and dmesg_clean: Documentation, "Live migration: measured").
+# could not be made fails it); the C reference's follow for comparison (they
+# fail mig_loss, and the pristine one dmesg_clean: Documentation, "Live
+# migration: measured").
 # Prints figures, asserts no timings.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
@@ -37,10 +42,14 @@ ensure_matplotlib
 out=$CACHE/bench/migration-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
 rust=$(nf_new_run_dir "migrate-rust-")
+cl=$(nf_new_run_dir "migrate-c-lockinit-")
 c=$(nf_new_run_dir "migrate-c-")
 rc=0
 NF_MIG_TAP_MS=$tap_ms NF_MIG_TAKEOVER_DELAY=${MIG_TAKEOVER_DELAY:-} "$REPO/scripts/migrate.sh" --module rust \
 	--rounds "$rounds" --results "$rust" || rc=$?
+clrc=0
+NF_MIG_TAP_MS=$tap_ms NF_MIG_TAKEOVER_DELAY='' "$REPO/scripts/migrate.sh" --module c-lockinit \
+	--rounds "$rounds" --results "$cl" || clrc=$?
 crc=0
 NF_MIG_TAP_MS=$tap_ms NF_MIG_TAKEOVER_DELAY='' "$REPO/scripts/migrate.sh" --module c \
 	--rounds "$rounds" --results "$c" || crc=$?
@@ -49,9 +58,10 @@ py=python3
 png=
 [ "$py" = python3 ] || png=$out/timeline.png
 report_rc=0
-"$py" "$REPO/scripts/mig-report.py" ${png:+--png "$png"} "$rust" "$c" >"$out/migration.txt" 2>&1 || report_rc=$?
+"$py" "$REPO/scripts/mig-report.py" ${png:+--png "$png"} "$rust" "$cl" "$c" >"$out/migration.txt" 2>&1 ||
+	report_rc=$?
 cat "$out/migration.txt"
-log "rig exit status: Rust $rc, C $crc (runs: $rust $c)"
+log "rig exit status: Rust $rc, C with stats_lock initialised $clrc, C $crc (runs: $rust $cl $c)"
 if [ "$report_rc" != 0 ]; then
 	log "mig-report.py failed (status $report_rc): see $out/migration.txt"
 	[ "$rc" != 0 ] || rc=$report_rc

@@ -4,10 +4,18 @@
 # Real live migration of a failover guest between two QEMUs on this host
 # (issue 25; tests/migration/DESIGN.md):
 #
-#   migrate.sh [--module rust|c] [--rounds N] [--takeover-delay MS]
+#   migrate.sh [--module rust|c|c-lockinit] [--rounds N] [--takeover-delay MS]
 #              [--results DIR] [--flavour debug|bench] [--ko PATH]
-#              [--replug-timeout S]
+#              [--replug-timeout S] [--demo] [--boot-only]
 #
+# --demo (make demo): one round trip, no cancel and no destination without a
+# primary, then the per-phase table of scripts/mig-report.py for it.
+# --boot-only: mig_topology alone (the boot-time enslave latency and the
+# guest's CPU as figures), for repeated boots.
+#
+# c-lockinit: the C reference with its stats_lock initialised
+# (build-cref.sh), so that lockdep stays on in its guest as in ours: the one
+# to compare timings with.
 # --ko: the net_failover.ko to load instead of the build's (a mutant of the
 # Rust driver: tests/mutants/, scripts/mutants.sh). --replug-timeout: how
 # long the rig waits for a primary after a migration or a cancel (migrig.py,
@@ -27,8 +35,11 @@ set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
 module=rust rounds=${NF_MIG_ROUNDS:-10} RUN='' flavour=debug delay=${NF_MIG_TAKEOVER_DELAY:-} ko='' replug=''
+demo='' boot_only=''
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--demo) demo=1 rounds=1; shift; continue ;;
+	--boot-only) boot_only=1; shift; continue ;;
 	--module | --rounds | --results | --flavour | --takeover-delay | --ko | --replug-timeout)
 		[ $# -ge 2 ] || die "$1 needs a value (usage: see the head of $0)" ;;&
 	--module) module=$2; shift 2 ;;
@@ -46,12 +57,14 @@ B=$(build_dir "$flavour")
 case "$module" in
 rust) ko=${ko:-$B/drivers/net/net_failover.ko} ;;
 c) [ -z "$ko" ] || die "--ko is for the Rust module"; ko=$B-cref/net_failover.ko ;;
-*) die "--module rust|c" ;;
+c-lockinit) [ -z "$ko" ] || die "--ko is for the Rust module"; ko=$B-cref/lockinit/net_failover.ko ;;
+*) die "--module rust|c|c-lockinit" ;;
 esac
 [ -f "$ko" ] || die "missing $ko"
 [ -n "$RUN" ] || RUN=$(nf_new_run_dir "migrate-$module-")
 mkdir -p "$RUN"
-"$REPO/scripts/mk-initramfs.sh" --build-dir "$B" --ko "$ko" --module "$module" "$RUN/initrd"
+echo "$module" >"$RUN/module" # (for mig-report.py)
+"$REPO/scripts/mk-initramfs.sh" --build-dir "$B" --ko "$ko" --module "${module%-lockinit}" "$RUN/initrd"
 
 NS=nfmig$$
 trap 'nf_peer_del "$NS"' EXIT
@@ -65,7 +78,8 @@ set +e
 : >"$RUN/output.txt"
 ip netns exec "$NS" python3 "$REPO/scripts/migrig.py" --run "$RUN" --kernel "$B/arch/x86/boot/bzImage" \
 	--initrd "$RUN/initrd" --rounds "$rounds" ${delay:+--takeover-delay "$delay"} \
-	${replug:+--replug-timeout "$replug"} >"$RUN/output.txt" &
+	${replug:+--replug-timeout "$replug"} ${demo:+--demo} \
+	${boot_only:+--boot-only} >"$RUN/output.txt" &
 rig=$!
 tail -n +1 -f --pid="$rig" "$RUN/output.txt" &
 tailer=$!
@@ -76,4 +90,8 @@ rc=$?
 wait "$tailer"
 set -e
 log "migration rig exit status $rc (results: $RUN)"
+if [ -n "$demo" ]; then
+	printf '\n=== the migration, phase by phase (scripts/mig-report.py %s)\n' "$RUN"
+	python3 "$REPO/scripts/mig-report.py" "$RUN" || rc=1
+fi
 exit "$rc"

@@ -22,10 +22,11 @@ and one cancelled while RAM is copied, each giving the primary back on the
 source; a destination without a primary (the guest stays on the standby)
 and the migration back to one with a primary; no datagram lost between
 migrations or from the guest, and the peer's lost datagrams only in the
-unplug, the switchover (QEMU's STOP on the source until the guest's first
-frame through the destination), QEMU's self-announce through the
-destination's just-plugged primary and the takeover of a new primary (mig_loss,
-with the counts per phase as figures); the guest's kernel log clean. Every
+switchover (QEMU's STOP on the source until the guest's first frame through
+the destination) and QEMU's self-announce through the destination's
+just-plugged primary, none in the unplug or the takeover of a new primary
+(mig_loss, with the counts per phase as figures; the C module fails it); the
+guest's kernel log clean. Every
 migration's phases go to mig-N.json and to "# figure:" lines; QMP events of
 both QEMUs to events-<slot>.jsonl (times: QEMU's stamps and the host's
 clock).
@@ -515,6 +516,21 @@ echo "primary=$pri pri_ifindex=$pi standby=$sby carrier=${c:-0} pri_tx=$pt sby_t
             if (ok and dt >= 10) or time.monotonic() > deadline:
                 return ok and dt >= 10, txt
 
+    def cpu(self, secs):
+        """One line on the guest's CPU use over secs (CPU_SAMPLE; the
+        sampler's own start and /proc walk count as busy); takes at least
+        secs whatever happens (callers use it as a settle time too), never
+        fails a case."""
+        assert "'" not in CPU_SAMPLE
+        t0 = time.monotonic()
+        try:
+            rc, out = self.guest("python3 -c '" + CPU_SAMPLE + "' " + str(secs), timeout=secs + 120)
+            res = out.strip() if rc == 0 else "not sampled (%d): %s" % (rc, out.strip()[-200:])
+        except TimeoutError as e:
+            res = "not sampled: %s" % e
+        time.sleep(max(0.0, secs - (time.monotonic() - t0)))
+        return res
+
     def tap_rx(self, tap):
         try:
             with open("/sys/class/net/%s/statistics/rx_packets" % tap) as f:
@@ -762,6 +778,39 @@ echo "primary=$pri pri_ifindex=$pi standby=$sby carrier=${c:-0} pri_tx=$pt sby_t
             json.dump(r, f, indent=1)
 
 
+# The guest's CPU over a few seconds (argv[1]): the /proc/stat shares and the
+# threads that used the most of it (run through the agent, one line out).
+CPU_SAMPLE = r"""
+import os, sys, time
+def snap():
+    with open("/proc/stat") as f:
+        cpu = [int(x) for x in f.readline().split()[1:8]]
+    th = {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            for t in os.listdir("/proc/%s/task" % p):
+                with open("/proc/%s/task/%s/stat" % (p, t)) as f:
+                    s = f.read()
+                rest = s[s.rindex(")") + 2:].split()
+                th[t] = (s[s.index("(") + 1:s.rindex(")")], int(rest[11]) + int(rest[12]))
+        except (OSError, ValueError):
+            pass
+    return cpu, th
+c0, t0 = snap()
+time.sleep(float(sys.argv[1]))
+c1, t1 = snap()
+d = [b - a for a, b in zip(c0, c1)]
+tot = sum(d) or 1
+pc = lambda v: 100.0 * v / tot
+top = sorted(((v[1] - t0.get(k, (0, 0))[1], v[0]) for k, v in t1.items()), reverse=True)[:5]
+print("busy %.0f%% (user %.0f, system %.0f, irq %.0f, softirq %.0f); most ticks: %s" % (
+    pc(tot - d[3] - d[4]), pc(d[0] + d[1]), pc(d[2]), pc(d[5]), pc(d[6]),
+    ", ".join("%s %d" % (n, v) for v, n in top if v > 0)))
+"""
+
+
 def enslave_split(dmesg):
     """Where the boot-time enslave latency goes, from the guest's kernel log:
     modules loaded (insmod of net_failover, virtio_net, e1000e) -> the
@@ -834,6 +883,10 @@ def lost_in(d, lo, hi):
     return n
 
 
+class AllRun(Exception):
+    """The cases asked for have run (--boot-only)."""
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
@@ -843,6 +896,10 @@ def main():
     ap.add_argument("--cpus", type=int, default=1)
     ap.add_argument("--append", default="")
     ap.add_argument("--rounds", type=int, default=10, help="round trips (2 migrations each)")
+    ap.add_argument("--demo", action="store_true",
+                    help="the round trips only: no cancelled migration, no destination without a primary")
+    ap.add_argument("--boot-only", action="store_true",
+                    help="mig_topology only (its figures: the boot-time enslave latency, the guest's CPU)")
     ap.add_argument("--rate", type=int, default=100, help="datagrams/s of the peer's stream to the guest")
     ap.add_argument("--guest-rate", type=int, default=50,
                     help="datagrams/s of the guest's stream (one vCPU of a loaded debug guest)")
@@ -863,6 +920,10 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     cases = ["mig_topology", "mig_roundtrip", "mig_cancel_wait_unplug", "mig_cancel_active",
              "mig_dst_no_primary", "mig_loss", "dmesg_clean"]
+    if args.demo:
+        cases = [c for c in cases if not c.startswith(("mig_cancel", "mig_dst"))]
+    if args.boot_only:
+        cases = ["mig_topology"]
     rig = Rig(args)
     k = Ktap(len(cases))
     k.diag("migration rig: %d round trips; streams of %d datagrams/s to the guest and %d from it; taps sampled "
@@ -911,14 +972,18 @@ def main():
         k.check(rc == 0, "no ping through the master: %s" % out[-200:])
         q = a.qmp.cmd("query-migrate")
         k.check(not q.get("blocked-reasons"), "migration blocked: %s" % q.get("blocked-reasons"))
+        k.figure("guest cpu, no streams: " + rig.cpu(5))
         err = rig.start_streams()
         k.check(err is None, "streams: %s" % err)
         ok, txt = rig.carried_by("primary", "tap-pf-a", 60)
         k.check(ok, "the stream is not carried by the primary before migrating: " + txt)
+        k.figure("guest cpu, streams through the primary: " + rig.cpu(5))
         if not k.fails:
             rig.mark("start")
         if not k.end():
             return 1
+        if args.boot_only:
+            raise AllRun
 
         def after_switchover(r, want_primary=True):
             """The guest on the destination: master kept, primary back (or
@@ -939,7 +1004,7 @@ def main():
                 k.check(ok, "migration %d: the destination's primary does not carry the stream: %s"
                         % (r["n"], r["after"]))
             else:
-                time.sleep(5)
+                k.figure("guest cpu, streams through the standby: " + rig.cpu(5))
                 s = rig.state()
                 k.check(s["primary"] == "-", "migration %d: a primary on a destination without one: %s" % (r["n"], s))
                 ok, r["after"] = rig.carried_by("standby", "tap-sb-%s" % rig.active.name, 30)
@@ -995,8 +1060,8 @@ def main():
         k.end()
 
         # ---- cancels
-        for case, at, bw in (("mig_cancel_wait_unplug", "wait-unplug", 4 << 30),
-                             ("mig_cancel_active", "active", 4 << 20)):
+        for case, at, bw in (() if args.demo else (("mig_cancel_wait_unplug", "wait-unplug", 4 << 30),
+                                                    ("mig_cancel_active", "active", 4 << 20))):
             k.begin(case)
             src = rig.active
             # (only what QEMU prints during this case: both cancels have the
@@ -1034,24 +1099,26 @@ def main():
             k.end(skip="QEMU's partial unplug (no primary came back)" if r["skipped"] else None)
 
         # ---- mig_dst_no_primary
-        k.begin("mig_dst_no_primary")
-        r = one("no-primary", dst_primary=False)
-        if k.check(r["status"] == "completed", "to a destination without a primary: ended %s" % r["status"]):
-            if "Primary device not found" in rig.active.output_at_migration:
-                k.diag("the destination's QEMU: Primary device not found (as documented)")
-            after_switchover(r, want_primary=False)
-            time.sleep(settle)
-            rig.mark("post-%d" % r["n"])
-            report(r)
-            r2 = one("back-to-primary")
-            if k.check(r2["status"] == "completed", "back to a destination with a primary: ended %s" % r2["status"]):
-                k.check(not [s for s, _ in r2["states"] if s == "wait-unplug"],
-                        "wait-unplug without a primary on the source: %s" % r2["states"])
-                after_switchover(r2)
-            time.sleep(settle)
-            rig.mark("post-%d" % r2["n"])
-            report(r2)
-        k.end()
+        if not args.demo:
+            k.begin("mig_dst_no_primary")
+            r = one("no-primary", dst_primary=False)
+            if k.check(r["status"] == "completed", "to a destination without a primary: ended %s" % r["status"]):
+                if "Primary device not found" in rig.active.output_at_migration:
+                    k.diag("the destination's QEMU: Primary device not found (as documented)")
+                after_switchover(r, want_primary=False)
+                time.sleep(settle)
+                rig.mark("post-%d" % r["n"])
+                report(r)
+                r2 = one("back-to-primary")
+                if k.check(r2["status"] == "completed",
+                           "back to a destination with a primary: ended %s" % r2["status"]):
+                    k.check(not [s for s, _ in r2["states"] if s == "wait-unplug"],
+                            "wait-unplug without a primary on the source: %s" % r2["states"])
+                    after_switchover(r2)
+                time.sleep(settle)
+                rig.mark("post-%d" % r2["n"])
+                report(r2)
+            k.end()
 
         # ---- mig_loss
         k.begin("mig_loss")
@@ -1115,9 +1182,15 @@ def main():
                         continue
                     if r.get("takeover_flaps", 0) > 1:
                         k.diag("migration %d: the new primary flapped %d times" % (r["n"], r["takeover_flaps"]))
-                    k.check(ph.get("other", 0) == 0,
-                            "migration %d (%s) peer->guest: %d datagrams lost outside the unplug, the switchover, "
-                            "QEMU's announce and the takeover: %s" % (r["n"], r["label"], ph.get("other", 0), ph))
+                    # The guest is paused in the switchover, and QEMU's
+                    # announce comes from the destination's primary before
+                    # the guest has it; loss in the unplug or the takeover
+                    # is the driver's (rx follows tx, with a grace for the
+                    # standby's unicast after a switch to the primary).
+                    outside = {c: v for c, v in ph.items() if c not in ("switchover", "announce") and v}
+                    k.check(not outside,
+                            "migration %d (%s) peer->guest: %d datagrams lost outside the switchover and QEMU's "
+                            "announce: %s" % (r["n"], r["label"], sum(outside.values()), ph))
                 rig.save(r)
         k.figure("lost in all: peer->guest %d (%s), guest->peer %d" % (
             total["p2g"], ", ".join("%s %d" % kv for kv in sorted(phase_total.items())), total["g2p"]))
@@ -1137,6 +1210,8 @@ def main():
         p = subprocess.run([os.path.join(HERE, "check-dmesg.sh"), rig.run], capture_output=True, text=True)
         k.check(p.returncode == 0, "kernel log: " + p.stderr.strip()[-1500:])
         k.end()
+    except AllRun:
+        pass
     except Exception as e:
         traceback.print_exc()
         k.diag("rig error: %r" % e)

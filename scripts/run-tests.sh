@@ -95,7 +95,7 @@ for t in $want; do
 done
 tests=${tests# }
 declare -A est=(
-	[topology]=150 [traffic]=130 [datapath]=320 [impostors]=280 [rename]=80
+	[topology]=150 [traffic]=130 [datapath]=390 [impostors]=280 [rename]=80
 	[mtu_vlan_rxmode]=420 [stats]=520 [bad_input]=190 [hotplug]=370 [flap]=160
 	[ethtool_stats]=70 [uevents]=140 [takeover_delay]=300 [link_info]=80
 	[explicit_pair]=610 [standby_mtu]=210 [teardown]=150 [stress]=700 [sriov]=420

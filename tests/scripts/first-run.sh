@@ -29,6 +29,7 @@ TESTS=(
 	vm_c_module_without_cref
 	make_clean_runs_fresh_cache
 	make_demo_needs_no_cref
+	make_demo_migrates
 	run_tests_plan_every_job_once
 	run_tests_plan_nf_tests
 )
@@ -162,6 +163,13 @@ make_demo_needs_no_cref() {
 	local cmds
 	cmds=$(make -n -C "$REPO" demo)
 	grep -q 'vm.sh' <<<"$cmds" && ! grep -q 'build-cref' <<<"$cmds"
+}
+
+# the demo ends with one real live migration of the Rust module's guest
+make_demo_migrates() {
+	local cmds
+	cmds=$(make -n -C "$REPO" demo)
+	grep -q 'migrate.sh --demo' <<<"$cmds" && bash -n "$REPO/scripts/migrate.sh"
 }
 
 # run-tests.sh --plan with 1-3 lanes: every script of the suite's Makefile
