@@ -13,7 +13,8 @@
 #   make mutants    the mutation suite (tests/mutants/, not in make test):
 #                   every driver mutant must fail the cases it names
 #                   (MUTANTS="a b" runs only those)
-#   make migrate    real live migration between two QEMUs, both modules
+#   make migrate    real live migration between two QEMUs: ours, the C module
+#                   with its stats_lock initialised, and the pristine C one
 #                   (MIG_ROUNDS= round trips, default 10; MIG_TAKEOVER_DELAY=
 #                   ms for the Rust module, default 0; make test runs the
 #                   Rust module's rig with 2 round trips), then the figures
@@ -66,9 +67,10 @@ check: setup
 mutants: setup
 	$(S)/mutants.sh $(MUTANTS)
 
-# The Rust module's run decides the exit status; the C reference's follows
-# for comparison (it fails dmesg_clean on its own lockdep report, and loses
-# more around each new primary: Documentation, "Live migration: measured").
+# The Rust module's run decides the exit status; the C references' follow
+# for comparison (they lose more around each new primary and fail mig_loss,
+# the pristine one also dmesg_clean on its own lockdep report: Documentation,
+# "Live migration: measured").
 migrate: setup
 	$(S)/migrate-both.sh
 

@@ -38,7 +38,7 @@ module=rust rounds=${NF_MIG_ROUNDS:-10} RUN='' flavour=debug delay=${NF_MIG_TAKE
 demo='' boot_only=''
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--demo) demo=1 rounds=1; shift; continue ;;
+	--demo) demo=1; shift; continue ;;
 	--boot-only) boot_only=1; shift; continue ;;
 	--module | --rounds | --results | --flavour | --takeover-delay | --ko | --replug-timeout)
 		[ $# -ge 2 ] || die "$1 needs a value (usage: see the head of $0)" ;;&
@@ -52,6 +52,7 @@ while [ $# -gt 0 ]; do
 	*) die "unknown argument $1" ;;
 	esac
 done
+[ -z "$demo" ] || rounds=1
 B=$(build_dir "$flavour")
 [ -f "$B/arch/x86/boot/bzImage" ] || die "no kernel in $B: make kernel first"
 case "$module" in

@@ -526,8 +526,8 @@ echo "primary=$pri pri_ifindex=$pi standby=$sby carrier=${c:-0} pri_tx=$pt sby_t
         try:
             rc, out = self.guest("python3 -c '" + CPU_SAMPLE + "' " + str(secs), timeout=secs + 120)
             res = out.strip() if rc == 0 else "not sampled (%d): %s" % (rc, out.strip()[-200:])
-        except TimeoutError as e:
-            res = "not sampled: %s" % e
+        except (TimeoutError, OSError, EOFError) as e:
+            res = "not sampled: %r" % e
         time.sleep(max(0.0, secs - (time.monotonic() - t0)))
         return res
 

@@ -258,7 +258,7 @@ pub(crate) enum StandbyFrame {
 /// Decides [`StandbyFrame`]: only a unicast frame for this host (`for_host`; broadcasts and
 /// multicasts also arrive through the primary, and would be duplicated) received before the
 /// grace ends ([`standby_rx_grace_until`]) goes up. `now_ns` reads the clock, only for a
-/// unicast frame while the grace end is not [`GRACE_OVER`].
+/// unicast frame while the grace end is neither [`GRACE_OVER`] nor `i64::MAX` (no end yet).
 pub(crate) fn standby_frame(
     for_host: bool,
     now_ns: impl FnOnce() -> i64,
@@ -266,7 +266,7 @@ pub(crate) fn standby_frame(
 ) -> StandbyFrame {
     if !for_host || grace_until_ns == GRACE_OVER {
         StandbyFrame::Exact
-    } else if now_ns() < grace_until_ns {
+    } else if grace_until_ns == i64::MAX || now_ns() < grace_until_ns {
         StandbyFrame::Up
     } else {
         StandbyFrame::GraceOver

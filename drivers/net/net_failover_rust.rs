@@ -1078,8 +1078,9 @@ impl Operations for Master {
         }
         if let Some(mut ctl) = m.ctl.try_borrow_mut(rtnl) {
             ctl.path = None;
+            // With the path: the next open records a new one and its grace.
+            m.standby_rx_until_ns.store(i64::MAX, Ordering::Relaxed);
         }
-        m.standby_rx_until_ns.store(i64::MAX, Ordering::Relaxed);
         Ok(())
     }
 

@@ -121,7 +121,8 @@ impl Rtnl {
     ///
     /// Context: process context, outside any RCU read-side critical section; may sleep.
     pub fn synchronize_net(&self) {
-        // SAFETY: just an FFI call; it may sleep, which is documented for the callers.
+        // SAFETY: `synchronize_net()` has no preconditions beyond its context: it sleeps, which
+        // RTNL, a mutex held by the current task (the invariant of `self`), already requires.
         unsafe { bindings::synchronize_net() };
     }
 }

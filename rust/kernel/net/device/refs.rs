@@ -318,7 +318,7 @@ impl DeviceSlot {
     ///
     /// Context: process context with RTNL held, outside any RCU read-side critical section;
     /// sleeps for a grace period if the slot was occupied.
-    pub fn take(&self, _rtnl: &Rtnl) -> Option<ARef<Device>> {
+    pub fn take(&self, rtnl: &Rtnl) -> Option<ARef<Device>> {
         // INVARIANT: `enabled` is disabled first, so it is null or `ptr` at every moment; the
         // grace period below covers its readers as well.
         self.enabled.store(ptr::null_mut(), Ordering::Relaxed);
@@ -326,8 +326,7 @@ impl DeviceSlot {
         if p.is_null() {
             return None;
         }
-        // SAFETY: just an FFI call; we may sleep (documented context).
-        unsafe { bindings::synchronize_net() };
+        rtnl.synchronize_net();
         // SAFETY: the slot owned a reference on `p` recorded in `tracker` (RTNL held); turn it
         // into an untracked one owned by the returned `ARef`.
         // CAST: `Device` is a transparent wrapper of `net_device`.

@@ -26,8 +26,8 @@
 #                               and broadcasts out of tap-sb while the primary
 #                               comes back: received in the first second after
 #                               the switch, the unicast ones go up to the
-#                               master and the broadcasts do not; after it,
-#                               neither does (timed by the kernel's receive
+#                               master and broadcasts and multicasts do not;
+#                               after it, neither does (timed by the kernel's receive
 #                               stamps against the switch's, whatever the
 #                               guest's speed; a socket on the standby shows
 #                               what arrived)
@@ -166,6 +166,9 @@ carrier_loss_primary_admin_up()
 	nf_log_test
 }
 
+# the master's last path switch was at least $1 ms ago
+switch_older_than() { local a; a=$(es ms_since_last_switch); [ -n "$a" ] && [ "$a" -ge "$1" ]; }
+
 # rx_counts TAP WANT_M: the peer sends 20 tagged frames to our MAC out of TAP
 # while the guest counts them on sockets bound to the master and to the
 # standby; sets RX_M and RX_S. No fixed wait: the standby's socket gets every
@@ -173,9 +176,6 @@ carrier_loss_primary_admin_up()
 # same __netif_receive_skb_core() pass), so once it has all 20, and the
 # master's has WANT_M, the receivers stop and count what was queued, frames
 # beyond those included.
-# the master's last path switch was at least $1 ms ago
-switch_older_than() { local a; a=$(es ms_since_last_switch); [ -n "$a" ] && [ "$a" -ge "$1" ]; }
-
 rx_counts()
 {
 	local tap=$1 want_m=$2 tok=rx$RANDOM$RANDOM out
@@ -260,8 +260,8 @@ rx_standby_grace_unicast_only()
 		nf_log_test
 		return
 	fi
-	local tok=gr$RANDOM$RANDOM name=grace$RANDOM lo='' hi='' pm ps rf
-	local tu=${tok}u tb=${tok}b m=$NF_TMP/gr-m s=$NF_TMP/gr-s
+	local tok=gr$RANDOM$RANDOM name=grace$RANDOM lo='' hi='' pm ps rf sw0 sw1
+	local tu=${tok}u tb=${tok}b tm=${tok}m m=$NF_TMP/gr-m s=$NF_TMP/gr-s
 	rf=$(printf %q "$(nf_host_path rawframe.py)")
 	nf_defer ip link set dev "$NF_PRI" up
 	ip link set dev "$NF_PRI" down
@@ -272,18 +272,21 @@ rx_standby_grace_unicast_only()
 		return
 	}
 	rm -f "$NF_TMP/gr-stop"
-	rawframe recv --dev "$NF_M" --token "$tu,$tb" --duration 600 --stop-file "$NF_TMP/gr-stop" \
+	rawframe recv --dev "$NF_M" --token "$tu,$tb,$tm" --duration 600 --stop-file "$NF_TMP/gr-stop" \
 		--stamps "$m" > "$m.out" 2>&1 &
 	pm=$!
-	rawframe recv --dev "$NF_SBY" --token "$tu,$tb" --duration 600 --stop-file "$NF_TMP/gr-stop" \
+	rawframe recv --dev "$NF_SBY" --token "$tu,$tb,$tm" --duration 600 --stop-file "$NF_TMP/gr-stop" \
 		--stamps "$s" > "$s.out" 2>&1 &
 	ps=$!
 	if ! nf_wait 60 grep -q READY "$m.out" || ! nf_wait 60 grep -q READY "$s.out"; then
 		nf_check_err 1 "guest receivers not ready"
 	fi
-	# 100 unicast frames for us and 100 broadcasts a second, until stopped
+	# 100 unicast frames for us, 100 broadcasts and 100 multicasts to all
+	# IPv6 nodes (in every interface's filter) a second, until stopped
 	host_do peer_bg "$name" "python3 $rf send --dev $TAP_SBY --dst $NF_MAC --token $tu --count 30000 --interval 0.01 &" \
-		"python3 $rf send --dev $TAP_SBY --token $tb --count 30000 --interval 0.01 & wait" > /dev/null
+		"python3 $rf send --dev $TAP_SBY --token $tb --count 30000 --interval 0.01 &" \
+		"python3 $rf send --dev $TAP_SBY --dst 33:33:00:00:00:01 --token $tm --count 30000 --interval 0.01 & wait" \
+		> /dev/null
 	nf_check_err $? "peer senders not started"
 	nf_defer host_do peer_kill "$name"
 	# the stream arrives (through the standby, the tx path: to the master)
@@ -292,15 +295,24 @@ rx_standby_grace_unicast_only()
 	ip link set dev "$NF_PRI" up
 	nf_wait "$NF_TIMEOUT" es_is tx_path 2
 	nf_check_err $? "tx not back on the primary (tx_path $(es tx_path))"
+	sw0=$(es path_switches)
 	# the grace over, and a second of frames after it
 	nf_wait 60 switch_older_than 2500
 	nf_check_err $? "ms_since_last_switch did not pass 2500: $(es ms_since_last_switch)"
-	# the switch's time on the receivers' clock (rawframe.py switched: one
-	# ioctl between two clock reads)
-	read -r lo hi < <(rawframe switched --dev "$NF_M")
 	host_do peer_kill "$name"
 	touch "$NF_TMP/gr-stop"
 	wait "$pm" "$ps"
+	# the switch's time on the receivers' clock (rawframe.py switched: one
+	# ioctl between two clock reads), once no frame can come after it
+	read -r lo hi < <(rawframe switched --dev "$NF_M")
+	sw1=$(es path_switches)
+	if [ -n "$sw0" ] && [ "$sw0" != "$sw1" ]; then
+		# another switch (e1000e's carrier drop after a probe, say): the
+		# windows would mix two grace periods
+		nf_skip_part "the path switched again ($sw0 -> $sw1 switches) while the stream ran"
+		nf_log_test
+		return
+	fi
 	# the switch at [lo, hi]; 20 ms kept clear of each boundary
 	[ -n "$hi" ]
 	nf_check_err $? "the switch's time not read from $NF_M" || {
@@ -319,8 +331,9 @@ rx_standby_grace_unicast_only()
 	# either way): it shows what arrived. A window in which the guest
 	# processed none of the stream, which a stalled guest may leave, is not
 	# judged.
-	local bm bs gm gs am as
+	local bm bs mm ms gm gs am as
 	bm=$(stamps_in "$m" "$tb" "$g0" 1e12) bs=$(stamps_in "$s" "$tb" "$g0" 1e12)
+	mm=$(stamps_in "$m" "$tm" "$g0" 1e12) ms=$(stamps_in "$s" "$tm" "$g0" 1e12)
 	gm=$(stamps_in "$m" "$tu" "$g0" "$g1") gs=$(stamps_in "$s" "$tu" "$g0" "$g1")
 	am=$(stamps_in "$m" "$tu" "$a0" 1e12) as=$(stamps_in "$s" "$tu" "$a0" 1e12)
 	if [ $((bm + bs)) -gt 0 ]; then
@@ -328,9 +341,16 @@ rx_standby_grace_unicast_only()
 	else
 		nf_skip_part "no broadcast of the stream received after the switch"
 	fi
+	if [ $((mm + ms)) -gt 0 ]; then
+		nf_check_eq "multicasts from $TAP_SBY at the master after the switch (standby's socket: $ms)" "$mm" 0
+	else
+		nf_skip_part "no multicast of the stream received after the switch"
+	fi
 	if [ $((gm + gs)) -gt 0 ]; then
-		[ "$gm" -gt 0 ]
-		nf_check_err $? "no unicast frame from $TAP_SBY at the master in the grace after the switch (standby's socket: $gs)"
+		# all of them (3 in 4: either receiver may drop frames when it
+		# lags a loaded guest; a grace a tenth as long gives 1 in 10)
+		[ $((gm * 4)) -ge $((gs * 3)) ]
+		nf_check_err $? "unicast frames from $TAP_SBY in the grace after the switch: $gm at the master of $gs at the standby's socket"
 	else
 		nf_skip_part "no unicast frame of the stream received in the grace"
 	fi
