@@ -9,13 +9,23 @@ set -euo pipefail
 flavour=${1:-debug}
 B=$(build_dir "$flavour")
 [ -f "$B/Module.symvers" ] || die "build the $flavour kernel first"
+# put DIR < CONTENT: DIR/net_failover.c from stdin, and its Kbuild; a file
+# whose content did not change keeps its time, so kbuild rebuilds nothing
+put() {
+	local f
+	mkdir -p "$1"
+	cat >"$1/net_failover.c.new"
+	echo 'obj-m := net_failover.o' >"$1/Kbuild.new"
+	for f in net_failover.c Kbuild; do
+		if cmp -s "$1/$f.new" "$1/$f"; then
+			rm "$1/$f.new"
+		else
+			mv "$1/$f.new" "$1/$f"
+		fi
+	done
+}
 C=$B-cref
-mkdir -p "$C"
-cmp -s "$PRISTINE/drivers/net/net_failover.c" "$C/net_failover.c" ||
-	cp "$PRISTINE/drivers/net/net_failover.c" "$C/net_failover.c"
-echo 'obj-m := net_failover.o' >"$C/Kbuild.new"
-cmp -s "$C/Kbuild.new" "$C/Kbuild" || mv "$C/Kbuild.new" "$C/Kbuild"
-rm -f "$C/Kbuild.new"
+put "$C" <"$PRISTINE/drivers/net/net_failover.c"
 exec 8>"$KTREE/.build.lock"
 flock 8
 kmake "$B" M="$C" modules >"$C/build.log" 2>&1 || { tail -20 "$C/build.log" >&2; die "C reference build failed"; }
@@ -28,16 +38,10 @@ log "C reference module: $C/net_failover.ko"
 # after which that guest runs everything (the PCI core and e1000e included)
 # without lockdep's cost while a guest with ours keeps paying it.
 L=$C/lockinit
-mkdir -p "$L"
-sed '/failover_dev = alloc_etherdev_mq(/,/^\t}$/{/^\t}$/a\
+src=$(sed '/failover_dev = alloc_etherdev_mq(/,/^\t}$/{/^\t}$/a\
 \tspin_lock_init(\&((struct net_failover_info *)netdev_priv(failover_dev))->stats_lock);
-}' "$PRISTINE/drivers/net/net_failover.c" >"$L/net_failover.c.new"
-[ "$(grep -c 'spin_lock_init' "$L/net_failover.c.new")" = 1 ] || die "C reference (lockinit): the patch did not apply"
-if cmp -s "$L/net_failover.c.new" "$L/net_failover.c"; then
-	rm "$L/net_failover.c.new"
-else
-	mv "$L/net_failover.c.new" "$L/net_failover.c"
-fi
-cmp -s "$C/Kbuild" "$L/Kbuild" || cp "$C/Kbuild" "$L/Kbuild"
+}' "$PRISTINE/drivers/net/net_failover.c")
+[ "$(grep -c 'spin_lock_init' <<<"$src")" = 1 ] || die "C reference (lockinit): the patch did not apply"
+put "$L" <<<"$src"
 kmake "$B" M="$L" modules >"$L/build.log" 2>&1 || { tail -20 "$L/build.log" >&2; die "C reference (lockinit) build failed"; }
 log "C reference with stats_lock initialised: $L/net_failover.ko"

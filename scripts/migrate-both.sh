@@ -41,27 +41,27 @@ done
 ensure_matplotlib
 out=$CACHE/bench/migration-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
-rust=$(nf_new_run_dir "migrate-rust-")
-cl=$(nf_new_run_dir "migrate-c-lockinit-")
-c=$(nf_new_run_dir "migrate-c-")
-rc=0
-NF_MIG_TAP_MS=$tap_ms NF_MIG_TAKEOVER_DELAY=${MIG_TAKEOVER_DELAY:-} "$REPO/scripts/migrate.sh" --module rust \
-	--rounds "$rounds" --results "$rust" || rc=$?
-clrc=0
-NF_MIG_TAP_MS=$tap_ms NF_MIG_TAKEOVER_DELAY='' "$REPO/scripts/migrate.sh" --module c-lockinit \
-	--rounds "$rounds" --results "$cl" || clrc=$?
-crc=0
-NF_MIG_TAP_MS=$tap_ms NF_MIG_TAKEOVER_DELAY='' "$REPO/scripts/migrate.sh" --module c \
-	--rounds "$rounds" --results "$c" || crc=$?
+modules=(rust c-lockinit c)
+runs=() rcs=()
+for m in "${modules[@]}"; do
+	runs+=("$(nf_new_run_dir "migrate-$m-")")
+	delay=
+	[ "$m" != rust ] || delay=${MIG_TAKEOVER_DELAY:-}
+	r=0
+	NF_MIG_TAP_MS=$tap_ms NF_MIG_TAKEOVER_DELAY=$delay "$REPO/scripts/migrate.sh" --module "$m" \
+		--rounds "$rounds" --results "${runs[-1]}" || r=$?
+	rcs+=("$r")
+done
+rc=${rcs[0]}
 py=python3
 "$VENV/bin/python3" -c 'import matplotlib' 2>/dev/null && py=$VENV/bin/python3
 png=
 [ "$py" = python3 ] || png=$out/timeline.png
 report_rc=0
-"$py" "$REPO/scripts/mig-report.py" ${png:+--png "$png"} "$rust" "$cl" "$c" >"$out/migration.txt" 2>&1 ||
+"$py" "$REPO/scripts/mig-report.py" ${png:+--png "$png"} "${runs[@]}" >"$out/migration.txt" 2>&1 ||
 	report_rc=$?
 cat "$out/migration.txt"
-log "rig exit status: Rust $rc, C with stats_lock initialised $clrc, C $crc (runs: $rust $cl $c)"
+log "rig exit status per module: ${modules[*]}: ${rcs[*]} (runs: ${runs[*]})"
 if [ "$report_rc" != 0 ]; then
 	log "mig-report.py failed (status $report_rc): see $out/migration.txt"
 	[ "$rc" != 0 ] || rc=$report_rc
