@@ -69,7 +69,9 @@ mutants: setup
 
 # The Rust module's run decides the exit status; the C references' follow
 # for comparison (they lose more around each new primary and fail mig_loss,
-# the pristine one also dmesg_clean on its own lockdep report: Documentation,
+# and dmesg_clean: the pristine one on its own lockdep report, the one with
+# stats_lock initialised, where lockdep stays on, on a suspicious
+# rcu_dereference() in net_failover_compute_features(): Documentation,
 # "Live migration: measured").
 migrate: setup
 	$(S)/migrate-both.sh

@@ -20,8 +20,9 @@
 # run's first round trip in timeline.png. Always the debug kernel: the rig
 # checks kmemleak. The Rust run decides the exit status (and a report that
 # could not be made fails it); the C reference's follow for comparison (they
-# fail mig_loss, and the pristine one dmesg_clean: Documentation, "Live
-# migration: measured").
+# fail mig_loss and dmesg_clean, the one with stats_lock initialised on a
+# suspicious rcu_dereference() that lockdep, staying on, reports:
+# Documentation, "Live migration: measured").
 # Prints figures, asserts no timings.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
