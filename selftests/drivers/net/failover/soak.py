@@ -69,6 +69,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import memacct  # noqa: E402
 import nlops  # noqa: E402
 
 LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib.sh")
@@ -1009,6 +1010,14 @@ class Storm:
     def main(self):
         a = self.a
         run("ip", "netns", "del", NS)
+        # the baseline: the guest as soak.sh brought it up, before the storm
+        # made anything (its namespace included)
+        mem = {"probes_error": memacct.arm_probes(), "kmemleak": []}
+        if mem["probes_error"]:
+            log("no net_device count: %s" % mem["probes_error"])
+        if self.chk.settle(30) == []:
+            memacct.kmemleak_clear()
+            mem["start"] = memacct.snapshot()
         st = run("ip", "netns", "add", NS)
         if st[0]:
             log("cannot create netns %s: %s" % (NS, st[1]))
@@ -1063,6 +1072,11 @@ class Storm:
                 res["done"] = n
                 if n % 100 == 0:
                     log("storm op %d/%d (%ds)" % (n, a.ops, time.monotonic() - t0))
+                if n % a.kmemleak_every == 0 and n < a.ops:
+                    k = memacct.kmemleak_scan()
+                    if k is not None:
+                        mem["kmemleak"].append([n, k])
+                        log("kmemleak after op %d: %d unreferenced objects" % (n, k))
         res["seconds"] = round(time.monotonic() - t0, 1)
         res["digest"] = digest.hexdigest()[:16]
         res["op_counts"] = counts
@@ -1071,9 +1085,37 @@ class Storm:
         res["counter_samples"] = self.chk.samples
         self.cleanup()
         lib("nf_modules_load")  # binds a virtio device left unbound
+        res["memory"] = self.teardown_memory(mem)
         with open(a.out, "w") as f:
             json.dump(res, f)
         return 1 if res["violation"] else 0
+
+    def teardown_memory(self, mem):
+        """After cleanup(): the topology back as at the start (master up
+        with its address, both slaves enslaved), every namespace the storm
+        made gone; then the snapshot to compare with the start. Devices
+        still being freed (a namespace's cleanup runs in a workqueue) are
+        waited for, up to 120 s."""
+        if "start" not in mem:
+            mem["error"] = "no baseline: the invariants did not hold before the first op"
+            return mem
+        probs = self.chk.settle(90)
+        m = roles()[0]
+        if m:
+            ip_link_set(m, up=True)
+            ip_addr_replace(m)
+        if probs:
+            mem["error"] = "topology not restored: " + "; ".join(probs)
+        b = memacct.settle_snapshot(mem["start"])
+        mem["end"] = b
+        mem["compare"] = memacct.compare(mem["start"], b)
+        k = memacct.kmemleak_scan()
+        if k is not None:
+            mem["kmemleak"].append(["end", k])
+            if k:
+                mem["kmemleak_report"] = memacct.kmemleak_report()
+        memacct.disarm_probes()
+        return mem
 
 
 def main():
@@ -1097,6 +1139,8 @@ def main():
     s.add_argument("--seed", type=int, required=True)
     s.add_argument("--log", required=True)
     s.add_argument("--out", required=True)
+    s.add_argument("--kmemleak-every", type=int, default=500,
+                   help="scan for leaks every N ops (debug kernel)")
     a = p.parse_args()
     if a.cmd in ("cycles", "vfcycles"):
         if a.cmd == "vfcycles":
