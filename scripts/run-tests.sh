@@ -98,7 +98,7 @@ declare -A est=(
 	[topology]=150 [traffic]=130 [datapath]=390 [impostors]=280 [rename]=80
 	[mtu_vlan_rxmode]=420 [stats]=520 [bad_input]=190 [hotplug]=370 [flap]=160
 	[ethtool_stats]=70 [uevents]=140 [takeover_delay]=300 [link_info]=80
-	[explicit_pair]=610 [standby_mtu]=210 [teardown]=150 [stress]=700 [sriov]=420
+	[explicit_pair]=610 [standby_mtu]=210 [soak_slice]=900 [teardown]=150 [stress]=700 [sriov]=420
 )
 # the migration rig: boot, the cancel and no-primary cases, then about 100 s
 # per round trip
