@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# "make soak" (issue 17; not part of "make test"): the reliability soak of
-# selftests/drivers/net/failover/soak.sh in guests booted by vm.sh, then a
-# summary. Parameters (environment, or make variables):
-#   SEED=S             the storm's seed (default: a fresh one, printed first);
-#                      the same seed and SOAK_OPS replay the same operations
-#   SOAK_CYCLES=N      planned-removal cycles of the e1000e primary (1000)
-#   SOAK_OPS=N         storm operations (10000)
-#   SOAK_VF_CYCLES=N   SR-IOV VF cycles in a second, 1 GiB guest (default
-#                      SOAK_CYCLES / 4; 0: no second guest)
+# "make soak" (issues 17 and 26; not part of "make test"): the reliability
+# soak of selftests/drivers/net/failover/soak.sh in two guests booted by
+# vm.sh side by side (one per host core), then a summary:
+#   guest 1 (3 GiB)  planned-removal cycles of the e1000e primary, then the
+#                    storm (random operations, memory checked at the end)
+#   guest 2 (1 GiB)  SR-IOV VF cycles, then the rtnetlink fuzzer (nlfuzz.py)
+# Parameters (environment, or make variables); the defaults depend on the
+# kernel: the debug kernel's are sized to about two hours here, the bench
+# kernel's are the long run.
+#   SEED=S             the seed of the storm and of the fuzzer (default: a
+#                      fresh one, printed first); the same seed and
+#                      SOAK_OPS / SOAK_FUZZ replay the same operations
+#   SOAK_CYCLES=N      planned-removal cycles of the e1000e primary
+#                      (debug 100, bench 1000)
+#   SOAK_OPS=N         storm operations (debug 2000, bench 10000)
+#   SOAK_VF_CYCLES=N   SR-IOV VF cycles (debug 50, bench 250)
+#   SOAK_FUZZ=N        rtnetlink messages of the fuzzer (100000 on both;
+#                      0: none)
+#   SOAK_FUZZ_ARGS=... nlfuzz.py options (default: bursts of 3 x 400
+#                      concurrent messages after every 400 sequential ones)
 #   SOAK_RATE=PPS      the stream's rate during the cycles (500)
 #   SOAK_KERNEL=debug|bench  the kernel (debug: KASAN, lockdep, kmemleak;
 #                      bench: no debug options, faster; built here if absent)
@@ -18,8 +29,8 @@
 #   SOAK_EXEC=1        the storm's link, address and ethtool operations
 #                      through ip(8)/ethtool(8) execs, not in-process (nlops.py)
 # Exits non-zero on a storm violation, a lost datagram, a failed
-# enslavement, a kernel splat or a kmemleak report (vm.sh and check-dmesg.sh
-# judge the kernel log).
+# enslavement, a fuzzer violation, memory left behind, a kernel splat or a
+# kmemleak report (vm.sh and check-dmesg.sh judge the kernel log).
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 # The whole script is one block, which bash reads before running any of it.
@@ -28,15 +39,28 @@ set -euo pipefail
 seed=${SEED:-}
 [ -n "$seed" ] || seed=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 case "$seed" in '' | *[!0-9]*) die "SEED must be a number, not '$seed'" ;; esac
-cycles=${SOAK_CYCLES:-1000}
-ops=${SOAK_OPS:-10000}
-vf_cycles=${SOAK_VF_CYCLES:-$((cycles / 4))}
-rate=${SOAK_RATE:-500}
 kernel=${SOAK_KERNEL:-debug}
+case "$kernel" in
+debug) d_cycles=100 d_ops=2000 d_vf=50 ;;
+bench) d_cycles=1000 d_ops=10000 d_vf=250 ;;
+*) die "SOAK_KERNEL is debug or bench, not '$kernel'" ;;
+esac
+cycles=${SOAK_CYCLES:-$d_cycles}
+ops=${SOAK_OPS:-$d_ops}
+vf_cycles=${SOAK_VF_CYCLES:-$d_vf}
+fuzz=${SOAK_FUZZ:-100000}
+# three in four messages from three concurrent senders (bursts of 3 x 400
+# after every 400 sequential ones): a sequential message, dumped before and
+# after, costs ~0.1 s under TCG, a concurrent one a few ms
+fuzz_args=${SOAK_FUZZ_ARGS:---burst-every 400 --burst 400}
+rate=${SOAK_RATE:-500}
 module=${SOAK_MODULE:-rust}
-echo "soak: seed=$seed cycles=$cycles ops=$ops vf_cycles=$vf_cycles kernel=$kernel module=$module"
-echo "soak: replay the storm with: make soak SEED=$seed SOAK_OPS=$ops SOAK_CYCLES=0 SOAK_VF_CYCLES=0"
-case "$kernel" in debug | bench) ;; *) die "SOAK_KERNEL is debug or bench, not '$kernel'" ;; esac
+for v in cycles ops vf_cycles fuzz; do
+	case "${!v}" in '' | *[!0-9]*) die "$v must be a number, not '${!v}'" ;; esac
+done
+echo "soak: seed=$seed cycles=$cycles ops=$ops vf_cycles=$vf_cycles fuzz=$fuzz kernel=$kernel module=$module"
+echo "soak: replay the storm with: make soak SEED=$seed SOAK_OPS=$ops SOAK_CYCLES=0 SOAK_VF_CYCLES=0 SOAK_FUZZ=0"
+echo "soak: replay the fuzzer with: make soak SEED=$seed SOAK_FUZZ=$fuzz SOAK_OPS=0 SOAK_CYCLES=0 SOAK_VF_CYCLES=0"
 export NF_KEEP_RUNS=${NF_KEEP_RUNS:-500}
 
 t0=$(date +%s)
@@ -64,34 +88,40 @@ echo "soak: kernel and modules copied from $bdir ($(git -C "$REPO" describe --al
 
 tb=$(date +%s)
 suite=$REPO/selftests/drivers/net/failover
-runs=() rcs=()
-# guest PREFIX MEMORY TIMEOUT ENV...: one vm.sh run of soak.sh
+runs=() rcs=() pids=() names=()
+# guest NAME PREFIX MEMORY TIMEOUT ENV...: one vm.sh run of soak.sh, in the
+# background (its exit status in $run/soak-rc)
 guest() {
-	local prefix=$1 mem=$2 tmo=$3 run rc
-	shift 3
+	local name=$1 prefix=$2 mem=$3 tmo=$4 run
+	shift 4
 	run=$(nf_new_run_dir "$prefix")
-	set +e
-	"$REPO/scripts/vm.sh" --flavour "$kernel" --module "$module" --memory "$mem" --timeout "$tmo" \
-		--results "$run" -- env NF_SOAK_SEED="$seed" NF_SOAK_RATE="$rate" NF_SOAK_BREAK="${SOAK_BREAK:-}" \
-		NF_SOAK_EXEC="${SOAK_EXEC:-}" \
-		"$@" bash "$suite/soak.sh"
-	rc=$?
-	set -e
-	runs+=("$run") rcs+=("$rc")
+	(
+		set +e
+		"$REPO/scripts/vm.sh" --flavour "$kernel" --module "$module" --memory "$mem" --timeout "$tmo" \
+			--results "$run" -- env NF_SOAK_SEED="$seed" NF_SOAK_RATE="$rate" NF_SOAK_BREAK="${SOAK_BREAK:-}" \
+			NF_SOAK_EXEC="${SOAK_EXEC:-}" NF_SOAK_CYCLES="$cycles" NF_SOAK_OPS="$ops" \
+			NF_SOAK_VF_CYCLES="$vf_cycles" NF_SOAK_FUZZ="$fuzz" NF_SOAK_FUZZ_ARGS="$fuzz_args" \
+			"$@" bash "$suite/soak.sh" > "$run/vm-stdout.txt" 2>&1
+		echo $? > "$run/soak-rc"
+	) &
+	pids+=($!) runs+=("$run") names+=("$name")
+	echo "soak: $name guest started: $run"
 }
-# Time limits from the measured costs on the debug kernel (Documentation:
-# "Reliability soak": 36 s a cycle, 6.6 s an op, on a loaded machine),
-# about doubled, plus boot and bring-up; VF cycles unmeasured.
+# Time limits from the measured costs (Documentation, "Reliability soak"),
+# about doubled, plus boot and bring-up: debug kernel 36 s a cycle, 0.8 s an
+# op (5 s with hot-plug and reloads), 37 s a VF cycle, 10 ms a fuzz message.
 if [ "$cycles" -gt 0 ] || [ "$ops" -gt 0 ]; then
-	guest soak- 3G $((cycles * 75 + ops * 15 + 1800)) \
-		NF_SOAK_PHASES="cycles storm" NF_SOAK_CYCLES="$cycles" NF_SOAK_OPS="$ops"
+	guest "cycles+storm" soak- 3G $((cycles * 75 + ops * 4 + 1800)) NF_SOAK_PHASES="cycles storm"
 fi
+if [ "$vf_cycles" -gt 0 ] || [ "$fuzz" -gt 0 ]; then
+	guest "vf+fuzz" soak-vf- 1G $((vf_cycles * 120 + fuzz / 40 + 1800)) NF_SOAK_PHASES="vf fuzz"
+fi
+for i in "${!pids[@]}"; do
+	wait "${pids[$i]}" || true
+	rcs+=("$(cat "${runs[$i]}/soak-rc" 2> /dev/null || echo 1)")
+	echo "soak: ${names[$i]} guest ended after $(($(date +%s) - tb)) s, exit ${rcs[$i]}"
+done
 t1=$(date +%s)
-if [ "$vf_cycles" -gt 0 ]; then
-	guest soak-vf- 1G $((vf_cycles * 120 + 1800)) NF_SOAK_PHASES=vf NF_SOAK_VF_CYCLES="$vf_cycles" \
-		NF_SOAK_CYCLES="$cycles" NF_SOAK_OPS="$ops"
-fi
-t2=$(date +%s)
 
 echo
 echo "== soak summary (seed $seed, $kernel kernel, $module module)"
@@ -99,12 +129,13 @@ fail=0
 for i in "${!runs[@]}"; do
 	r=${runs[$i]}
 	echo "-- ${r##*/}: vm exit ${rcs[$i]}"
-	grep -E '^(ok|not ok) [0-9]+ |^# figure: |^# FAIL: |VIOLATION|^# cycle [0-9]+ .*(lost|failed)|^# kernel splat' \
+	grep -E '^(ok|not ok) [0-9]+ |^# figure: |^# FAIL: |VIOLATION|^# cycle [0-9]+ .*(lost|failed)|^# kernel splat|^# (grown|shrunk|kmemleak scans|fuzz grown)' \
 		"$r/output.txt" 2>/dev/null | grep -v '^# figure: dmesg_clean' || echo "(no KTAP in $r/output.txt)"
 	[ -s "$r/soak-ops.txt" ] && echo "storm op log: $r/soak-ops.txt ($(($(wc -l <"$r/soak-ops.txt") - 1)) ops)"
+	[ -s "$r/fuzz-msgs.txt" ] && echo "fuzzer message log: $r/fuzz-msgs.txt"
 	[ "${rcs[$i]}" = 0 ] || fail=1
 done
-echo "timing: build $((tb - t0)) s, cycles+storm guest $((t1 - tb)) s, VF guest $((t2 - t1)) s, total $((t2 - t0)) s"
+echo "timing: build $((tb - t0)) s, guests $((t1 - tb)) s (side by side), total $((t1 - t0)) s"
 if [ "$fail" != 0 ]; then
 	echo "soak FAILED (seed $seed): see ${runs[*]}"
 	exit 1
