@@ -242,7 +242,7 @@ if c:
               mi(c.get("meminfo_raw") or {}), mi(c["meminfo"])))
     print("# grown (cache objects kB): " + ", ".join("%s %+d %+.1f" % tuple(g) for g in c["grown"]))
     print("# shrunk: " + ", ".join("%s %+d %+.1f" % tuple(g) for g in c["shrunk"] if g[1] < 0))
-    print("# debug facilities' caches (not judged): " + ", ".join("%s %+d %+.1f" % tuple(g) for g in c.get("debug", [])))
+    print("# debug facilities' caches and receive-ring heads (not judged): " + ", ".join("%s %+d %+.1f" % tuple(g) for g in c.get("debug", [])))
     if c.get("netns", 0) > 0:
         # not judged yet (Documentation, "Memory after the storm": a
         # namespace alive after the storm with no net_device left and
