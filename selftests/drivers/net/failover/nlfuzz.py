@@ -87,7 +87,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import memacct  # noqa: E402
 import nlops  # noqa: E402
 from nlops import attr  # noqa: E402
-from soak import Kmsg, masters  # noqa: E402
+from soak import Kmsg, log, masters, rd  # noqa: E402
 
 NS, NS2 = "nffz", "nffz2"
 KIND = "net_failover"
@@ -113,10 +113,6 @@ MTUS = (0, 1, 67, 68, 576, 1280, 1500, 1501, 4000, 9000, 9216, 65535, 65536,
 QUEUES = (0, 1, 2, 3, 16, 4096, 4097, 16384, 0x7fffffff, 0xffffffff)
 U32S = (0, 1, 2, 255, 256, 65535, 65536, 0x7fffffff, 0x80000000, 0xffffffff)
 ERRNO = {v: k for k, v in vars(errno).items() if k.startswith("E") and isinstance(v, int)}
-
-
-def log(msg):
-    print("# " + msg, flush=True)
 
 
 def u32(v):
@@ -184,15 +180,7 @@ class Sock:
                 if mseq != seq:
                     continue
                 if kind == nlops.NLMSG_ERROR:
-                    (err,) = struct.unpack_from("=i", payload)
-                    msg = None
-                    if mflags & nlops.NLM_F_ACK_TLVS:
-                        (olen,) = struct.unpack_from("=I", payload, 4)
-                        skip = 4 + (16 if mflags & nlops.NLM_F_CAPPED else (olen + 3) & ~3)
-                        m = nlops.attrs(payload[skip:]).get(nlops.NLMSGERR_ATTR_MSG)
-                        if m:
-                            msg = m.rstrip(b"\0").decode(errors="replace")
-                    return -err, msg, replies
+                    return nlops.ack_error(payload, mflags) + (replies,)
                 if kind == nlops.NLMSG_DONE:
                     # a dump's end carries its error code
                     err = struct.unpack_from("=i", payload)[0] if len(payload) >= 4 else 0
@@ -262,7 +250,7 @@ def parse(payload):
                               sorted(nlops.attrs(info.get(IFLA_INFO_SLAVE_DATA, b"")).items())}
             elif t == 52:
                 d["altnames"] = sorted(x.rstrip(b"\0").decode(errors="replace")
-                                       for k, x in _all_attrs(v) if k == IFLA["ALT_IFNAME"])
+                                       for k, x in nlops.attr_items(v) if k == IFLA["ALT_IFNAME"])
         off += (n + 3) & ~3
     return d
 
@@ -276,16 +264,6 @@ def stable(state):
     watch, work items), so only its role is compared."""
     return {ns: {n: dict(d, slave={k: v for k, v in d["slave"].items() if k == 1})
                  for n, d in devs.items()} for ns, devs in state.items()}
-
-
-def _all_attrs(buf):
-    off = 0
-    while off + 4 <= len(buf):
-        n, kind = struct.unpack_from("=HH", buf, off)
-        if n < 4:
-            break
-        yield kind & 0x3fff, buf[off + 4:off + n]
-        off += (n + 3) & ~3
 
 
 def invariants(state):
@@ -339,10 +317,9 @@ class Msg:
         self.desc = desc
         self.hdr = hdr
         self.mutations = []
-        self.raw_tail = None      # chaos: bytes that replace the attributes
 
     def touches_ns(self):
-        return any(t in NS_MOVES for t, _ in self.attrs) or self.raw_tail is not None
+        return any(t in NS_MOVES for t, _ in self.attrs)
 
 
 def enc(attrs):
@@ -644,7 +621,6 @@ class Fuzz:
         self.unmakeable = set()
         self.pf_perm = None
         self.ns2_state = None
-        self.last = None          # the state after the last message (and repair)
 
     # -- namespaces and the pool
     def sock(self, ns):
@@ -715,7 +691,7 @@ class Fuzz:
             p = "/sys/class/net/%s" % d
             if os.path.basename(os.path.realpath(p + "/device/driver")) != "igb":
                 continue
-            if os.path.exists(p + "/master") or nlops_rd(p + "/device/sriov_numvfs", "0") != "0":
+            if os.path.exists(p + "/master") or rd(p + "/device/sriov_numvfs", "0") != "0":
                 continue
             r = subprocess.run(["ip", "link", "set", d, "netns", NS], stderr=subprocess.PIPE)
             if r.returncode == 0:
@@ -1160,14 +1136,6 @@ class Fuzz:
                     subprocess.run(["ip", "link", "set", "fz-pf", "name", self.pf_home])
                     break
                 time.sleep(0.2)
-
-
-def nlops_rd(path, default=None):
-    try:
-        with open(path) as f:
-            return f.readline().strip()
-    except OSError:
-        return default
 
 
 def diff(a, b):

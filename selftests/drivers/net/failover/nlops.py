@@ -188,17 +188,35 @@ def attr(kind, data):
     return struct.pack("=HH", n, kind) + data + b"\0" * ((4 - n % 4) % 4)
 
 
-def attrs(buf):
-    """{type: payload} of a run of rtattrs."""
-    res = {}
+def attr_items(buf):
+    """(type, payload) of each rtattr of a run, in order (flags masked)."""
     off = 0
     while off + 4 <= len(buf):
         n, kind = struct.unpack_from("=HH", buf, off)
         if n < 4:
             break
-        res[kind & 0x3fff] = buf[off + 4:off + n]
+        yield kind & 0x3fff, buf[off + 4:off + n]
         off += (n + 3) & ~3
-    return res
+
+
+def attrs(buf):
+    """{type: payload} of a run of rtattrs."""
+    return dict(attr_items(buf))
+
+
+def ack_error(payload, mflags):
+    """(errno, extended ack message or None) of an NLMSG_ERROR payload:
+    the error code, the request (only its header with NETLINK_CAP_ACK),
+    then the TLVs."""
+    (err,) = struct.unpack_from("=i", payload)
+    msg = None
+    if mflags & NLM_F_ACK_TLVS:
+        (olen,) = struct.unpack_from("=I", payload, 4)
+        skip = 4 + (16 if mflags & NLM_F_CAPPED else (olen + 3) & ~3)
+        m = attrs(payload[skip:]).get(NLMSGERR_ATTR_MSG)
+        if m:
+            msg = m.rstrip(b"\0").decode(errors="replace")
+    return -err, msg
 
 
 def mac_bytes(mac):
@@ -242,17 +260,8 @@ class Rtnl:
                 if mseq != seq:
                     continue
                 if kind == NLMSG_ERROR:
-                    (err,) = struct.unpack_from("=i", payload)
-                    msg = None
-                    if mflags & NLM_F_ACK_TLVS:
-                        # the error code, the request (only its header
-                        # with NETLINK_CAP_ACK), then the TLVs
-                        (olen,) = struct.unpack_from("=I", payload, 4)
-                        skip = 4 + (16 if mflags & NLM_F_CAPPED else (olen + 3) & ~3)
-                        m = attrs(payload[skip:]).get(NLMSGERR_ATTR_MSG)
-                        if m:
-                            msg = m.rstrip(b"\0").decode(errors="replace")
-                    return replies, -err, msg
+                    e, msg = ack_error(payload, mflags)
+                    return replies, e, msg
                 if kind == NLMSG_DONE:
                     return replies, 0, None
                 replies.append(payload)

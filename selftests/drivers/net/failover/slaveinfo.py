@@ -7,9 +7,13 @@ active, held), as one line of key=value pairs.
 
   slaveinfo.py DEV  ->  kind= slave_kind=net_failover role=primary active=1 held=0
 """
+import os
 import socket
 import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nlops import attr_items as attrs  # noqa: E402
 
 RTM_NEWLINK, RTM_GETLINK = 16, 18
 NLM_F_REQUEST = 1
@@ -19,17 +23,6 @@ IFLA_INFO_KIND, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 4, 5
 # drivers/net/net_failover_rust.rs (not in if_link.h)
 SLAVE_ATTRS = {1: "role", 2: "active", 3: "held"}
 ROLES = {0: "primary", 1: "standby"}
-
-
-def attrs(buf):
-    """(type, payload) of each netlink attribute in buf."""
-    off = 0
-    while off + 4 <= len(buf):
-        length, typ = struct.unpack_from("=HH", buf, off)
-        if length < 4:
-            break
-        yield typ & 0x3FFF, buf[off + 4:off + length]
-        off += (length + 3) & ~3
 
 
 def getlink(ifindex):
