@@ -16,8 +16,8 @@
 #                      (debug 100, bench 1000)
 #   SOAK_OPS=N         storm operations (debug 2000, bench 10000)
 #   SOAK_VF_CYCLES=N   SR-IOV VF cycles (debug 50, bench 250)
-#   SOAK_FUZZ=N        rtnetlink messages of the fuzzer (100000 on both;
-#                      0: none)
+#   SOAK_FUZZ=N        rtnetlink messages of the fuzzer (debug 25000,
+#                      bench 100000; 0: none)
 #   SOAK_FUZZ_ARGS=... nlfuzz.py options (default: bursts of 3 x 400
 #                      concurrent messages after every 400 sequential ones)
 #   SOAK_RATE=PPS      the stream's rate during the cycles (500)
@@ -41,17 +41,19 @@ seed=${SEED:-}
 case "$seed" in '' | *[!0-9]*) die "SEED must be a number, not '$seed'" ;; esac
 kernel=${SOAK_KERNEL:-debug}
 case "$kernel" in
-debug) d_cycles=100 d_ops=2000 d_vf=50 ;;
-bench) d_cycles=1000 d_ops=10000 d_vf=250 ;;
+debug) d_cycles=100 d_ops=2000 d_vf=50 d_fuzz=25000 ;;
+bench) d_cycles=1000 d_ops=10000 d_vf=250 d_fuzz=100000 ;;
 *) die "SOAK_KERNEL is debug or bench, not '$kernel'" ;;
 esac
 cycles=${SOAK_CYCLES:-$d_cycles}
 ops=${SOAK_OPS:-$d_ops}
 vf_cycles=${SOAK_VF_CYCLES:-$d_vf}
-fuzz=${SOAK_FUZZ:-100000}
+fuzz=${SOAK_FUZZ:-$d_fuzz}
 # three in four messages from three concurrent senders (bursts of 3 x 400
-# after every 400 sequential ones): a sequential message, dumped before and
-# after, costs ~0.1 s under TCG, a concurrent one a few ms
+# after every 400 sequential ones). Debug kernel, beside another guest: a
+# sequential message ~0.15 s (its own time, a dump of the namespace after
+# it, repairs of the pool; creating a master takes 0.4 s, deleting one
+# 0.8 s), a concurrent one ~0.1 s: 25000 messages in about an hour
 fuzz_args=${SOAK_FUZZ_ARGS:---burst-every 400 --burst 400}
 rate=${SOAK_RATE:-500}
 module=${SOAK_MODULE:-rust}
@@ -109,12 +111,12 @@ guest() {
 }
 # Time limits from the measured costs (Documentation, "Reliability soak"),
 # about doubled, plus boot and bring-up: debug kernel 36 s a cycle, 0.8 s an
-# op (5 s with hot-plug and reloads), 37 s a VF cycle, 10 ms a fuzz message.
+# op (5 s with hot-plug and reloads), 37 s a VF cycle, 0.15 s a fuzz message.
 if [ "$cycles" -gt 0 ] || [ "$ops" -gt 0 ]; then
 	guest "cycles+storm" soak- 3G $((cycles * 75 + ops * 4 + 1800)) NF_SOAK_PHASES="cycles storm"
 fi
 if [ "$vf_cycles" -gt 0 ] || [ "$fuzz" -gt 0 ]; then
-	guest "vf+fuzz" soak-vf- 1G $((vf_cycles * 120 + fuzz / 40 + 1800)) NF_SOAK_PHASES="vf fuzz"
+	guest "vf+fuzz" soak-vf- 1G $((vf_cycles * 120 + fuzz * 2 / 5 + 1800)) NF_SOAK_PHASES="vf fuzz"
 fi
 for i in "${!pids[@]}"; do
 	wait "${pids[$i]}" || true

@@ -36,6 +36,8 @@ ops, a snapshot after the teardown, compare()). As a script:
   memacct.py compare A B       the comparison of two snapshots
 """
 
+import ctypes
+import fcntl
 import json
 import os
 import sys
@@ -55,6 +57,9 @@ SKB_CACHES = ("skbuff_head_cache", "skbuff_fclone_cache")
 # Listed, not judged; kmemleak covers them.
 CONFIG_CACHES = ("skbuff_small_head",)
 KMEMLEAK = "/sys/kernel/debug/kmemleak"
+# ioctl on a socket: an nsfs fd of the socket's network namespace
+SIOCGSKNS = 0x894C
+SYS_PIDFD_GETFD = 438  # x86_64
 # The debug facilities' own caches: their objects describe other caches'
 # objects (kmemleak's metadata, debugobjects' trackers, kept in a pool that
 # refills itself), so they follow what is counted elsewhere.
@@ -189,10 +194,36 @@ def settle_snapshot(a, timeout=120, step=5):
         time.sleep(step)
 
 
+def socket_netns(pid, fd):
+    """The network namespace ("net:[N]") of socket FD of process PID: the
+    fd copied with pidfd_getfd(), asked with SIOCGSKNS; None if that
+    cannot be done."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = mine = ns = -1
+    try:
+        if pid == os.getpid():
+            mine = os.dup(fd)
+        else:
+            pidfd = os.pidfd_open(pid)
+            mine = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+            if mine < 0:
+                return None
+        ns = fcntl.ioctl(mine, SIOCGSKNS)
+        return os.readlink("/proc/self/fd/%d" % ns)
+    except OSError:
+        return None
+    finally:
+        for x in (ns, mine, pidfd):
+            if x >= 0:
+                os.close(x)
+
+
 def netns_holders():
     """What keeps network namespaces other than the init one alive, as far
-    as userspace sees: the names in /run/netns and the processes in another
-    namespace ([names], [(pid, comm, ns)])."""
+    as userspace sees: the names in /run/netns, the processes in another
+    namespace, the nsfs fds open on one, and the sockets of one that a
+    process holds (a socket holds its namespace until it is closed)
+    ([names], [(pid, comm, what)])."""
     try:
         names = sorted(os.listdir("/run/netns"))
     except OSError:
@@ -217,6 +248,10 @@ def netns_holders():
                 t = os.readlink("/proc/%s/fd/%s" % (pid, fd))
                 if t.startswith("net:[") and t != init:
                     procs.append((int(pid), comm, "fd %s: %s" % (fd, t)))
+                elif t.startswith("socket:["):
+                    skns = socket_netns(int(pid), int(fd))
+                    if skns and skns != init:
+                        procs.append((int(pid), comm, "fd %s: %s of %s" % (fd, t, skns)))
         except OSError:
             pass
     return names, procs

@@ -27,10 +27,12 @@ kind, its target and the kernel's answer. Kinds:
              queue counts 0..2^32-1, names of 0..20 bytes and without their
              NUL), plus attributes that change nothing (unknown types,
              IFLA_EXT_MASK). The verdict: an ack comes; on an error nothing
-             in the namespaces changed (the whole state, dumped before and
-             after, is equal); on success the change is there (the device
-             exists with that kind, name, MTU or address; is gone; has that
-             master; or none).
+             in the namespaces changed (the whole state, dumped after the
+             message, is equal to the dump after the previous one, or to
+             one made before it when something ran in between); on
+             success the change is there (the device exists with that
+             kind, name, MTU or address; is gone; has that master; or
+             none).
   mutated    an exact request with one to three mutations: a byte flipped,
              the message cut, an attribute's length made shorter, longer or
              past the message, an attribute doubled, NLA_F_NESTED set or
@@ -198,11 +200,14 @@ class Sock:
     def dump(self):
         """{name: dev} of every device of the namespace (see parse()); a
         dump that a change interrupted (NLM_F_DUMP_INTR) is done again."""
+        t0 = time.monotonic()
         for _ in range(10):
             e, msg, reps = self.request(RTM_GETLINK, NLM_F_DUMP, ifinfo() +
                                         attr(IFLA["EXT_MASK"], u32(RTEXT_FILTER_SKIP_STATS)))
+            TIMES["dumps"] += 1
             if e is None or e or not self.intr:
                 break
+        TIMES["dump_s"] += time.monotonic() - t0
         if e is None or e:
             raise OSError(e or errno.ETIMEDOUT, "dump: %s" % msg)
         devs = {}
@@ -212,10 +217,28 @@ class Sock:
         return devs
 
 
+_PARSED = {}
+# where the time goes (printed at the end)
+TIMES = {"dumps": 0, "dump_s": 0.0, "lookups": 0, "lookup_s": 0.0, "send_s": 0.0,
+         "repair_s": 0.0, "burst_s": 0.0, "userns_s": 0.0, "by_op": {}}
+
+
 def parse(payload):
-    """The facts of one RTM_NEWLINK answer that the verdicts use (one pass
-    over the attributes, reading only these: the fuzzer's own time under
-    TCG is mostly here)."""
+    """The facts of one RTM_NEWLINK answer that the verdicts use, read once
+    per distinct answer: a device that did not change answers a dump with
+    the same bytes (statistics are not asked for). The dicts are shared:
+    nothing may change them."""
+    key = bytes(payload)
+    d = _PARSED.get(key)
+    if d is None:
+        if len(_PARSED) > 4096:
+            _PARSED.clear()
+        d = _PARSED[key] = _parse(key)
+    return d
+
+
+def _parse(payload):
+    """parse() itself: one pass over the attributes, reading only these."""
     _, _, idx, flags, _ = struct.unpack_from("=BxHiII", payload)
     d = {"ifindex": idx, "flags": flags & (IFF_UP | IFF_PROMISC | IFF_ALLMULTI), "name": "",
          "mtu": None, "address": "", "master": 0, "txqlen": None, "kind": "", "slave_kind": "",
@@ -621,6 +644,9 @@ class Fuzz:
         self.unmakeable = set()
         self.pf_perm = None
         self.ns2_state = None
+        # both namespaces as dumped after the last message, while it is
+        # known that nothing changed them since (no repair, burst, ...)
+        self.cur = None
 
     # -- namespaces and the pool
     def sock(self, ns):
@@ -632,7 +658,22 @@ class Fuzz:
         """NAME's ifindex in NS (RTM_GETLINK by name), or None."""
         if not name or len(name) > 15:
             return None
+        if self.cur is not None and ns in self.cur:
+            # the namespace as last dumped, while nothing changed since
+            d = self.cur[ns].get(name)
+            if d is not None:
+                return d["ifindex"]
+            for d in self.cur[ns].values():
+                if name in d["altnames"]:
+                    return d["ifindex"]
+            if name.isascii() and name.isprintable():
+                # (a name with a NUL, or bytes a dump decodes otherwise,
+                # is left to the kernel)
+                return None
+        TIMES["lookups"] += 1
+        t0 = time.monotonic()
         e, _, reps = self.sock(ns).request(RTM_GETLINK, 0, ifinfo() + attr(IFLA["IFNAME"], name.encode() + b"\0"))
+        TIMES["lookup_s"] += time.monotonic() - t0
         return parse(reps[0])["ifindex"] if e == 0 and reps else None
 
     def ns_fd(self, which):
@@ -793,8 +834,17 @@ class Fuzz:
         self.raw = raw
         checked = m.kind == "exact" or (m.kind == "mutated" and m.same_view and not lie)
         wide = m.touches_ns() or m.ns == NS2 or m.kind == "chaos"
-        before = self.state(ns2=wide) if checked else None
+        # before: the state dumped after the previous message, if nothing
+        # changed it since; otherwise dumped now
+        before = (self.cur or self.state(ns2=wide)) if checked else None
+        self.cur = None
+        t0 = time.monotonic()
         e, msg, reps = self.sock(m.ns).send(raw, seq, lie)
+        dt = time.monotonic() - t0
+        TIMES["send_s"] += dt
+        op = TIMES["by_op"].setdefault("%s %s" % (m.kind, (m.expect or {}).get("op", "")), [0, 0.0])
+        op[0] += 1
+        op[1] += dt
         if "noack" in self.a.brk:
             e, msg = None, "no answer"
         self.stats["sent"] += 1
@@ -824,7 +874,10 @@ class Fuzz:
                 self.stats.get("exact_checked" if m.kind == "exact" else "mutated_checked", 0) + 1
             bad += self.judge(m, e, before, st, reps)
         bad += invariants(st)
-        self.repair(st, init_too=m.touches_ns())
+        t0 = time.monotonic()
+        if not self.repair(st, init_too=m.touches_ns()):
+            self.cur = st
+        TIMES["repair_s"] += time.monotonic() - t0
         if n % 50 == 0:
             bad += ["kernel: " + x for x in self.kmsg.splats()[:3]]
         return res, bad
@@ -1052,6 +1105,15 @@ class Fuzz:
                 res["seconds"], st["answered"], st["ok"], st["no_answer_expected"],
                 st["exact_checked"], st.get("mutated_checked", 0), st.get("userns_runs", 0),
                 st.get("real_runs", 0), st["repairs"], res.get("pf")))
+        cpu = os.times()
+        log("figure: fuzz: time: %.0f s wall; own cpu %.0f s user %.0f s system; %d dumps %.0f s;"
+            " %d name lookups %.0f s; sequential messages %.0f s; repairs %.0f s; bursts %.0f s;"
+            " user namespace and real master %.0f s" % (
+                res["seconds"], cpu.user, cpu.system, TIMES["dumps"], TIMES["dump_s"],
+                TIMES["lookups"], TIMES["lookup_s"], TIMES["send_s"], TIMES["repair_s"],
+                TIMES["burst_s"], TIMES["userns_s"]))
+        log("figure: fuzz: time by message (count, s): " + ", ".join(
+            "%s %d %.0f" % (k, v[0], v[1]) for k, v in sorted(TIMES["by_op"].items(), key=lambda kv: -kv[1][1])))
         log("figure: fuzz: by kind (sent, ok): %s" % json.dumps(st["by_kind"], sort_keys=True))
         log("figure: fuzz: errnos: %s" % " ".join(
             "%s=%d" % kv for kv in sorted(st["errno"].items(), key=lambda kv: -kv[1])))
@@ -1075,14 +1137,19 @@ class Fuzz:
         while total < a.messages and not self.problems:
             if a.userns_every and seq % a.userns_every == 0 and res.get("userns_at") != seq:
                 res["userns_at"] = seq
+                self.cur = None
+                t0 = time.monotonic()
                 bad = self.userns(seq)
                 f.write("userns at %d: %s\n" % (total, bad or "ok"))
                 self.problems += ["userns: " + b for b in bad]
                 bad = self.real()
                 f.write("real master at %d: %s\n" % (total, bad or "ok"))
                 self.problems += bad
+                TIMES["userns_s"] += time.monotonic() - t0
             if a.workers > 1 and seq and seq % a.burst_every == 0 and res.get("burst_at") != seq:
                 res["burst_at"] = seq
+                self.cur = None
+                t0 = time.monotonic()
                 cnt, wbad = concurrent(a, seq, have_pf)
                 self.stats["sent"] += cnt
                 self.stats["concurrent"] = self.stats.get("concurrent", 0) + cnt
@@ -1092,6 +1159,7 @@ class Fuzz:
                 f.write("burst after %d sequential: %d messages from %d workers: %s\n" %
                         (seq, cnt, a.workers, (bad + wbad) or "ok"))
                 self.problems += bad + wbad
+                TIMES["burst_s"] += time.monotonic() - t0
             else:
                 seq += 1
                 total += 1
@@ -1239,6 +1307,15 @@ def concurrent(a, n, have_pf):
                 f = Fuzz(a)
                 f.kmsg = None
                 for i in range(a.burst):
+                    if i % 8 == 0:
+                        # names resolved from a dump every 8 messages, not
+                        # asked one by one (the others change them meanwhile:
+                        # a stale index is one more request for the kernel
+                        # to refuse)
+                        try:
+                            f.cur = {NS: f.sock(NS).dump(), NS2: f.sock(NS2).dump()}
+                        except OSError:
+                            f.cur = None
                     m = g.chaos() if g.r.random() < 0.5 else g.mutate(g.exact())
                     raw, lie, seq = f.encode(m)
                     e, _, _ = f.sock(m.ns).send(raw, seq, lie)

@@ -55,7 +55,6 @@ ops; only the text of the op log's status column differs).
 """
 
 import argparse
-import errno
 import hashlib
 import json
 import os
