@@ -18,6 +18,9 @@
 #   SOAK_VF_CYCLES=N   SR-IOV VF cycles (debug 50, bench 250)
 #   SOAK_FUZZ=N        rtnetlink messages of the fuzzer (debug 25000,
 #                      bench 100000; 0: none)
+#   SOAK_FUZZ_SPLIT=0|1 with SOAK_CYCLES=0 and SOAK_OPS=0, the fuzzer runs
+#                      in both guests, half the messages each, the first
+#                      guest with SEED+1 (1, the default); 0: one guest
 #   SOAK_FUZZ_ARGS=... nlfuzz.py options (default: bursts of 3 x 400
 #                      concurrent messages after every 400 sequential ones)
 #   SOAK_RATE=PPS      the stream's rate during the cycles (500)
@@ -60,9 +63,25 @@ module=${SOAK_MODULE:-rust}
 for v in cycles ops vf_cycles fuzz; do
 	case "${!v}" in '' | *[!0-9]*) die "$v must be a number, not '${!v}'" ;; esac
 done
+# Without cycles and storm, the first guest would idle: the fuzzer runs in
+# both guests (one per host core), the second guest with the seed and half
+# the messages, the first with seed+1 and the other half.
+split=${SOAK_FUZZ_SPLIT:-1}
+case "$split" in 0 | 1) ;; *) die "SOAK_FUZZ_SPLIT is 0 or 1, not '$split'" ;; esac
+[ "$fuzz" -gt 1 ] && [ "$cycles" = 0 ] && [ "$ops" = 0 ] || split=0
+fuzz1=0
+if [ "$split" = 1 ]; then
+	fuzz1=$((fuzz / 2))
+	fuzz=$((fuzz - fuzz1))
+fi
 echo "soak: seed=$seed cycles=$cycles ops=$ops vf_cycles=$vf_cycles fuzz=$fuzz kernel=$kernel module=$module"
 echo "soak: replay the storm with: make soak SEED=$seed SOAK_OPS=$ops SOAK_CYCLES=0 SOAK_VF_CYCLES=0 SOAK_FUZZ=0"
-echo "soak: replay the fuzzer with: make soak SEED=$seed SOAK_FUZZ=$fuzz SOAK_OPS=0 SOAK_CYCLES=0 SOAK_VF_CYCLES=0"
+replay_fuzz="SOAK_OPS=0 SOAK_CYCLES=0 SOAK_VF_CYCLES=0 SOAK_FUZZ_SPLIT=0"
+echo "soak: replay the fuzzer with: make soak SEED=$seed SOAK_FUZZ=$fuzz $replay_fuzz"
+if [ "$fuzz1" -gt 0 ]; then
+	echo "soak: and the first guest's fuzzer (seed $((seed + 1)), $fuzz1 messages) with:" \
+		"make soak SEED=$((seed + 1)) SOAK_FUZZ=$fuzz1 $replay_fuzz"
+fi
 export NF_KEEP_RUNS=${NF_KEEP_RUNS:-500}
 
 t0=$(date +%s)
@@ -114,6 +133,9 @@ guest() {
 # op (5 s with hot-plug and reloads), 37 s a VF cycle, 0.15 s a fuzz message.
 if [ "$cycles" -gt 0 ] || [ "$ops" -gt 0 ]; then
 	guest "cycles+storm" soak- 3G $((cycles * 75 + ops * 4 + 1800)) NF_SOAK_PHASES="cycles storm"
+elif [ "$fuzz1" -gt 0 ]; then
+	guest "fuzz" soak-fz- 1G $((fuzz1 * 2 / 5 + 1800)) NF_SOAK_PHASES="fuzz" \
+		NF_SOAK_SEED=$((seed + 1)) NF_SOAK_FUZZ="$fuzz1"
 fi
 if [ "$vf_cycles" -gt 0 ] || [ "$fuzz" -gt 0 ]; then
 	guest "vf+fuzz" soak-vf- 1G $((vf_cycles * 120 + fuzz * 2 / 5 + 1800)) NF_SOAK_PHASES="vf fuzz"
