@@ -40,6 +40,7 @@ import ctypes
 import fcntl
 import json
 import os
+import signal
 import sys
 import time
 
@@ -194,17 +195,18 @@ def settle_snapshot(a, timeout=120, step=5):
         time.sleep(step)
 
 
-def socket_netns(pid, fd):
-    """The network namespace ("net:[N]") of socket FD of process PID: the
-    fd copied with pidfd_getfd(), asked with SIOCGSKNS; None if that
-    cannot be done."""
+def socket_netns(pidfd, fd):
+    """The network namespace ("net:[N]") of socket FD of the process of
+    PIDFD (None: this process): the fd copied with pidfd_getfd(), asked
+    with SIOCGSKNS; None if that cannot be done. (The copy goes through
+    the kernel's __receive_sock(), which gives the socket this process's
+    net_cls/net_prio ids of cgroup v1: none in the guests.)"""
     libc = ctypes.CDLL(None, use_errno=True)
-    pidfd = mine = ns = -1
+    mine = ns = -1
     try:
-        if pid == os.getpid():
+        if pidfd is None:
             mine = os.dup(fd)
         else:
-            pidfd = os.pidfd_open(pid)
             mine = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
             if mine < 0:
                 return None
@@ -213,7 +215,7 @@ def socket_netns(pid, fd):
     except OSError:
         return None
     finally:
-        for x in (ns, mine, pidfd):
+        for x in (ns, mine):
             if x >= 0:
                 os.close(x)
 
@@ -236,24 +238,41 @@ def netns_holders():
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
+        pidfd = None
         try:
+            # the pidfd first: a pid reused after it is not this process
+            if int(pid) != os.getpid():
+                pidfd = os.pidfd_open(int(pid))
             ns = os.readlink("/proc/%s/ns/net" % pid)
             with open("/proc/%s/comm" % pid) as f:
                 comm = f.read().strip()
             if ns != init:
                 procs.append((int(pid), comm, ns))
+            fds = os.listdir("/proc/%s/fd" % pid)
+        except (OSError, AttributeError):
+            if pidfd is not None:
+                os.close(pidfd)
+            continue
+        for fd in fds:
             # an open namespace file (an fd of /run/netns/X or of
-            # /proc/P/ns/net) holds its namespace too
-            for fd in os.listdir("/proc/%s/fd" % pid):
+            # /proc/P/ns/net) holds its namespace too, and so does a socket
+            try:
                 t = os.readlink("/proc/%s/fd/%s" % (pid, fd))
-                if t.startswith("net:[") and t != init:
-                    procs.append((int(pid), comm, "fd %s: %s" % (fd, t)))
-                elif t.startswith("socket:["):
-                    skns = socket_netns(int(pid), int(fd))
-                    if skns and skns != init:
-                        procs.append((int(pid), comm, "fd %s: %s of %s" % (fd, t, skns)))
-        except OSError:
-            pass
+            except OSError:
+                continue    # closed meanwhile (listdir's own fd, ...)
+            if t.startswith("net:[") and t != init:
+                procs.append((int(pid), comm, "fd %s: %s" % (fd, t)))
+            elif t.startswith("socket:["):
+                skns = socket_netns(pidfd, int(fd))
+                if skns and skns != init:
+                    procs.append((int(pid), comm, "fd %s: %s of %s" % (fd, t, skns)))
+        if pidfd is not None:
+            # still that process (signal 0), or what was read may be another's
+            try:
+                signal.pidfd_send_signal(pidfd, 0)
+            except OSError:
+                procs = [p for p in procs if p[0] != int(pid)]
+            os.close(pidfd)
     return names, procs
 
 

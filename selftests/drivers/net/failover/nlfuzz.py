@@ -15,7 +15,8 @@ tun (not Ethernet) and, when the guest has one that nothing uses, the igb PF
 through the messages themselves.
 
 Each message is drawn from random.Random(S) (one RNG; targets are named, and
-the name is turned into an ifindex when the message is sent), so the same S
+the name is turned into an ifindex when the message is sent, from the dump
+after the previous message when nothing ran in between), so the same S
 and N send the same sequence; the log has one line per message with its
 kind, its target and the kernel's answer. Kinds:
 
@@ -39,7 +40,9 @@ kind, its target and the kernel's answer. Kinds:
              cleared, an unknown attribute or a random nest added. The
              verdict: an answer, unless the netlink header itself lies
              (the kernel drops such a message without an answer), and the
-             invariants below.
+             invariants below; when the kernel's attribute walk reads the
+             same attribute types as from the exact request, an error must
+             leave the namespaces unchanged, as for exact ones.
   chaos      a random type, header, ifinfomsg and 0..8 attributes of random
              types 0..80 (nests of random attributes inside IFLA_LINKINFO),
              random lengths and payloads. Verdict: as mutated.
@@ -57,7 +60,12 @@ kind, its target and the kernel's answer. Kinds:
              either into the init namespace (EPERM).
   concurrent (--workers K > 1) bursts of mutated and chaos messages from K
              processes at once, each with its own socket and RNG
-             (seed, burst, worker); afterwards the invariants.
+             (seed, burst, worker); afterwards the invariants. A worker
+             turns names into ifindexes from a dump of both namespaces
+             every 8 messages (the others change them meanwhile: more of
+             its messages name a device that is gone, and how many depends
+             on the guest's speed; none of them is judged but for its
+             answer).
 
 Invariants after every message (one dump of each namespace): every device
 that is the lower of a net_failover master says so (IFLA_INFO_SLAVE_KIND),
@@ -225,9 +233,10 @@ TIMES = {"dumps": 0, "dump_s": 0.0, "lookups": 0, "lookup_s": 0.0, "send_s": 0.0
 
 def parse(payload):
     """The facts of one RTM_NEWLINK answer that the verdicts use, read once
-    per distinct answer: a device that did not change answers a dump with
-    the same bytes (statistics are not asked for). The dicts are shared:
-    nothing may change them."""
+    per distinct answer: a device that did not change mostly answers a dump
+    with the same bytes (statistics are not asked for; its operstate,
+    carrier counters and IPv6 cache times may differ: a miss, not a wrong
+    answer). The dicts are shared: nothing may change them."""
     key = bytes(payload)
     d = _PARSED.get(key)
     if d is None:
@@ -284,7 +293,10 @@ _WANT = frozenset((1, 3, 4, 10, 13, 18, 52, 54))
 def stable(state):
     """STATE without what changes by itself: a lower device's "active" and
     "held" slave bits follow its carrier and the takeover timer (link
-    watch, work items), so only its role is compared."""
+    watch, work items), so only its role is compared. Whatever else parse()
+    is made to read that changes by itself (operstate, carrier) must be
+    dropped here too: the state before a message may be a dump made
+    hundreds of milliseconds earlier (after the previous message)."""
     return {ns: {n: dict(d, slave={k: v for k, v in d["slave"].items() if k == 1})
                  for n, d in devs.items()} for ns, devs in state.items()}
 
@@ -644,9 +656,12 @@ class Fuzz:
         self.unmakeable = set()
         self.pf_perm = None
         self.ns2_state = None
-        # both namespaces as dumped after the last message, while it is
-        # known that nothing changed them since (no repair, burst, ...)
+        # both namespaces after the last message, while it is known that
+        # nothing else changed them since (no repair, burst, ...): ours as
+        # dumped then, the second one as dumped then if cur_ns2_fresh (the
+        # message was wide), else as dumped last
         self.cur = None
+        self.cur_ns2_fresh = False
 
     # -- namespaces and the pool
     def sock(self, ns):
@@ -672,7 +687,8 @@ class Fuzz:
                 return None
         TIMES["lookups"] += 1
         t0 = time.monotonic()
-        e, _, reps = self.sock(ns).request(RTM_GETLINK, 0, ifinfo() + attr(IFLA["IFNAME"], name.encode() + b"\0"))
+        e, _, reps = self.sock(ns).request(RTM_GETLINK, 0, ifinfo() + attr(IFLA["IFNAME"], name.encode() + b"\0") +
+                                           attr(IFLA["EXT_MASK"], u32(RTEXT_FILTER_SKIP_STATS)))
         TIMES["lookup_s"] += time.monotonic() - t0
         return parse(reps[0])["ifindex"] if e == 0 and reps else None
 
@@ -741,6 +757,14 @@ class Fuzz:
                 self.pf_perm = self.sock(NS).dump().get("fz-pf", {}).get("perm") or None
                 return True
         return False
+
+    def fresh_ns2(self):
+        """cur's second namespace dumped now, if it is older than the last
+        message."""
+        if self.cur is not None and not self.cur_ns2_fresh:
+            self.ns2_state = self.sock(NS2).dump()
+            self.cur = {NS: self.cur[NS], NS2: self.ns2_state}
+            self.cur_ns2_fresh = True
 
     def state(self, ns2=True):
         """{ns: {name: dev}} of both namespaces; the second one's as last
@@ -817,7 +841,11 @@ class Fuzz:
         # a mutated request is judged like its exact one only when the
         # kernel reads the same attributes from it (rtnetlink applies
         # several in turn, and may fail after some)
-        m.same_view = sorted(set(kernel_view(body))) == sorted(set(kernel_view(plain)))
+        view = kernel_view(body)
+        m.same_view = sorted(set(view)) == sorted(set(kernel_view(plain)))
+        # a mutation can make a move of a message that was not one (a byte
+        # flip that turns IFLA_EXT_MASK, 29, into IFLA_NET_NS_PID, 19)
+        m.moves = m.touches_ns() or any(t in NS_MOVES for t in view)
         s = self.sock(ns)
         s.seq += 1
         seq = s.seq
@@ -830,10 +858,19 @@ class Fuzz:
     def run_one(self, m, n):
         # exact requests are judged whole; mutated ones (an exact request
         # with its bytes changed) only on an error: nothing may change
+        # wide: the message may change the second namespace, whose state
+        # is then dumped before and after it (other messages leave it as
+        # last dumped; a delete in ours of a veth whose peer is there
+        # changes it too, and the next wide message's dump sees that)
+        wide = m.touches_ns() or m.ns == NS2 or m.kind == "chaos"
+        if wide:
+            self.fresh_ns2()
         raw, lie, seq = self.encode(m)
         self.raw = raw
+        if m.moves and not wide:
+            wide = True
+            self.fresh_ns2()
         checked = m.kind == "exact" or (m.kind == "mutated" and m.same_view and not lie)
-        wide = m.touches_ns() or m.ns == NS2 or m.kind == "chaos"
         # before: the state dumped after the previous message, if nothing
         # changed it since; otherwise dumped now
         before = (self.cur or self.state(ns2=wide)) if checked else None
@@ -842,7 +879,7 @@ class Fuzz:
         e, msg, reps = self.sock(m.ns).send(raw, seq, lie)
         dt = time.monotonic() - t0
         TIMES["send_s"] += dt
-        op = TIMES["by_op"].setdefault("%s %s" % (m.kind, (m.expect or {}).get("op", "")), [0, 0.0])
+        op = TIMES["by_op"].setdefault(("%s %s" % (m.kind, (m.expect or {}).get("op", ""))).strip(), [0, 0.0])
         op[0] += 1
         op[1] += dt
         if "noack" in self.a.brk:
@@ -875,8 +912,9 @@ class Fuzz:
             bad += self.judge(m, e, before, st, reps)
         bad += invariants(st)
         t0 = time.monotonic()
-        if not self.repair(st, init_too=m.touches_ns()):
+        if not self.repair(st, init_too=m.moves):
             self.cur = st
+            self.cur_ns2_fresh = wide
         TIMES["repair_s"] += time.monotonic() - t0
         if n % 50 == 0:
             bad += ["kernel: " + x for x in self.kmsg.splats()[:3]]
@@ -1106,6 +1144,8 @@ class Fuzz:
                 st["exact_checked"], st.get("mutated_checked", 0), st.get("userns_runs", 0),
                 st.get("real_runs", 0), st["repairs"], res.get("pf")))
         cpu = os.times()
+        # (the parts overlap: dumps are also inside repairs and the user
+        # namespace runs; "sequential messages" is their send and answer)
         log("figure: fuzz: time: %.0f s wall; own cpu %.0f s user %.0f s system; %d dumps %.0f s;"
             " %d name lookups %.0f s; sequential messages %.0f s; repairs %.0f s; bursts %.0f s;"
             " user namespace and real master %.0f s" % (
@@ -1138,18 +1178,18 @@ class Fuzz:
             if a.userns_every and seq % a.userns_every == 0 and res.get("userns_at") != seq:
                 res["userns_at"] = seq
                 self.cur = None
-                t0 = time.monotonic()
+                t1 = time.monotonic()
                 bad = self.userns(seq)
                 f.write("userns at %d: %s\n" % (total, bad or "ok"))
                 self.problems += ["userns: " + b for b in bad]
                 bad = self.real()
                 f.write("real master at %d: %s\n" % (total, bad or "ok"))
                 self.problems += bad
-                TIMES["userns_s"] += time.monotonic() - t0
+                TIMES["userns_s"] += time.monotonic() - t1
             if a.workers > 1 and seq and seq % a.burst_every == 0 and res.get("burst_at") != seq:
                 res["burst_at"] = seq
                 self.cur = None
-                t0 = time.monotonic()
+                t1 = time.monotonic()
                 cnt, wbad = concurrent(a, seq, have_pf)
                 self.stats["sent"] += cnt
                 self.stats["concurrent"] = self.stats.get("concurrent", 0) + cnt
@@ -1159,7 +1199,7 @@ class Fuzz:
                 f.write("burst after %d sequential: %d messages from %d workers: %s\n" %
                         (seq, cnt, a.workers, (bad + wbad) or "ok"))
                 self.problems += bad + wbad
-                TIMES["burst_s"] += time.monotonic() - t0
+                TIMES["burst_s"] += time.monotonic() - t1
             else:
                 seq += 1
                 total += 1
