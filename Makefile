@@ -71,8 +71,9 @@ mutants: setup
 # for comparison (they lose more around each new primary and fail mig_loss,
 # and dmesg_clean: the pristine one on its own lockdep report, the one with
 # stats_lock initialised, where lockdep stays on, on a suspicious
-# rcu_dereference() in net_failover_compute_features(): Documentation,
-# "Live migration: measured").
+# rcu_dereference() in net_failover_compute_features():
+# Documentation/networking/net_failover_rust_results.rst, "Live migration:
+# measured").
 migrate: setup
 	$(S)/migrate-both.sh
 

@@ -701,7 +701,8 @@ if [ "$sameboot" = 1 ]; then
 	[ "$fail" = 0 ] || die "figures missing from the same-boot run (see $OUT/bench.md, $OUT/sameboot/bench.log)"
 	# The C module's first load makes lockdep report its never initialised
 	# stats_lock ("trying to register non-static key" from
-	# net_failover_get_stats; rst: "Selftest results") and turns lockdep off:
+	# net_failover_get_stats; net_failover_rust_results.rst: "Selftest results
+	# against both modules") and turns lockdep off:
 	# that report alone, with the guest command's own status 0, is no failure.
 	if [ "$rc" != 0 ] && [ "$(cat "$OUT/sameboot/rc" 2> /dev/null)" = 0 ] &&
 		[ "$(grep -cv '^\[ *[0-9.]*\] Call Trace:$' "$OUT/sameboot/splats.txt" 2> /dev/null)" = 0 ] &&

@@ -22,7 +22,8 @@
 # could not be made fails it); the C reference's follow for comparison (they
 # fail mig_loss and dmesg_clean, the one with stats_lock initialised on a
 # suspicious rcu_dereference() that lockdep, staying on, reports:
-# Documentation, "Live migration: measured").
+# Documentation/networking/net_failover_rust_results.rst, "Live migration:
+# measured").
 # Prints figures, asserts no timings.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"

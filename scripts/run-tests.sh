@@ -65,11 +65,12 @@ fi
 # vCPUs of a guest on one host thread, so one guest per host core. Each lane
 # runs its scripts in the Makefile's order (destructive ones last); the split
 # is greedy on the seconds per script below (measured 2026-12-07, CI of
-# 5b0935e, two lanes and the sriov guest on a 2-core machine: Documentation,
-# "Test run times"); the sriov guest goes after the lane with the least to
-# do. The migration rig runs last, alone: its loss windows are fixed times
-# (Documentation, "The migration rig"), and its QEMUs have none of vm.sh's
-# stall watchdog, so it does not share the machine with the lanes.
+# 5b0935e, two lanes and the sriov guest on a 2-core machine: Documentation/
+# networking/net_failover_rust_results.rst, "Test run times"); the sriov
+# guest goes after the lane with the least to do. The migration rig runs
+# last, alone: its loss windows are fixed times (Documentation, "The
+# migration rig"), and its QEMUs have none of vm.sh's stall watchdog, so it
+# does not share the machine with the lanes.
 suite=$REPO/selftests/drivers/net/failover
 all=$(sed -n '/^TEST_PROGS/,/^$/p' "$suite/Makefile" | grep -o '[A-Za-z0-9_-]*\.sh' | sed 's/\.sh$//' | tr '\n' ' ')
 want=${NF_TESTS:-all}

@@ -128,11 +128,11 @@ guest() {
 	pids+=($!) runs+=("$run") names+=("$name")
 	echo "soak: $name guest started: $run"
 }
-# Time limits from the measured costs (Documentation, "Reliability soak"),
-# two to three times over, plus boot and bring-up: debug kernel 36 s a
-# cycle (75), 0.8 s an op (5 s with hot-plug and reloads; 4), 37 s a VF
-# cycle (120), 0.15 s a fuzz message (0.4). The bench kernel is faster and
-# gets the same limits.
+# Time limits from the measured costs (Documentation/networking/
+# net_failover_rust_results.rst, "Reliability soak"), two to three times
+# over, plus boot and bring-up: debug kernel 36 s a cycle (75), 0.8 s an op
+# (5 s with hot-plug and reloads; 4), 37 s a VF cycle (120), 0.15 s a fuzz
+# message (0.4). The bench kernel is faster and gets the same limits.
 if [ "$cycles" -gt 0 ] || [ "$ops" -gt 0 ]; then
 	guest "cycles+storm" soak- 3G $((cycles * 75 + ops * 4 + 1800)) NF_SOAK_PHASES="cycles storm"
 elif [ "$fuzz1" -gt 0 ]; then

@@ -248,9 +248,9 @@ if c:
     print("# shrunk: " + ", ".join("%s %+d %+.1f" % tuple(g) for g in c["shrunk"] if g[1] < 0))
     print("# debug facilities' caches and receive-ring heads (not judged): " + ", ".join("%s %+d %+.1f" % tuple(g) for g in c.get("debug", [])))
     if c.get("netns", 0) > 0:
-        # not judged yet (Documentation, "Memory after the storm": a
-        # namespace alive after the storm with no net_device left and
-        # nothing in userspace holding it, under investigation)
+        # not judged yet (net_failover_rust_results.rst, "Memory after the
+        # storm": a namespace alive after the storm with no net_device left
+        # and nothing in userspace holding it, under investigation)
         print("# figure: storm memory: %+d network namespace(s) alive after the teardown"
               " (named, processes: %s); not judged" % (c["netns"], c.get("netns_holders")))
     if c["netdev"]:

@@ -23,8 +23,8 @@
 #
 # The same assertions for the C reference; with C, vf_mac_change_after_probe
 # hangs the guest (failover.c looks the VF up by a perm_addr igbvf has
-# rewritten and never releases it). Documentation, "Selftest results against
-# both modules".
+# rewritten and never releases it). Documentation/networking/
+# net_failover_rust_results.rst, "Selftest results against both modules".
 
 ALL_TESTS="
 	vf_setup

@@ -9,7 +9,8 @@
 #
 # The same assertions for the C reference; C fails the two replug cases
 # (its totals fall when the primary is released). Counts for both:
-# Documentation, "Selftest results against both modules".
+# Documentation/networking/net_failover_rust_results.rst, "Selftest results
+# against both modules".
 
 ALL_TESTS="
 	monotonic_qmp_replug

@@ -16,8 +16,8 @@
 # otherwise pci).
 #
 # The same assertions for the C reference; C fails counters_monotonic (its
-# totals fall at a release). Counts for both: Documentation, "Selftest
-# results against both modules".
+# totals fall at a release). Counts for both: Documentation/networking/
+# net_failover_rust_results.rst, "Selftest results against both modules".
 
 ALL_TESTS="
 	replug_cycles

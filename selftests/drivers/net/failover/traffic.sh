@@ -7,8 +7,8 @@
 #
 # The same assertions for the C reference; C fails
 # tx_via_standby_when_primary_down (it drops standby rx while a primary is
-# registered). Counts for both: Documentation, "Selftest results against
-# both modules".
+# registered). Counts for both: Documentation/networking/
+# net_failover_rust_results.rst, "Selftest results against both modules".
 
 ALL_TESTS="
 	ping4
