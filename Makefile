@@ -24,7 +24,8 @@
 #                   then make migrate's figures with MIG_ROUNDS=5 (debug
 #                   kernel: the rig checks kmemleak)
 #   make soak       reliability soak, not in CI (SEED= SOAK_CYCLES= SOAK_OPS=
-#                   SOAK_VF_CYCLES= SOAK_KERNEL=debug|bench; hours at full size)
+#                   SOAK_VF_CYCLES= SOAK_FUZZ= SOAK_FUZZ_SPLIT= SOAK_KERNEL=debug|bench;
+#                   hours at full size)
 #   make clean-runs delete the guest run directories kept in the cache
 
 SHELL := /bin/bash

@@ -4,7 +4,8 @@
 # soak of selftests/drivers/net/failover/soak.sh in two guests booted by
 # vm.sh side by side (one per host core), then a summary:
 #   guest 1 (3 GiB)  planned-removal cycles of the e1000e primary, then the
-#                    storm (random operations, memory checked at the end)
+#                    storm (random operations, memory checked at the end);
+#                    without either, half the fuzzer's messages (below)
 #   guest 2 (1 GiB)  SR-IOV VF cycles, then the rtnetlink fuzzer (nlfuzz.py)
 # Parameters (environment, or make variables); the defaults depend on the
 # kernel: the debug kernel's are sized to about two hours here, the bench
@@ -12,6 +13,7 @@
 #   SEED=S             the seed of the storm and of the fuzzer (default: a
 #                      fresh one, printed first); the same seed and
 #                      SOAK_OPS / SOAK_FUZZ replay the same operations
+#                      (the printed replay commands say how)
 #   SOAK_CYCLES=N      planned-removal cycles of the e1000e primary
 #                      (debug 100, bench 1000)
 #   SOAK_OPS=N         storm operations (debug 2000, bench 10000)
@@ -68,13 +70,15 @@ done
 # the messages, the first with seed+1 and the other half.
 split=${SOAK_FUZZ_SPLIT:-1}
 case "$split" in 0 | 1) ;; *) die "SOAK_FUZZ_SPLIT is 0 or 1, not '$split'" ;; esac
-[ "$fuzz" -gt 1 ] && [ "$cycles" = 0 ] && [ "$ops" = 0 ] || split=0
+[ "$fuzz" -gt 1 ] && [ "$cycles" -eq 0 ] && [ "$ops" -eq 0 ] || split=0
 fuzz1=0
 if [ "$split" = 1 ]; then
 	fuzz1=$((fuzz / 2))
 	fuzz=$((fuzz - fuzz1))
 fi
-echo "soak: seed=$seed cycles=$cycles ops=$ops vf_cycles=$vf_cycles fuzz=$fuzz kernel=$kernel module=$module"
+also=
+[ "$fuzz1" -gt 0 ] && also=" (and $fuzz1 with seed $((seed + 1)) in the first guest)"
+echo "soak: seed=$seed cycles=$cycles ops=$ops vf_cycles=$vf_cycles fuzz=$fuzz$also kernel=$kernel module=$module"
 echo "soak: replay the storm with: make soak SEED=$seed SOAK_OPS=$ops SOAK_CYCLES=0 SOAK_VF_CYCLES=0 SOAK_FUZZ=0"
 replay_fuzz="SOAK_OPS=0 SOAK_CYCLES=0 SOAK_VF_CYCLES=0 SOAK_FUZZ_SPLIT=0"
 echo "soak: replay the fuzzer with: make soak SEED=$seed SOAK_FUZZ=$fuzz $replay_fuzz"
