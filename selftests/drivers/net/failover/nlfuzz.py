@@ -1111,6 +1111,10 @@ class Fuzz:
         try:
             self.setup()
             have_pf = self.take_pf() if a.pf else False
+            if have_pf:
+                # without the PF: a device moved there later may get its
+                # old ifindex
+                self.init_known = set(d["ifindex"] for d in self.sock(None).dump().values())
             res["pf"] = have_pf
             with open(a.log, "w", buffering=1) as f:
                 self.loop(a, f, res, mem, have_pf)
