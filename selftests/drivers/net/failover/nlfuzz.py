@@ -81,6 +81,7 @@ treats every success as an error (so "exact" must see the changes).
 """
 
 import argparse
+import contextlib
 import ctypes
 import errno
 import json
@@ -208,14 +209,13 @@ class Sock:
     def dump(self):
         """{name: dev} of every device of the namespace (see parse()); a
         dump that a change interrupted (NLM_F_DUMP_INTR) is done again."""
-        t0 = time.monotonic()
-        for _ in range(10):
-            e, msg, reps = self.request(RTM_GETLINK, NLM_F_DUMP, ifinfo() +
-                                        attr(IFLA["EXT_MASK"], u32(RTEXT_FILTER_SKIP_STATS)))
-            TIMES["dumps"] += 1
-            if e is None or e or not self.intr:
-                break
-        TIMES["dump_s"] += time.monotonic() - t0
+        with timed("dump_s"):
+            for _ in range(10):
+                e, msg, reps = self.request(RTM_GETLINK, NLM_F_DUMP, ifinfo() +
+                                            attr(IFLA["EXT_MASK"], u32(RTEXT_FILTER_SKIP_STATS)))
+                TIMES["dumps"] += 1
+                if e is None or e or not self.intr:
+                    break
         if e is None or e:
             raise OSError(e or errno.ETIMEDOUT, "dump: %s" % msg)
         devs = {}
@@ -229,6 +229,16 @@ _PARSED = {}
 # where the time goes (printed at the end)
 TIMES = {"dumps": 0, "dump_s": 0.0, "lookups": 0, "lookup_s": 0.0, "send_s": 0.0,
          "repair_s": 0.0, "burst_s": 0.0, "userns_s": 0.0, "by_op": {}}
+
+
+@contextlib.contextmanager
+def timed(key):
+    """The block's wall time added to TIMES[KEY]."""
+    t0 = time.monotonic()
+    try:
+        yield
+    finally:
+        TIMES[key] += time.monotonic() - t0
 
 
 def parse(payload):
@@ -687,10 +697,9 @@ class Fuzz:
                 # is left to the kernel)
                 return None
         TIMES["lookups"] += 1
-        t0 = time.monotonic()
-        e, _, reps = self.sock(ns).request(RTM_GETLINK, 0, ifinfo() + attr(IFLA["IFNAME"], name.encode() + b"\0") +
-                                           attr(IFLA["EXT_MASK"], u32(RTEXT_FILTER_SKIP_STATS)))
-        TIMES["lookup_s"] += time.monotonic() - t0
+        with timed("lookup_s"):
+            e, _, reps = self.sock(ns).request(RTM_GETLINK, 0, ifinfo() + attr(IFLA["IFNAME"], name.encode() + b"\0") +
+                                               attr(IFLA["EXT_MASK"], u32(RTEXT_FILTER_SKIP_STATS)))
         return parse(reps[0])["ifindex"] if e == 0 and reps else None
 
     def ns_fd(self, which):
@@ -700,9 +709,6 @@ class Fuzz:
         return self.fds[which]
 
     def setup(self):
-        # the init namespace's own devices (the guest's master among them):
-        # anything else of the pool's kinds there came from a message
-        self.init_known = set(d["ifindex"] for d in self.sock(None).dump().values())
         for ns in (NS, NS2):
             subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
             subprocess.run(["ip", "netns", "add", ns], check=True)
@@ -918,11 +924,10 @@ class Fuzz:
                 self.stats.get("exact_checked" if m.kind == "exact" else "mutated_checked", 0) + 1
             bad += self.judge(m, e, before, st, reps)
         bad += invariants(st)
-        t0 = time.monotonic()
-        if not self.repair(st, init_too=m.moves):
-            self.cur = st
-            self.cur_ns2_fresh = wide
-        TIMES["repair_s"] += time.monotonic() - t0
+        with timed("repair_s"):
+            if not self.repair(st, init_too=m.moves):
+                self.cur = st
+                self.cur_ns2_fresh = wide
         if n % 50 == 0:
             bad += ["kernel: " + x for x in self.kmsg.splats()[:3]]
         return res, bad
@@ -1111,10 +1116,11 @@ class Fuzz:
         try:
             self.setup()
             have_pf = self.take_pf() if a.pf else False
-            if have_pf:
-                # without the PF: a device moved there later may get its
-                # old ifindex
-                self.init_known = set(d["ifindex"] for d in self.sock(None).dump().values())
+            # the init namespace's own devices (the guest's master among
+            # them), once the PF left (a device moved there later may get
+            # its ifindex): anything else of the pool's kinds there came
+            # from a message
+            self.init_known = set(d["ifindex"] for d in self.sock(None).dump().values())
             res["pf"] = have_pf
             with open(a.log, "w", buffering=1) as f:
                 self.loop(a, f, res, mem, have_pf)
@@ -1188,28 +1194,26 @@ class Fuzz:
             if a.userns_every and seq % a.userns_every == 0 and res.get("userns_at") != seq:
                 res["userns_at"] = seq
                 self.cur = None
-                t1 = time.monotonic()
-                bad = self.userns(seq)
-                f.write("userns at %d: %s\n" % (total, bad or "ok"))
-                self.problems += ["userns: " + b for b in bad]
-                bad = self.real()
-                f.write("real master at %d: %s\n" % (total, bad or "ok"))
-                self.problems += bad
-                TIMES["userns_s"] += time.monotonic() - t1
+                with timed("userns_s"):
+                    bad = self.userns(seq)
+                    f.write("userns at %d: %s\n" % (total, bad or "ok"))
+                    self.problems += ["userns: " + b for b in bad]
+                    bad = self.real()
+                    f.write("real master at %d: %s\n" % (total, bad or "ok"))
+                    self.problems += bad
             if a.workers > 1 and seq and seq % a.burst_every == 0 and res.get("burst_at") != seq:
                 res["burst_at"] = seq
                 self.cur = None
-                t1 = time.monotonic()
-                cnt, wbad = concurrent(a, seq, have_pf)
-                self.stats["sent"] += cnt
-                self.stats["concurrent"] = self.stats.get("concurrent", 0) + cnt
-                total += cnt
-                self.repair()
-                bad = invariants(self.state()) + ["kernel: " + x for x in self.kmsg.splats()[:3]]
-                f.write("burst after %d sequential: %d messages from %d workers: %s\n" %
-                        (seq, cnt, a.workers, (bad + wbad) or "ok"))
-                self.problems += bad + wbad
-                TIMES["burst_s"] += time.monotonic() - t1
+                with timed("burst_s"):
+                    cnt, wbad = concurrent(a, seq, have_pf)
+                    self.stats["sent"] += cnt
+                    self.stats["concurrent"] = self.stats.get("concurrent", 0) + cnt
+                    total += cnt
+                    self.repair()
+                    bad = invariants(self.state()) + ["kernel: " + x for x in self.kmsg.splats()[:3]]
+                    f.write("burst after %d sequential: %d messages from %d workers: %s\n" %
+                            (seq, cnt, a.workers, (bad + wbad) or "ok"))
+                    self.problems += bad + wbad
             else:
                 seq += 1
                 total += 1
