@@ -712,6 +712,10 @@ class Fuzz:
         for ns in (NS, NS2):
             subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
             subprocess.run(["ip", "netns", "add", ns], check=True)
+        # `ip tuntap` opens /dev/net/tun, which devtmpfs has only once tun is
+        # loaded (the guests have no udev or kmod static nodes; a vlan link
+        # needs nothing: rtnetlink loads 8021q for its kind)
+        subprocess.run(["modprobe", "-q", "tun"], stderr=subprocess.DEVNULL)
         self.build_pool()
         self.kmsg = Kmsg()
 
