@@ -17,6 +17,9 @@
 #                                that one of the failing case's "# FAIL:"
 #                                lines matches (the behaviour seen broken, not
 #                                a set-up step or a timeout of the case)
+# A mutant whose cases are all "sriov:CASE" runs in a guest of 1 GiB (QEMU
+# loses the VF BARs above 4 GiB: scripts/run-tests.sh), after the first
+# lane's guest; sriov.sh cases mixed with others make a mutant invalid.
 # A mutant whose cases are all "migration:CASE" runs in the migration rig
 # instead (scripts/migrate.sh --ko: two QEMUs, a real live migration,
 # NF_MUTANT_MIG_ROUNDS round trips, default 1; 120 s for a primary to come
@@ -125,7 +128,9 @@ done
 [ "${#runnable[@]}" -gt 0 ] || die "no driver mutant to run"
 # the guest mutants and the rig's (every case "migration:...")
 # (a mutant with both kinds of cases is invalid)
-guest_mutants=() rig_mutants=()
+# and those of sriov.sh, which need a guest of 1 GiB (scripts/run-tests.sh
+# says why): a lane of their own
+guest_mutants=() rig_mutants=() sriov_mutants=()
 for n in "${runnable[@]}"; do
 	g=0 r=0
 	for sc in ${cases_of[$n]}; do
@@ -136,6 +141,14 @@ for n in "${runnable[@]}"; do
 		kind[$n]=invalid bad=1
 	elif [ "$r" = 1 ]; then
 		rig_mutants+=("$n")
+	elif [[ " ${cases_of[$n]}" == *" sriov:"* ]]; then
+		# shellcheck disable=SC2086
+		if [ "$(printf '%s\n' ${cases_of[$n]} | cut -d: -f1 | sort -u)" != sriov ]; then
+			log "$n: cases of sriov.sh (a 1 GiB guest) and of other scripts together"
+			kind[$n]=invalid bad=1
+		else
+			sriov_mutants+=("$n")
+		fi
 	else
 		guest_mutants+=("$n")
 	fi
@@ -174,8 +187,8 @@ if [ "$baseline" = 1 ]; then
 	why=$(build_one _baseline "") || die "baseline: $why"
 fi
 [ "$lanes" -gt "${#guest_mutants[@]}" ] && lanes=${#guest_mutants[@]}
-declare -a lane_plan=()
-for ((l = 0; l < lanes; l++)); do lane_plan[l]=; done
+declare -a lane_plan=() lane_mem=()
+for ((l = 0; l < lanes; l++)); do lane_plan[l]= lane_mem[l]=3G; done
 i=0
 for n in "${guest_mutants[@]}"; do
 	l=$((i % lanes))
@@ -183,10 +196,19 @@ for n in "${guest_mutants[@]}"; do
 	lane_plan[l]+=$(plan_lines "$n" "$W/$n/net_failover.ko" ${cases_of[$n]})$'\n'
 	i=$((i + 1))
 done
+if [ "${#sriov_mutants[@]}" -gt 0 ]; then
+	lane_plan[lanes]= lane_mem[lanes]=1G
+	for n in "${sriov_mutants[@]}"; do
+		# shellcheck disable=SC2086
+		lane_plan[lanes]+=$(plan_lines "$n" "$W/$n/net_failover.ko" ${cases_of[$n]})$'\n'
+	done
+	lanes=$((lanes + 1))
+fi
 for ((l = 0; l < lanes; l++)); do
 	run=$(nf_new_run_dir "mutants-l$l-")
 	runs+=("$run")
 	mkdir -p "$run/mutants"
+	echo "${lane_mem[l]}" >"$run/mutants/memory"
 	{
 		if [ "$baseline" = 1 ]; then
 			# every case of the lane, once, on the unmodified driver
@@ -216,15 +238,30 @@ guest_lane() {
 		prev=$n
 		# a failed mutant's partial results are redone
 		while read -r n _; do sed -i "/^$n /d" "$run/mutants/results" 2>/dev/null || true; done <"$left"
-		"$REPO/scripts/vm.sh" --flavour debug --module rust --memory 3G --possible-cpus 24 \
+		"$REPO/scripts/vm.sh" --flavour debug --module rust --memory "$(cat "$run/mutants/memory")" --possible-cpus 24 \
 			--timeout $((600 + 400 * $(wc -l <"$left"))) --results "$run" -- \
 			bash "$REPO/scripts/mutants-guest.sh" "$left" "$run/mutants" \
 			>>"$run/mutants/vm.out" 2>&1 || true
 	done
 }
+# The sriov lane (1 GiB) runs after the first lane's guest, in the same
+# background job, as scripts/run-tests.sh runs sriov.sh: one guest per host
+# core.
 pids=()
+sriov_run=
+if [ "${#sriov_mutants[@]}" -gt 0 ] && [ "${#runs[@]}" -gt 1 ]; then
+	sriov_run=${runs[-1]}
+fi
 for run in "${runs[@]}"; do
-	guest_lane "$run" &
+	[ "$run" != "$sriov_run" ] || continue
+	if [ -n "$sriov_run" ] && [ "$run" = "${runs[0]}" ]; then
+		{
+			guest_lane "$run" || true
+			guest_lane "$sriov_run"
+		} &
+	else
+		guest_lane "$run" &
+	fi
 	pids+=($!)
 	for _ in $(seq 600); do
 		[ -s "$run/kmsg.txt" ] && break

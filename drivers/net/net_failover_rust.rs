@@ -20,8 +20,8 @@ use kernel::{
     fmt,
     net::{
         device::{
-            flags, AddrLocked, Allocated, DevRef, Device, DeviceSlot, Features, PciUnbindNotifier,
-            PrivFlags, RateLimit, RcuReader, UnbindHandler,
+            flags, AddrLocked, Allocated, BindHandler, DevRef, Device, DeviceSlot, Features,
+            PciBindNotifier, PrivFlags, ProbingSet, RateLimit, RcuReader,
         },
         device::{ETH_ALEN, ETH_HLEN, ETH_MAX_MTU, ETH_MIN_MTU},
         driver::{
@@ -155,10 +155,10 @@ struct Master {
     /// rx) and RTNL writers.
     lowers: [DeviceSlot; 2],
     /// Per role (`Role::index()`), what keeps the datapath off the lower device: [`LEAVING`],
-    /// [`UNBINDING`], [`HELD`]. Written under RTNL, and mirrored, together with whether the
-    /// device is up, in the slots' enabled pointers ([`Master::sync_enabled`]): the transmit
-    /// fast path reads the primary's enabled pointer and not this byte; the slow path and the
-    /// policy read the byte and the device's state.
+    /// [`UNBINDING`], [`HELD`], [`PROBING`]. Written under RTNL, and mirrored, together with
+    /// whether the device is up, in the slots' enabled pointers ([`Master::sync_enabled`]): the
+    /// transmit fast path reads the primary's enabled pointer and not this byte; the slow path
+    /// and the policy read the byte and the device's state.
     block: [AtomicU8; 2],
     /// Takeover delay of this master in ms (see [`HELD`]).
     takeover_delay_ms: AtomicU32,
@@ -202,6 +202,13 @@ const UNBINDING: u8 = 1 << 1;
 /// [`Master::block`], primary only: a new primary inside its takeover delay. It is enslaved and
 /// open, but carries traffic only if the standby cannot (`SlaveState::held`).
 const HELD: u8 = 1 << 2;
+/// [`Master::block`], primary only: the primary was enslaved from its driver's `probe()`
+/// (`register_netdev()` sends `NETDEV_REGISTER`), which has not returned yet: the device may
+/// still change its carrier and queues (`igbvf_probe()` registers with the carrier on and turns
+/// it off afterwards, and a packet queued in between is lost). Cleared when the driver core
+/// says the probe succeeded ([`BindHandler::bound`]), replaced by [`UNBINDING`] when it says
+/// it failed ([`BindHandler::probe_failed`]), and cleared with the rest at release.
+const PROBING: u8 = 1 << 3;
 /// `IFLA_INFO_SLAVE_DATA` attributes of a lower device (not in `if_link.h`: unstable until
 /// upstreamed), all `u8`: its role (0 primary, 1 standby), whether it carries tx now, whether
 /// it is a primary held in its takeover delay.
@@ -337,8 +344,9 @@ impl Master {
     /// (after `dev_open()` set `IFF_UP`): the snapshot changes with those events. A stale
     /// "disabled" only sends the fast path to the slow one, which re-checks everything.
     fn sync_enabled(&self, role: Role, rtnl: &Rtnl) {
-        let free =
-            self.block[role.index()].load(Ordering::Relaxed) & (LEAVING | UNBINDING | HELD) == 0;
+        let free = self.block[role.index()].load(Ordering::Relaxed)
+            & (LEAVING | UNBINDING | HELD | PROBING)
+            == 0;
         let up = self
             .slot(role)
             .get_rtnl(rtnl)
@@ -360,7 +368,7 @@ impl Master {
                 let block = self.block[role.index()].load(Ordering::Relaxed);
                 SlaveState {
                     present: true,
-                    running: d.is_running() && block & (LEAVING | UNBINDING) == 0,
+                    running: d.is_running() && block & (LEAVING | UNBINDING | PROBING) == 0,
                     // Carrier alone is not enough: between `netif_carrier_on()` and the link
                     // watcher's `dev_activate()` the device's queues still drop everything in
                     // `noop_qdisc` (the C driver loses those packets when a VF comes back).
@@ -794,7 +802,11 @@ impl Master {
         // published, so that tx never sees it unheld). Until then the standby carries on.
         let delay = self.takeover_delay_ms.load(Ordering::Relaxed);
         let hold = role == Role::Primary && delay > 0 && self.slot(Role::Standby).is_occupied(rtnl);
-        self.block[role.index()].store(if hold { HELD } else { 0 }, Ordering::Relaxed);
+        // A primary registered by a probe that is still running waits for its end. Asked last,
+        // as a `true` commits the end of the probe to tell `parent_probed()`.
+        let probing = role == Role::Primary && IN_PROBE.watch_parent(dev, rtnl);
+        let block = if hold { HELD } else { 0 } | if probing { PROBING } else { 0 };
+        self.block[role.index()].store(block, Ordering::Relaxed);
         if let Err(e) = self.slot(role).set(dev, rtnl) {
             // Cannot happen: the slot was found free above, under the same RTNL hold.
             dev.vlan_vids_del_by_dev(master, rtnl);
@@ -836,6 +848,13 @@ impl Master {
             );
         } else {
             netdev_info!(master, "enslaved {} as {}", dev.name(rtnl), role.name());
+        }
+        if probing {
+            netdev_info!(
+                master,
+                "{} is used once its driver's probe has finished",
+                dev.name(rtnl)
+            );
         }
         let event = match role {
             Role::Primary => "primary_joined",
@@ -926,6 +945,33 @@ impl Master {
         }
     }
 
+    /// `parent`, a PCI device, finished probing (`ok`: bound to its driver): if the primary was
+    /// enslaved from that probe ([`PROBING`]), it may carry traffic now; after a failed probe
+    /// it stays blocked as if unbinding (its driver undid its set-up; unregistering it is its
+    /// job, and releases it).
+    fn parent_probed(&self, master: &NetDev<Master>, parent: &BusDevice, ok: bool, rtnl: &Rtnl) {
+        let Some(dev) = self.slot(Role::Primary).get_rtnl(rtnl) else {
+            return;
+        };
+        if !dev.parent_is(parent)
+            || self.block[Role::Primary.index()].load(Ordering::Relaxed) & PROBING == 0
+        {
+            return;
+        }
+        if ok {
+            self.set_block(Role::Primary, PROBING, false, rtnl);
+            netdev_info!(master, "primary {}: probe finished", dev.name(rtnl));
+        } else {
+            self.set_block(Role::Primary, UNBINDING, true, rtnl);
+            netdev_warn!(
+                master,
+                "primary {}: its driver's probe failed, not used",
+                dev.name(rtnl)
+            );
+        }
+        self.update_link(master, true, rtnl);
+    }
+
     /// Ends the takeover delay of the held primary once it is due, or at once (`now`): the
     /// primary then carries traffic. Re-arms the work while it is not due yet (in steps, see
     /// [`policy::takeover_step_ms`]). RTNL held.
@@ -949,7 +995,15 @@ impl Master {
         drop(ctl);
         self.set_block(Role::Primary, HELD, false, rtnl);
         if let Some(p) = self.slot(Role::Primary).get_rtnl(rtnl) {
-            netdev_info!(master, "primary {} takes over", p.name(rtnl));
+            if self.block[Role::Primary.index()].load(Ordering::Relaxed) & PROBING != 0 {
+                netdev_info!(
+                    master,
+                    "takeover delay of {} over; it waits for its driver's probe",
+                    p.name(rtnl)
+                );
+            } else {
+                netdev_info!(master, "primary {} takes over", p.name(rtnl));
+            }
         }
         self.update_link(master, true, rtnl);
     }
@@ -1500,12 +1554,48 @@ impl notifier::Handler for Events {
     }
 }
 
-/// Watches PCI devices losing their driver, for lower devices about to be removed.
-struct Unbinds;
+/// The PCI devices whose driver's `probe()` is running (for [`PROBING`]).
+static IN_PROBE: ProbingSet = ProbingSet::new();
 
-impl UnbindHandler for Unbinds {
-    fn unbinding(&self, dev: &BusDevice) {
-        // Device lock held, RTNL not: the drivers' `remove()` takes RTNL after this anyway.
+/// Watches PCI devices being probed, for primaries enslaved before the probe finished, and
+/// losing their driver, for lower devices about to be removed.
+struct Binds;
+
+impl Binds {
+    /// `dev`'s probe is over (`ok`: bound).
+    fn probe_over(dev: &BusDevice, ok: bool) {
+        // RTNL only if a primary was enslaved from this probe, which therefore took RTNL
+        // itself (`register_netdev()`): the driver core's caller does not hold it.
+        if !IN_PROBE.finished(dev) {
+            return;
+        }
+        let rtnl = rtnl::lock();
+        let Some(list) = MASTERS.try_borrow(&rtnl) else {
+            return;
+        };
+        for m in list.iter().flatten() {
+            m.data().parent_probed(m, dev, ok, &rtnl);
+        }
+    }
+}
+
+impl BindHandler for Binds {
+    fn binding(&self, dev: &BusDevice) {
+        // A device not tracked (16 others probing) is used as soon as it is ready, as it was
+        // before `PROBING`.
+        IN_PROBE.started(dev);
+    }
+
+    fn bound(&self, dev: &BusDevice) {
+        Self::probe_over(dev, true);
+    }
+
+    fn probe_failed(&self, dev: &BusDevice) {
+        Self::probe_over(dev, false);
+    }
+
+    fn netdev_parent_unbinding(&self, dev: &BusDevice) {
+        // Device lock held, RTNL not (the netdev's unregistration takes it after this).
         let rtnl = rtnl::lock();
         let Some(list) = MASTERS.try_borrow(&rtnl) else {
             return;
@@ -1693,7 +1783,7 @@ struct NetFailoverModule {
     /// Taken first on unload: deleting the masters made by hand needs [`MASTERS`].
     link: Option<Pin<KBox<LinkRegistration<Master>>>>,
     _events: Pin<KBox<notifier::Registration<Events>>>,
-    _unbinds: Pin<KBox<PciUnbindNotifier<Unbinds>>>,
+    _binds: Pin<KBox<PciBindNotifier<Binds>>>,
 }
 
 impl Drop for NetFailoverModule {
@@ -1717,14 +1807,14 @@ impl Drop for NetFailoverModule {
 impl kernel::Module for NetFailoverModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let events = KBox::pin_init(notifier::Registration::new(Events), GFP_KERNEL)?;
-        let unbinds = KBox::pin_init(PciUnbindNotifier::new(Unbinds), GFP_KERNEL)?;
+        let binds = KBox::pin_init(PciBindNotifier::new(Binds), GFP_KERNEL)?;
         // Last: from here on userspace can create masters, whose lower devices need the
         // notifiers above.
         let link = KBox::pin_init(LinkRegistration::new(), GFP_KERNEL)?;
         Ok(Self {
             link: Some(link),
             _events: events,
-            _unbinds: unbinds,
+            _binds: binds,
         })
     }
 }

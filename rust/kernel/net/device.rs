@@ -34,19 +34,19 @@ use crate::{
 use core::ptr::{self, NonNull};
 
 mod addr;
+mod bind;
 mod features;
 mod print;
 mod refs;
-mod unbind;
 
 pub use addr::{AddrLockGuard, AddrLocked};
+pub use bind::{BindHandler, PciBindNotifier, ProbingSet};
 pub use features::{flags, Features, PrivFlags};
 pub use print::RateLimit;
 #[doc(hidden)]
 pub use print::{printk, Level};
 pub(crate) use refs::sealed as rcu_sealed;
 pub use refs::{DevRef, DeviceSlot, NetDevice, RcuReader};
-pub use unbind::{PciUnbindNotifier, UnbindHandler};
 
 /// Length of an Ethernet (MAC-48) address.
 pub const ETH_ALEN: usize = 6;

@@ -11,7 +11,8 @@
 # afterwards it is a stranger, and setting the MAC back and reloading
 # enslaves it again; removing the VFs (sriov_numvfs 0) under a UDP stream
 # falls back to the standby, and re-creating them (sriov_numvfs 2) brings the
-# stream back onto the new VF0.
+# stream back onto the new VF0, which the master uses only once igbvf's probe
+# has finished.
 #
 # Guest memory: QEMU 10.0.2 drops the upper 32 bits of igbvf VF BAR
 # addresses, so the VFs only work while the firmware keeps the PF's windows
@@ -104,6 +105,39 @@ mem_bars()
 refused_since()
 {
 	nf_dmesg_since_mark "$2" | grep -qE "refusing to enslave $1 |$1 attempting to register as slave dev"
+}
+
+# In the kernel log since the marker in variable $1, the new VF $3 (BDF $2):
+# the failover noted the end of igbvf's probe ("primary $3: probe finished",
+# ours only: the C reference logs neither this nor its switches), and the
+# master's first switch to a primary ("tx via DEV (primary)") came after the
+# last line igbvf_probe() logs ("Address: ..."): igbvf_probe() registers the
+# netdev with the carrier on and turns it off only afterwards, so a primary
+# used before is a packet queued to a device about to drop it. Prints why not.
+tx_after_probe()
+{
+	local log tx probed noted
+	log=$(nf_dmesg_since_mark "$1") || { echo "marker not in the kernel log"; return 1; }
+	tx=$(grep -nE ': tx via [^ ]+ \(primary\)$' <<< "$log" | head -n 1 | cut -d: -f1)
+	probed=$(grep -nE "igbvf $2: Address: " <<< "$log" | head -n 1 | cut -d: -f1)
+	noted=$(grep -nF ": primary $3: probe finished" <<< "$log" | head -n 1 | cut -d: -f1)
+	if [ -z "$probed" ]; then
+		echo "no end of igbvf's probe of $2 ('igbvf $2: Address: ...') in the log"
+		return 1
+	fi
+	if [ -z "$tx" ]; then
+		echo "no 'tx via ... (primary)' in the log with the stream on $3"
+		return 1
+	fi
+	if [ "$tx" -lt "$probed" ]; then
+		echo "the master sent through the new VF before its driver's probe had finished" \
+			"(log line $tx: $(sed -n "${tx}p" <<< "$log"); line $probed: end of the probe)"
+		return 1
+	fi
+	if [ -z "$noted" ] || [ "$noted" -lt "$probed" ]; then
+		echo "no 'primary $3: probe finished' after igbvf's probe (line ${noted:-none}, probe end $probed)"
+		return 1
+	fi
 }
 
 need_setup()
@@ -287,7 +321,7 @@ vf_mac_change_after_probe()
 vfs_recreated_under_stream()
 {
 	need_setup || return
-	local v t0
+	local v t0 probe_mark why
 	v=$(vf_dev "$VF0")
 	nf_wait "$NF_TIMEOUT" nf_carrier_is "$v" 1
 	nf_check_err $? "VF0 $v has no carrier"
@@ -330,6 +364,7 @@ vfs_recreated_under_stream()
 	nf_check_err $? "cannot set the new VF0's MAC"
 	nf_run ip link set dev "$PF_DEV" vf 1 mac "$OTHER_MAC"
 	nf_check_err $? "cannot set the new VF1's MAC"
+	nf_dmesg_mark probe_mark
 	vf_rebind "$VF0"
 	nf_check_err $? "igbvf did not bind the new VF0 $VF0"
 	v=$(vf_dev "$VF0")
@@ -341,6 +376,12 @@ vfs_recreated_under_stream()
 	nf_tx_grows "$v" "$NF_STREAM_MIN" "$NF_STREAM_WAIT"
 	nf_check_err $? "stream not back on the new VF0 $v"
 	nf_figure "new VF0 carrying the stream $((SECONDS - t0))s after sriov_numvfs 2"
+	if nf_rust_only; then
+		nf_klog_sync
+		nf_check_err $? "the kernel log's live copy lags"
+		why=$(tx_after_probe probe_mark "$VF0" "$v")
+		nf_check_err $? "$why"
+	fi
 	nf_tx_only_via "$v" "$NF_SBY" "$NF_STREAM_MIN" "$NF_STREAM_WAIT"
 	nf_check_err $? "standby still transmitting a share of the stream with the new VF0 enslaved"
 	nf_stream_advances sriov "$NF_STREAM_MIN" "$NF_STREAM_WAIT"
