@@ -245,8 +245,8 @@ guest_lane() {
 	done
 }
 # The sriov lane (1 GiB) runs after the first lane's guest, in the same
-# background job, as scripts/run-tests.sh runs sriov.sh: one guest per host
-# core.
+# background job (one guest per host core; scripts/run-tests.sh puts sriov.sh
+# after its least loaded lane).
 pids=()
 sriov_run=
 if [ "${#sriov_mutants[@]}" -gt 0 ] && [ "${#runs[@]}" -gt 1 ]; then

@@ -122,6 +122,9 @@ struct Control {
     /// `CLOCK_MONOTONIC` time in ns at which the held primary may take over; `None` when no
     /// primary is held.
     hold_until_ns: Option<i64>,
+    /// The primary's takeover delay ended while it was still [`PROBING`]: it takes over at the
+    /// end of the probe.
+    takeover_after_probe: bool,
 }
 
 /// Counters of the master: running totals and each lower device's last snapshot.
@@ -196,8 +199,9 @@ struct Master {
 /// right away.
 const LEAVING: u8 = 1 << 0;
 /// [`Master::block`]: the lower device's PCI parent is being unbound from its driver, whose
-/// `remove()` may drop what it is given before the netdev is unregistered (e1000e does): stop
-/// sending through it. Cleared only when the device is released or enslaved.
+/// `remove()` may drop what it is given before the netdev is unregistered (e1000e does), or
+/// the primary's driver failed the probe it was enslaved from ([`PROBING`]): stop sending
+/// through it. Cleared only when the device is released or enslaved.
 const UNBINDING: u8 = 1 << 1;
 /// [`Master::block`], primary only: a new primary inside its takeover delay. It is enslaved and
 /// open, but carries traffic only if the standby cannot (`SlaveState::held`).
@@ -887,6 +891,7 @@ impl Master {
             if role == Role::Primary {
                 // A pending takeover is forgotten; a run already started finds nothing held.
                 c.hold_until_ns = None;
+                c.takeover_after_probe = false;
                 master.cancel_work();
             }
             c.lowers[role.index()].take()
@@ -958,11 +963,19 @@ impl Master {
         {
             return;
         }
+        let takes_over = self
+            .ctl
+            .try_borrow_mut(rtnl)
+            .is_some_and(|mut c| core::mem::take(&mut c.takeover_after_probe));
         if ok {
             self.set_block(Role::Primary, PROBING, false, rtnl);
             netdev_info!(master, "primary {}: probe finished", dev.name(rtnl));
+            if takes_over {
+                netdev_info!(master, "primary {} takes over", dev.name(rtnl));
+            }
         } else {
             self.set_block(Role::Primary, UNBINDING, true, rtnl);
+            self.set_block(Role::Primary, PROBING, false, rtnl);
             netdev_warn!(
                 master,
                 "primary {}: its driver's probe failed, not used",
@@ -992,10 +1005,12 @@ impl Master {
             return;
         }
         ctl.hold_until_ns = None;
+        let probing = self.block[Role::Primary.index()].load(Ordering::Relaxed) & PROBING != 0;
+        ctl.takeover_after_probe = probing;
         drop(ctl);
         self.set_block(Role::Primary, HELD, false, rtnl);
         if let Some(p) = self.slot(Role::Primary).get_rtnl(rtnl) {
-            if self.block[Role::Primary.index()].load(Ordering::Relaxed) & PROBING != 0 {
+            if probing {
                 netdev_info!(
                     master,
                     "takeover delay of {} over; it waits for its driver's probe",

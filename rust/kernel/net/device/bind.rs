@@ -27,7 +27,6 @@ use crate::{
     init::PinInit,
     net::rtnl::Rtnl,
     prelude::*,
-    str::CStr,
     types::Opaque,
 };
 use core::{
@@ -151,28 +150,35 @@ impl<H: BindHandler> PciBindNotifier<H> {
 }
 
 /// Whether `dev` has a child device of the `net` class, i.e. is the parent of a registered
-/// netdev. Context: `dev`'s device lock held (children are added and removed under it by the
-/// drivers that own them, and the walk holds each child while it looks).
+/// netdev. The class is recognised by its address, that of the loopback device's class, and
+/// no child's class is dereferenced.
 fn has_netdev_child(dev: &BusDevice) -> bool {
-    /// `device_for_each_child()` callback: non-zero (which stops the walk) for a netdev.
+    /// `device_for_each_child()` callback: non-zero (which stops the walk) for a device of the
+    /// class at `net_class`.
     ///
     /// # Safety
     ///
     /// `child` is a valid device, held by the walk for the call.
-    unsafe extern "C" fn is_netdev(child: *mut bindings::device, _data: *mut c_void) -> c_int {
-        // SAFETY: `child` is valid (function's safety requirement); `class` is set before the
-        // device is added to its parent's children and not changed afterwards.
+    unsafe extern "C" fn is_netdev(child: *mut bindings::device, net_class: *mut c_void) -> c_int {
+        // SAFETY: `child` is valid (function's safety requirement); its `class` is set before it
+        // is added to its parent's children and not changed afterwards.
         let class = unsafe { (*child).class };
-        if class.is_null() {
-            return 0;
-        }
-        // SAFETY: a device's class outlives its devices and has a NUL-terminated name.
-        let name = unsafe { CStr::from_char_ptr((*class).name) };
-        c_int::from(name.as_bytes() == b"net")
+        c_int::from(ptr::eq(class.cast::<c_void>(), net_class))
     }
-    // SAFETY: `dev` is valid; the callback only reads the children it is given and keeps no
-    // reference to them.
-    unsafe { bindings::device_for_each_child(dev.as_raw(), ptr::null_mut(), Some(is_netdev)) != 0 }
+    // SAFETY: `init_net` is a static; its loopback device is registered before any driver
+    // module can load and is never unregistered (`loopback_net_init()`); a netdev's `dev.class`
+    // is the net class, set at allocation.
+    let net_class = unsafe {
+        (*(*ptr::addr_of!(bindings::init_net)).loopback_dev)
+            .dev
+            .class
+    };
+    // SAFETY: `dev` is valid; the walk holds each child while the callback, which only reads
+    // its class pointer, looks at it.
+    unsafe {
+        bindings::device_for_each_child(dev.as_raw(), net_class.cast_mut().cast(), Some(is_netdev))
+            != 0
+    }
 }
 
 #[pinned_drop]
@@ -209,8 +215,10 @@ struct ProbingSlot {
 ///
 /// It holds at most 16 devices: a device that starts probing while 16 others are is not
 /// tracked, and is seen as bound (a caller then behaves as it would without the set). A device
-/// whose `BUS_NOTIFY_BOUND_DRIVER` the driver core skips (`driver_bound()` finding it bound
-/// already, which it warns about) stays in the set until its next probe ends.
+/// whose probe ends without either notice stays in the set until its next probe ends: the
+/// driver core skips `BUS_NOTIFY_BOUND_DRIVER` when `driver_bound()` finds the device bound
+/// already (which it warns about), and `CONFIG_DEBUG_TEST_DRIVER_REMOVE`'s second probe sends
+/// no `BUS_NOTIFY_DRIVER_NOT_BOUND` when its pin or DMA set-up fails.
 ///
 /// # Invariants
 ///

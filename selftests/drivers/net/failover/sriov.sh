@@ -108,12 +108,14 @@ refused_since()
 }
 
 # In the kernel log since the marker in variable $1, the new VF $3 (BDF $2):
-# the failover noted the end of igbvf's probe ("primary $3: probe finished",
-# ours only: the C reference logs neither this nor its switches), and the
-# master's first switch to a primary ("tx via DEV (primary)") came after the
-# last line igbvf_probe() logs ("Address: ..."): igbvf_probe() registers the
-# netdev with the carrier on and turns it off only afterwards, so a primary
-# used before is a packet queued to a device about to drop it. Prints why not.
+# the master's first switch to a primary ("tx via DEV (primary)") came after
+# the last line igbvf_probe() logs ("Address: ...") and after the failover
+# noted the end of that probe ("primary $3: probe finished", logged before
+# it recomputes the path; ours only: the C reference logs neither this nor
+# its switches). igbvf_probe() registers the netdev with the carrier on and
+# turns it off only afterwards, so a primary used before is a packet queued
+# to a device about to drop it. (The switch lines are rate-limited, 10 in
+# 5 s; a re-plug makes two.) Prints why not.
 tx_after_probe()
 {
 	local log tx probed noted
@@ -136,6 +138,11 @@ tx_after_probe()
 	fi
 	if [ -z "$noted" ] || [ "$noted" -lt "$probed" ]; then
 		echo "no 'primary $3: probe finished' after igbvf's probe (line ${noted:-none}, probe end $probed)"
+		return 1
+	fi
+	if [ "$tx" -lt "$noted" ]; then
+		echo "the master sent through the new VF before the failover saw its probe finish" \
+			"(log line $tx: $(sed -n "${tx}p" <<< "$log"); line $noted: probe finished)"
 		return 1
 	fi
 }
