@@ -1192,7 +1192,7 @@ class Fuzz:
         gen = Gen(a.seed, have_pf)
         f.write("seed %d messages %d workers %d burst %d every %d pf %s\n" % (
             a.seed, a.messages, a.workers, a.burst, a.burst_every, have_pf))
-        total = seq = scans = 0
+        total = seq = scans = logged = 0
         t0 = time.monotonic()
         while total < a.messages and not self.problems:
             if a.userns_every and seq % a.userns_every == 0 and res.get("userns_at") != seq:
@@ -1231,7 +1231,9 @@ class Fuzz:
                     self.problems += bad
                     res["violation"] = {"msg": seq, "desc": m.desc, "problems": bad}
                     log("VIOLATION seed=%d msg=%d: %s: %s" % (a.seed, seq, m.desc, "; ".join(bad)))
-            if total // 5000 != (total - 1) // 5000:
+            # (a burst adds its messages at once: compare with the last line's)
+            if total // 5000 > logged:
+                logged = total // 5000
                 log("fuzz: %d messages (%d sequential) in %ds" % (total, seq, time.monotonic() - t0))
             if a.kmemleak_every and total // a.kmemleak_every > scans:
                 scans = total // a.kmemleak_every
