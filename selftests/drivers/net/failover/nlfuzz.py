@@ -261,7 +261,7 @@ def _parse(payload):
     _, _, idx, flags, _ = struct.unpack_from("=BxHiII", payload)
     d = {"ifindex": idx, "flags": flags & (IFF_UP | IFF_PROMISC | IFF_ALLMULTI), "name": "",
          "mtu": None, "address": "", "master": 0, "txqlen": None, "kind": "", "slave_kind": "",
-         "slave": {}, "altnames": [], "perm": ""}
+         "slave": {}, "altnames": [], "perm": "", "link": 0}
     unpack = struct.unpack_from
     off, end = 16, len(payload)
     while off + 4 <= end:
@@ -281,6 +281,8 @@ def _parse(payload):
                 d["perm"] = v.hex()
             elif t == 10:
                 d["master"] = unpack("=I", v)[0]
+            elif t == 5:
+                d["link"] = unpack("=i", v)[0]
             elif t == 13:
                 d["txqlen"] = unpack("=I", v)[0]
             elif t == 18:
@@ -297,7 +299,7 @@ def _parse(payload):
     return d
 
 
-_WANT = frozenset((1, 3, 4, 10, 13, 18, 52, 54))
+_WANT = frozenset((1, 3, 4, 5, 10, 13, 18, 52, 54))
 
 
 def stable(state):
@@ -306,8 +308,11 @@ def stable(state):
     watch, work items), so only its role is compared. Whatever else parse()
     is made to read that changes by itself (operstate, carrier) must be
     dropped here too: the state before a message may be a dump made
-    hundreds of milliseconds earlier (after the previous message)."""
-    return {ns: {n: dict(d, slave={k: v for k, v in d["slave"].items() if k == 1})
+    hundreds of milliseconds earlier (after the previous message). "link"
+    (IFLA_LINK: a VLAN's lower, a veth's peer, which may be renumbered when
+    it moves) is only used to find a device's VLANs, and dropped too."""
+    return {ns: {n: dict({k: v for k, v in d.items() if k != "link"},
+                         slave={k: v for k, v in d["slave"].items() if k == 1})
                  for n, d in devs.items()} for ns, devs in state.items()}
 
 
@@ -942,6 +947,7 @@ class Fuzz:
         if op == "get":
             return []
         if e != 0:
+            raw_before = before
             before, after = stable(before), stable(after)
             exists = x.get("name") in before[m.ns] or any(
                 x.get("name") in v["altnames"] for v in before[m.ns].values())
@@ -960,8 +966,19 @@ class Fuzz:
                     # master without it. The rest must be as it was.
                     old = [n for n, v in before[m.ns].items() if v["ifindex"] == lo["master"]]
                     skip = set([x["name"]] + old)
-                    b2 = {ns: {n: v for n, v in d.items() if n not in skip} for ns, d in before.items()}
-                    a2 = {ns: {n: v for n, v in d.items() if n not in skip} for ns, d in after.items()}
+                    # The release closes the device (as C's and bonding's
+                    # do), and a VLAN on it goes down with it
+                    # (vlan_device_event(), NETDEV_DOWN): its IFF_UP may
+                    # change, nothing else of it.
+                    vlans = {n for n, v in raw_before[m.ns].items()
+                             if v["kind"] == "vlan" and v["link"] == lo["ifindex"]}
+
+                    def rest(state):
+                        return {ns: {n: dict(v, flags=v["flags"] & ~IFF_UP)
+                                     if ns == m.ns and n in vlans else v
+                                     for n, v in d.items() if n not in skip}
+                                for ns, d in state.items()}
+                    b2, a2 = rest(before), rest(after)
                     now = after[m.ns].get(x["name"])
                     if now and now["master"] not in (0, lo["master"]):
                         return ["%s failed (%s) but %s has master %d" % (
