@@ -1005,7 +1005,8 @@ impl Master {
             return;
         }
         ctl.hold_until_ns = None;
-        let probing = self.block[Role::Primary.index()].load(Ordering::Relaxed) & PROBING != 0;
+        let block = self.block[Role::Primary.index()].load(Ordering::Relaxed);
+        let probing = block & PROBING != 0;
         ctl.takeover_after_probe = probing;
         drop(ctl);
         self.set_block(Role::Primary, HELD, false, rtnl);
@@ -1014,6 +1015,13 @@ impl Master {
                 netdev_info!(
                     master,
                     "takeover delay of {} over; it waits for its driver's probe",
+                    p.name(rtnl)
+                );
+            } else if block & UNBINDING != 0 {
+                // Its driver is unbinding, or failed the probe it was enslaved from.
+                netdev_info!(
+                    master,
+                    "takeover delay of {} over; it is not used",
                     p.name(rtnl)
                 );
             } else {

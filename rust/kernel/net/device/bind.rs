@@ -151,7 +151,7 @@ impl<H: BindHandler> PciBindNotifier<H> {
 
 /// Whether `dev` has a child device of the `net` class, i.e. is the parent of a registered
 /// netdev. The class is recognised by its address, that of the loopback device's class, and
-/// no child's class is dereferenced.
+/// no child's class is dereferenced. Context: `dev`'s device lock held (the bus notices).
 fn has_netdev_child(dev: &BusDevice) -> bool {
     /// `device_for_each_child()` callback: non-zero (which stops the walk) for a device of the
     /// class at `net_class`.
@@ -165,9 +165,10 @@ fn has_netdev_child(dev: &BusDevice) -> bool {
         let class = unsafe { (*child).class };
         c_int::from(ptr::eq(class.cast::<c_void>(), net_class))
     }
-    // SAFETY: `init_net` is a static; its loopback device is registered before any driver
-    // module can load and is never unregistered (`loopback_net_init()`); a netdev's `dev.class`
-    // is the net class, set at allocation.
+    // SAFETY: `init_net` is a static; its loopback device is registered at `subsys_initcall`
+    // time, before any device driver's initcall or module (a failure there panics:
+    // `loopback_net_init()`), and never unregistered; registration set its `dev.class` to the
+    // net class (`netdev_register_kobject()`).
     let net_class = unsafe {
         (*(*ptr::addr_of!(bindings::init_net)).loopback_dev)
             .dev
