@@ -754,7 +754,11 @@ class Fuzz:
             stderr=subprocess.DEVNULL)
         self.stats["rebuilds"] = self.stats.get("rebuilds", 0) + 1
         devs = self.sock(NS).dump()
-        for name in POOL + ("fz-p0", "fz-p1"):
+        # Only what the first build could not make is given up on (no
+        # module, no device node): later, a failure may be the state's (the
+        # VLAN's lower enslaved or moved away, its name taken), and the
+        # next repair tries again.
+        for name in (POOL + ("fz-p0", "fz-p1")) if self.stats["rebuilds"] == 1 else ():
             if name not in devs:
                 for c in cmds:
                     if name in c and c[1] == "add":
