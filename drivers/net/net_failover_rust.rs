@@ -952,8 +952,8 @@ impl Master {
 
     /// `parent`, a PCI device, finished probing (`ok`: bound to its driver): if the primary was
     /// enslaved from that probe ([`PROBING`]), it may carry traffic now; after a failed probe
-    /// it stays blocked as if unbinding (its driver undid its set-up; unregistering it is its
-    /// job, and releases it).
+    /// it stays blocked as if unbinding (the driver core is about to release what the probe
+    /// set up; the netdev's unregistration, the driver's job, releases it).
     fn parent_probed(&self, master: &NetDev<Master>, parent: &BusDevice, ok: bool, rtnl: &Rtnl) {
         let Some(dev) = self.slot(Role::Primary).get_rtnl(rtnl) else {
             return;
