@@ -1585,19 +1585,23 @@ static IN_PROBE: ProbingSet = ProbingSet::new();
 struct Binds;
 
 impl Binds {
-    /// `dev`'s probe is over (`ok`: bound).
-    fn probe_over(dev: &BusDevice, ok: bool) {
-        // RTNL only if a primary was enslaved from this probe, which therefore took RTNL
-        // itself (`register_netdev()`): the driver core's caller does not hold it.
-        if !IN_PROBE.finished(dev) {
-            return;
-        }
+    /// Runs `f` on every master, under RTNL, which the caller does not hold.
+    fn each_master(f: impl Fn(&NetDev<Master>, &Rtnl)) {
         let rtnl = rtnl::lock();
         let Some(list) = MASTERS.try_borrow(&rtnl) else {
             return;
         };
         for m in list.iter().flatten() {
-            m.data().parent_probed(m, dev, ok, &rtnl);
+            f(m, &rtnl);
+        }
+    }
+
+    /// `dev`'s probe is over (`ok`: bound).
+    fn probe_over(dev: &BusDevice, ok: bool) {
+        // RTNL only if a primary was enslaved from this probe, which therefore took RTNL
+        // itself (`register_netdev()`): the driver core's caller does not hold it.
+        if IN_PROBE.finished(dev) {
+            Self::each_master(|m, rtnl| m.data().parent_probed(m, dev, ok, rtnl));
         }
     }
 }
@@ -1619,13 +1623,7 @@ impl BindHandler for Binds {
 
     fn netdev_parent_unbinding(&self, dev: &BusDevice) {
         // Device lock held, RTNL not (the netdev's unregistration takes it after this).
-        let rtnl = rtnl::lock();
-        let Some(list) = MASTERS.try_borrow(&rtnl) else {
-            return;
-        };
-        for m in list.iter().flatten() {
-            m.data().parent_unbinding(m, dev, &rtnl);
-        }
+        Self::each_master(|m, rtnl| m.data().parent_unbinding(m, dev, rtnl));
     }
 }
 

@@ -978,11 +978,12 @@ class Fuzz:
                     # NETDEV_DOWN). The rest must be as it was. (A refused
                     # release changes nothing: compared whole below.)
                     old = {n for n, v in before[m.ns].items() if v["ifindex"] == lo["master"]}
-                    vlans = {n for n, v in raw_before[m.ns].items()
-                             if v["kind"] == "vlan" and v["link"] == lo["ifindex"]}
                     down = not now["flags"] & IFF_UP
-                    vlans = {n for n in vlans if down and n in after[m.ns] and
-                             before[m.ns][n]["flags"] & IFF_UP and not after[m.ns][n]["flags"] & IFF_UP}
+                    # the device's VLANs that went down with it
+                    vlans = {n for n, v in raw_before[m.ns].items()
+                             if down and v["kind"] == "vlan" and v["link"] == lo["ifindex"] and
+                             v["flags"] & IFF_UP and n in after[m.ns] and
+                             not after[m.ns][n]["flags"] & IFF_UP}
 
                     def rest(state):
                         out = {}

@@ -131,20 +131,20 @@ tx_after_probe()
 		echo "no 'tx via ... (primary)' in the log with the stream on $3"
 		return 1
 	fi
-	if [ "$tx" -lt "$probed" ]; then
-		echo "the master sent through the new VF before its driver's probe had finished" \
-			"(log line $tx: $(sed -n "${tx}p" <<< "$log"); line $probed: end of the probe)"
+	# tx_after LINE WHAT EVENT: the switch came after LINE, where EVENT was logged
+	tx_after()
+	{
+		[ "$tx" -ge "$1" ] && return 0
+		echo "the master sent through the new VF before $2" \
+			"(log line $tx: $(sed -n "${tx}p" <<< "$log"); line $1: $3)"
 		return 1
-	fi
+	}
+	tx_after "$probed" "its driver's probe had finished" "end of the probe" || return 1
 	if [ -z "$noted" ] || [ "$noted" -lt "$probed" ]; then
 		echo "no 'primary $3: probe finished' after igbvf's probe (line ${noted:-none}, probe end $probed)"
 		return 1
 	fi
-	if [ "$tx" -lt "$noted" ]; then
-		echo "the master sent through the new VF before the failover saw its probe finish" \
-			"(log line $tx: $(sed -n "${tx}p" <<< "$log"); line $noted: probe finished)"
-		return 1
-	fi
+	tx_after "$noted" "the failover saw its probe finish" "probe finished"
 }
 
 need_setup()
