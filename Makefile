@@ -26,12 +26,15 @@
 #   make soak       reliability soak, not in CI (SEED= SOAK_CYCLES= SOAK_OPS=
 #                   SOAK_VF_CYCLES= SOAK_FUZZ= SOAK_FUZZ_SPLIT= SOAK_KERNEL=debug|bench;
 #                   hours at full size)
+#   make netstack   the guest network-stack tier (udev, networkd, NetworkManager,
+#                   ifupdown, cloud-init) for both modules, with and without
+#                   our udev rules: the matrix (make test runs ours, with them)
 #   make clean-runs delete the guest run directories kept in the cache
 
 SHELL := /bin/bash
 S := scripts
 
-.PHONY: all setup kernel module cref demo test test-cref host-test check bench soak mutants migrate clean-runs
+.PHONY: all setup kernel module cref demo test test-cref host-test check bench soak mutants migrate netstack clean-runs
 all: kernel
 
 setup:
@@ -61,6 +64,9 @@ test: setup
 
 test-cref: setup
 	$(S)/run-tests.sh --module c
+
+netstack: setup
+	$(S)/netstack-matrix.sh
 
 check: setup
 	$(S)/check.sh

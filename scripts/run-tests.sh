@@ -3,7 +3,9 @@
 # The README's test command: set up, build, run host unit tests, then the
 # guest selftests (KTAP) against our Rust module on the debug kernel, with
 # dmesg/kmemleak checked: the suite split over NF_LANES (default 2) guests
-# running side by side, plus a 1 GiB guest for sriov.sh and a real live
+# running side by side, plus a 1 GiB guest for sriov.sh, a 2 GiB guest for
+# netstack.sh (the guest's own network stack from Debian's packages:
+# scripts/netstack-root.sh) and a real live
 # migration between two QEMUs (migrate.sh, NF_MIG_ROUNDS round trips,
 # default 2 here); the summary adds them up. Exits non-zero on any failure;
 # the last lines say why.
@@ -67,7 +69,10 @@ fi
 # is greedy on the seconds per script below (measured 2026-12-07, CI of
 # 5b0935e, two lanes and the sriov guest on a 2-core machine: Documentation/
 # networking/net_failover_rust_results.rst, "Test run times"); the sriov
-# guest goes after the lane with the least to do. The migration rig runs
+# guest goes after the lane with the least to do, then netstack.sh's 2 GiB
+# guest (udev renames its interfaces and it unpacks packages over its root:
+# no other script may share it) after the lane with the least to do then.
+# The migration rig runs
 # last, alone: its loss windows are fixed times (Documentation, "The
 # migration rig"), and its QEMUs have none of vm.sh's stall watchdog, so it
 # does not share the machine with the lanes.
@@ -78,12 +83,13 @@ want=${NF_TESTS:-all}
 # "migration" (in NF_TESTS, or all) is the host-side migration rig, not a
 # guest script.
 [ "${NF_TESTS:-all}" = all ] && want="$want migration"
-tests= sriov_tests= mig= not_run=
+tests= sriov_tests= netstack_tests= mig= not_run=
 for t in $all migration; do
 	case " $want " in
 	*" $t "* | *" $t.sh "*)
 		case $t in
 		sriov) sriov_tests=sriov ;;
+		netstack) netstack_tests=netstack ;;
 		migration) mig=migration ;;
 		*) tests="$tests $t" ;;
 		esac
@@ -100,6 +106,7 @@ declare -A est=(
 	[mtu_vlan_rxmode]=420 [stats]=520 [bad_input]=190 [hotplug]=370 [flap]=160
 	[ethtool_stats]=70 [uevents]=140 [takeover_delay]=300 [link_info]=80
 	[explicit_pair]=610 [standby_mtu]=210 [soak_slice]=900 [teardown]=150 [stress]=700 [sriov]=420
+	[netstack]=900
 )
 # the migration rig: boot, the cancel and no-primary cases, then about 100 s
 # per round trip
@@ -132,11 +139,26 @@ if [ -n "$sriov_tests" ]; then
 	done
 	lane_load[sriov_lane]=$((lane_load[sriov_lane] + est[sriov]))
 fi
-# then_of L: what lane L runs after its 3G guest (" sriov" or nothing)
-then_of() { [ "$1" != "$sriov_lane" ] || echo " sriov"; }
+netstack_lane=-1
+if [ -n "$netstack_tests" ]; then
+	netstack_lane=0
+	for ((l = 1; l < lanes; l++)); do
+		[ "${lane_load[l]}" -lt "${lane_load[netstack_lane]}" ] && netstack_lane=$l
+	done
+	lane_load[netstack_lane]=$((lane_load[netstack_lane] + est[netstack]))
+fi
+# then_of L: what lane L runs after its 3G guest (" sriov", " netstack",
+# both or nothing)
+then_of() {
+	local t=
+	[ "$1" != "$sriov_lane" ] || t=" sriov"
+	[ "$1" != "$netstack_lane" ] || t="$t netstack"
+	echo "$t"
+}
 for ((l = 0; l < lanes; l++)); do
 	[ -n "${lane_tests[l]}" ] && log "lane $l, guest (3G): ${lane_tests[l]}"
 	[ "$l" != "$sriov_lane" ] || log "lane $l then: sriov (a 1G guest)"
+	[ "$l" != "$netstack_lane" ] || log "lane $l then: netstack (a 2G guest)"
 	[ -z "${lane_tests[l]}$(then_of "$l")" ] || log "lane $l: ~${lane_load[l]} s"
 done
 [ -z "$mig" ] || log "then, alone: the migration rig, ${NF_MIG_ROUNDS:-2} round trip(s) (~${est[migration]} s)"
@@ -163,6 +185,9 @@ guest_limit() {
 # guest planned has its name in $lane_dir/planned: one without a .res (its
 # lane died) fails the run.
 lane_dir=$(mktemp -d "$CACHE/lanes.XXXXXX")
+# the packages netstack.sh unpacks in its guest (fetched by setup.sh)
+netstack_root=
+[ -z "$netstack_tests" ] || netstack_root=$("$REPO/scripts/netstack-root.sh")
 guest_suite() {
 	local run=$2 rc limit t=$(date +%s)
 	limit=$(guest_limit "$4")
@@ -170,6 +195,7 @@ guest_suite() {
 	set +e
 	"$REPO/scripts/vm.sh" --flavour debug --module "$module" --memory "$3" --timeout "$limit" \
 		${5:+--possible-cpus "$5"} --results "$run" -- env NF_STRESS_CYCLES="${NF_STRESS_CYCLES:-8}" NF_TESTS="$4" \
+		NF_NETSTACK_ROOT="$netstack_root" \
 		bash "$suite/run_all.sh" >"$lane_dir/$1.out" 2>&1
 	rc=$?
 	set -e
@@ -213,7 +239,7 @@ migration_job() {
 guest_booted() { [ -s "$1/kmsg.txt" ]; }
 lane_pids=()
 for ((l = 0; l < lanes; l++)); do
-	[ -n "${lane_tests[l]}" ] || [ "$l" = "$sriov_lane" ] || continue
+	[ -n "${lane_tests[l]}" ] || [ "$l" = "$sriov_lane" ] || [ "$l" = "$netstack_lane" ] || continue
 	run3=
 	if [ -n "${lane_tests[l]}" ]; then
 		run3=$(nf_new_run_dir "test-l$l-")
@@ -224,14 +250,20 @@ for ((l = 0; l < lanes; l++)); do
 		run1=$(nf_new_run_dir "test-sriov-")
 		echo sriov >>"$lane_dir/planned"
 	fi
+	run2=
+	if [ "$l" = "$netstack_lane" ]; then
+		run2=$(nf_new_run_dir "test-netstack-")
+		echo netstack >>"$lane_dir/planned"
+	fi
 	(
 		# 24 possible CPUs (2 online): master_queue_count can tell a
 		# master sized on the CPUs from a fixed 16
 		[ -z "$run3" ] || guest_suite "l$l" "$run3" 3G "${lane_tests[l]}" 24
 		[ -z "$run1" ] || guest_suite sriov "$run1" 1G sriov
+		[ -z "$run2" ] || guest_suite netstack "$run2" 2G netstack
 	) &
 	lane_pids+=($!)
-	first=${run3:-$run1}
+	first=${run3:-${run1:-$run2}}
 	for _ in $(seq 600); do
 		guest_booted "$first" && break
 		kill -0 "$!" 2>/dev/null || break

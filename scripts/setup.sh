@@ -12,7 +12,7 @@ APT_PKGS=(
 	linux-source-6.12 clang-19 lld-19 llvm-19 libclang-19-dev
 	flex bison bc libelf-dev libssl-dev cpio xz-utils zstd busybox-static rsync
 	qemu-system-x86 iproute2 ethtool iperf3 iputils-ping pciutils kmod
-	python3 python3-venv socat tcpdump procps linux-perf
+	python3 python3-venv socat tcpdump procps linux-perf dnsmasq-base
 )
 
 need_apt=()
@@ -56,4 +56,7 @@ if ! "$VENV/bin/vng" --version 2>/dev/null | grep -q "$VIRTME_NG_VERSION"; then
 	python3 -m venv "$VENV"
 	"$VENV/bin/pip" install -q "virtme-ng==$VIRTME_NG_VERSION"
 fi
+# The guest userspace of netstack.sh (udev, NetworkManager, ifupdown,
+# cloud-init): fetched as .debs and kept as a tarball, not installed here.
+"$REPO/scripts/netstack-root.sh" >/dev/null
 log "setup complete"

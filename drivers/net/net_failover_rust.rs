@@ -1640,6 +1640,9 @@ impl NetFailover for Failover {
             max: standby.max_mtu(),
         };
         let mut b = Builder::<Master>::new(queues, queues, Master::new(base_mtu, params, true))?;
+        // No link kind, as C's master: NetworkManager manages a kindless Ethernet device as
+        // Ethernet, but leaves one of a kind it does not know unconfigured (a generic device).
+        b.without_link_kind();
         b.set_parent_as(standby, &rtnl::lock())?
             .set_net_as(standby)
             .set_mac(&standby.dev_addr())

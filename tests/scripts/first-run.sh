@@ -174,8 +174,8 @@ make_demo_migrates() {
 
 # run-tests.sh --plan with 1-3 lanes: every script of the suite's Makefile
 # runs in exactly one lane, in a 3G guest except sriov.sh (a 1G guest after
-# a lane), every script has a time estimate, and the migration rig runs once,
-# after the lanes
+# a lane) and netstack.sh (a 2G guest after a lane), every script has a time
+# estimate, and the migration rig runs once, after the lanes
 plan_jobs() { sed -n "s/^$1//p" "$T/plan" | tr ' ' '\n' | grep -v '^$' | sort; }
 run_tests_plan_every_job_once() {
 	local all l t
@@ -187,11 +187,11 @@ run_tests_plan_every_job_once() {
 	for l in 1 2 3; do
 		NF_LANES=$l NF_TESTS= "$REPO/scripts/run-tests.sh" --plan >"$T/plan" 2>&1 || return 1
 		[ "$(grep -c '^lane ' "$T/plan")" = "$l" ] || { cat "$T/plan"; return 1; }
-		diff <(printf '%s\n' $all | grep -vx sriov | sort) \
+		diff <(printf '%s\n' $all | grep -vx -e sriov -e netstack | sort) \
 			<(sed -n 's/^lane [0-9]*: guest:\(.*\) | then:.*/\1/p' "$T/plan" | tr ' ' '\n' | grep -v '^$' | sort) ||
 			return 1
-		[ "$(sed -n 's/^lane [0-9]*: guest:.* | then:\(.*\)/\1/p' "$T/plan" | tr -d '\n')" = " sriov" ] ||
-			{ cat "$T/plan"; return 1; }
+		[ "$(sed -n 's/^lane [0-9]*: guest:.* | then:\(.*\)/\1/p' "$T/plan" | tr ' ' '\n' | grep -v '^$' |
+			sort | tr '\n' ' ')" = "netstack sriov " ] || { cat "$T/plan"; return 1; }
 		[ "$(plan_jobs 'after the lanes:')" = migration ] || { cat "$T/plan"; return 1; }
 	done
 }

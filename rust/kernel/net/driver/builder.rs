@@ -88,6 +88,24 @@ impl<T: Operations> Builder<T> {
         Ok(self)
     }
 
+    /// Gives the device no link kind, as a driver without `rtnl_link_ops` does, although `T`
+    /// has an [`Operations::LINK_KIND`]: rtnetlink then reports no `IFLA_INFO_KIND` for the
+    /// device and no `IFLA_INFO_SLAVE_KIND` or `IFLA_INFO_SLAVE_DATA`
+    /// ([`Operations::fill_slave_info`]) for its lower devices. Userspace tells devices apart by
+    /// their kind: NetworkManager manages an Ethernet device without a kind as Ethernet, and
+    /// one with a kind it does not know as a generic device, which it leaves unconfigured by
+    /// default. A device that replaces one of a C driver without `rtnl_link_ops` keeps its
+    /// identity this way. Nothing else changes: `ip link del` is refused (`EOPNOTSUPP`) either
+    /// way, and a dying network namespace gives the device back to the initial one, as it does
+    /// a device whose link ops have `netns_refund`.
+    pub fn without_link_kind(&mut self) -> &Self {
+        let d = self.setup.raw();
+        // SAFETY: `d` is ours and unregistered: the core reads `rtnl_link_ops` only once the
+        // device is registered.
+        unsafe { (*d).rtnl_link_ops = ptr::null() };
+        self
+    }
+
     /// Allocates an Ethernet device (`alloc_etherdev_mqs()`) with `txqs` tx and `rxqs` rx queues
     /// and initialises its private data with `init`.
     pub fn new(txqs: u32, rxqs: u32, init: impl PinInit<T, Error>) -> Result<Self> {

@@ -14,7 +14,9 @@
 #                               and takes the master's MAC; pings to the peer
 #                               go through the igb; with the igb down, frames
 #                               arrive at the veth's peer instead; back up,
-#                               the igb again; "nomaster" gives the igb its
+#                               the igb again; each lower device's slave
+#                               data (IFLA_INFO_SLAVE_DATA: role, active,
+#                               held) follows; "nomaster" gives the igb its
 #                               own MAC back, and the master's tx counter
 #                               keeps what the igb sent since its last read
 #   explicit_refusals           a second standby, a non-Ethernet device (tun)
@@ -69,6 +71,13 @@ xfield() { xn bash -c "$(declare -f nf_link_field); nf_link_field $1 $2"; }
 xmtus() { echo "$(xread "$XM" mtu)/$(xread "$XIGB" mtu)/$(xread nfxsb1 mtu)"; }
 x_tx_path_is() { [ "$(xread "$XM" failover/tx_path)" = "$1" ]; }
 xmaster() { xn ip -j link show dev "$1" 2> /dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)[0].get("master", ""))'; }
+# IFLA_INFO_SLAVE_DATA of both lower devices (slaveinfo.py: stock iproute2
+# does not decode it); x_roles_are PRI_ACTIVE SBY_ACTIVE
+x_roles() { echo "$(xn python3 "$NF_LIB_DIR/slaveinfo.py" "$XIGB" 2>&1) / $(xn python3 "$NF_LIB_DIR/slaveinfo.py" nfxsb0 2>&1)"; }
+x_roles_are()
+{
+	[ "$(x_roles)" = "kind= slave_kind=net_failover role=primary active=$1 held=0 / kind= slave_kind=net_failover role=standby active=$2 held=0" ]
+}
 xkind() {
 	xn ip -d -j link show dev "$1" 2> /dev/null |
 		python3 -c 'import json, sys; print(json.load(sys.stdin)[0].get("linkinfo", {}).get(sys.argv[1], ""))' "$2"
@@ -164,6 +173,8 @@ explicit_pair_traffic()
 		nf_check_eq "master of $d" "$(xmaster "$d")" "$XM"
 		nf_check_eq "slave kind of $d" "$(xkind "$d" info_slave_kind)" net_failover
 	done
+	nf_wait "$NF_TIMEOUT" x_roles_are 1 0
+	nf_check_err $? "slave data with both enslaved: $(x_roles)"
 
 	xn ip addr add "$XADDR/${NF_PREFIX4:-24}" dev "$XM"
 	xn ip link set "$XM" up
@@ -189,6 +200,8 @@ explicit_pair_traffic()
 	xn ip link set "$XIGB" down
 	nf_wait "$NF_TIMEOUT" x_tx_path_is standby
 	nf_check_err $? "tx_path '$(xread "$XM" failover/tx_path)' with the igb down"
+	nf_wait "$NF_TIMEOUT" x_roles_are 0 1
+	nf_check_err $? "slave data with the igb down: $(x_roles)"
 	# big pings (1200 bytes of data, 1242-byte frames): the bytes tell them
 	# from the small frames the path switch sends (gratuitous ARP, NA)
 	peer0=$(xstat nfxpeer0 rx_packets)
@@ -204,6 +217,8 @@ explicit_pair_traffic()
 	nf_wait 60 x_ping 1
 	nf_check_err $? "no ping through the igb once it is up again"
 	nf_check_eq "tx_path with the igb up again" "$(xread "$XM" failover/tx_path)" primary
+	nf_wait "$NF_TIMEOUT" x_roles_are 1 0
+	nf_check_err $? "slave data with the igb up again: $(x_roles)"
 
 	# what the primary sent after the master's last read is folded into the
 	# master's counters when it is released ("nomaster" calls ndo_del_slave

@@ -1129,8 +1129,11 @@ nf_main() {
 	for t in $ALL_TESTS; do
 		RET=0 RET_MSG='' NF_LOGGED=0 NF_SKIP_PART='' NF_CUR_TEST=$t
 		t_case=$SECONDS
-		# scripts whose cases build on each other set NF_BRINGUP_EACH=0
-		if [ "$first" = 1 ] || [ "${NF_BRINGUP_EACH:-1}" = 1 ]; then
+		# scripts whose cases build on each other set NF_BRINGUP_EACH=0;
+		# those that bring the topology up their own way NF_BRINGUP=0
+		if [ "${NF_BRINGUP:-1}" = 0 ]; then
+			nf_discover
+		elif [ "$first" = 1 ] || [ "${NF_BRINGUP_EACH:-1}" = 1 ]; then
 			NF_BRINGUP_WHY=
 			if ! nf_bringup; then
 				nf_check_err 1 "topology not ready before the test${NF_BRINGUP_WHY:+: $NF_BRINGUP_WHY}"
@@ -1155,7 +1158,8 @@ nf_main() {
 	done
 	nf_run_defers
 	nf_run_exit_hooks
-	nf_bringup > /dev/null 2>&1 || nf_diag "warning: topology not restored at the end"
+	[ "${NF_BRINGUP:-1}" = 0 ] || nf_bringup > /dev/null 2>&1 ||
+		nf_diag "warning: topology not restored at the end"
 	RET=0 RET_MSG='' NF_LOGGED=0 NF_SKIP_PART='' NF_CUR_TEST=$extra
 	"$extra"
 	nf_ktap_finished

@@ -1,0 +1,414 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The guest's own network stack (issue 28): Debian 12's systemd-udevd,
+# systemd-networkd, NetworkManager, ifupdown with dhclient and cloud-init, run
+# inside the guest as a cloud image runs them, on a failover guest. A DHCP
+# server (dnsmasq) on the peer's bridge hands out 192.0.2.100-199.
+#
+#   stack_boot          the packages unpacked over the guest's overlays (the
+#                       host has none of them: scripts/netstack-root.sh),
+#                       our udev rules installed (NF_NETSTACK_FIX=1, the
+#                       default), systemd-udevd started, then the drivers
+#                       loaded by udev's coldplug as at boot: the master,
+#                       the standby and the e1000e primary get udev's names
+#   cloudinit_detect    cloud-init's own functions tell the three apart
+#                       (is_netfail_master/standby/primary), list one device
+#                       for the MAC (no "duplicate mac found!") and render a
+#                       fallback config that matches the master by name
+# then for each stack (networkd: a match-all DHCP .network; cloudinit: the
+# networkd config cloud-init renders; nm: NetworkManager's default config;
+# ifupdown: allow-hotplug of every interface with inet dhcp), three moments:
+#   STACK_boot          the stack started on the booted guest
+#   STACK_vf_replug     the e1000e unplugged and plugged back (QMP) under a
+#                       ping from the master's address
+#   STACK_rename        the primary renamed while UP (to nfpriN)
+# each checked the same way: exactly one DHCP lease on the server, an IPv4
+# address from it on the master, no address (not even link-local) on either
+# slave, no DHCP, router solicitation or duplicate-address probe sent by a
+# slave on its own (pktorigin.py), and pings from the master's address
+# answered. One "figure: netstack:" line per moment gives the matrix
+# (make netstack collects them for both modules, with and without the fix).
+#
+# NF_NETSTACK_FIX=0 runs the stacks without our udev rules, networkd file and
+# ifupdown guard (Documentation/networking/net_failover_rust-*, "The guest's
+# network stack" in net_failover_rust.rst): what a stock image does; the checks then report
+# what goes wrong instead of passing.
+
+ALL_TESTS="
+	stack_boot
+	cloudinit_detect
+	networkd_boot
+	networkd_vf_replug
+	networkd_rename
+	cloudinit_boot
+	cloudinit_vf_replug
+	cloudinit_rename
+	nm_boot
+	nm_vf_replug
+	nm_rename
+	ifupdown_boot
+	ifupdown_vf_replug
+	ifupdown_rename
+"
+NF_BRINGUP=0
+
+lib_dir=$(dirname "$(readlink -f "$0")")
+# shellcheck source=lib.sh
+source "$lib_dir/lib.sh"
+
+FIX=${NF_NETSTACK_FIX:-1}
+DOC=$(readlink -f "$lib_dir/../../../../Documentation/networking")
+# seconds a moment is watched after the master has its address: long
+# enough for every client started on a slave to send (they all send at once)
+SETTLE=${NF_NETSTACK_SETTLE:-12}
+STACK=            # the stack running now
+SNIFF_PID=
+SNIFF_OUT=/tmp/nf-netstack-origin.json
+OWN_BEFORE=0      # the slaves' own frames when the moment began
+STACK_OK=0        # stack_boot passed
+
+# --- the userspace --------------------------------------------------------
+
+# unpack the packages and our files; start systemd-udevd with its coldplug
+stack_install()
+{
+	# (an empty tarball: the host has the packages, the guest sees them)
+	tar -C / --keep-directory-symlink --no-overwrite-dir -xf "$NF_NETSTACK_ROOT" || return 1
+	[ -x /lib/systemd/systemd-udevd ] && [ -x /usr/sbin/NetworkManager ] && [ -x /sbin/ifup ] ||
+		return 1
+	if [ "$FIX" = 1 ]; then
+		install -m 644 "$DOC/net_failover_rust-slaves.rules" /etc/udev/rules.d/75-net-failover-slaves.rules &&
+			install -m 644 "$DOC/net_failover_rust-slaves.network" \
+				/etc/systemd/network/05-net-failover-slaves.network || return 1
+	fi
+	# ifupdown-hotplug waits for lo; dhclient-script and NM want these
+	ip link set lo up
+	mkdir -p /run/network /var/lib/dhcp /run/systemd/network /run/NetworkManager
+	/lib/systemd/systemd-udevd --daemon > /dev/null 2>&1 || return 1
+	udevadm trigger --type=subsystems --action=add
+	udevadm trigger --type=devices --action=add
+	udevadm settle --timeout=120
+}
+
+# the DHCP server on the peer's bridge, a new one (and lease file) per stack
+dhcp_start()
+{
+	host_do peer_kill dnsmasq > /dev/null 2>&1
+	rm -f "$NF_RESULTS/netstack-$1.leases"
+	host_do peer_bg dnsmasq dnsmasq --no-daemon --conf-file=/dev/null --port=0 \
+		--interface=nfbr0 --bind-interfaces --dhcp-range=192.0.2.100,192.0.2.199,255.255.255.0,1h \
+		--dhcp-leasefile="$(nf_host_path "netstack-$1.leases")" --log-dhcp --user=root > /dev/null
+}
+# the server's leases for our MAC (a lease per client identifier)
+leases()
+{
+	local n
+	n=$(grep -ci " $NF_MAC " "$NF_RESULTS/netstack-$STACK.leases" 2> /dev/null)
+	echo "${n:-0}"
+}
+
+sniff_start()
+{
+	rm -f "$SNIFF_OUT"
+	python3 "$NF_LIB_DIR/pktorigin.py" "$(cat "/sys/class/net/$NF_M/ifindex")" "$NF_MAC" "$SNIFF_OUT" &
+	SNIFF_PID=$!
+	nf_wait 20 test -s "$SNIFF_OUT"
+}
+sniff_stop()
+{
+	[ -n "$SNIFF_PID" ] || return 0
+	kill "$SNIFF_PID" 2> /dev/null
+	wait "$SNIFF_PID" 2> /dev/null
+	SNIFF_PID=
+}
+# the slaves' own address-configuration frames so far: own_now prints how
+# many, own_devs each slave's ("NAME:KIND=N,KIND=N" per device)
+own_now() { local k n; while read -r k n _; do [ "$k" = own ] && echo "$n"; done < "$SNIFF_OUT"; }
+own_devs()
+{
+	local k i name kinds out=
+	while read -r k i name kinds; do
+		[ "$k" = dev ] && out="$out $name:${kinds// /,}"
+	done < "$SNIFF_OUT"
+	echo "${out# }"
+}
+
+# addresses on DEV (IPv4 and IPv6, link-local too), one per line
+addrs_of() { ip -o addr show dev "$1" 2> /dev/null | awk '{print $4}'; }
+master_v4() { ip -4 -o addr show dev "$NF_M" 2> /dev/null | awk '{print $4}' | grep '^192\.0\.2\.1[0-9][0-9]/' | head -n1; }
+master_leased() { nf_discover && [ -n "$(master_v4)" ]; }
+
+# --- the stacks -------------------------------------------------------------
+
+stack_stop()
+{
+	local d
+	sniff_stop
+	pkill -x systemd-network 2> /dev/null # (the comm of systemd-networkd)
+	pkill -x NetworkManager 2> /dev/null
+	pkill -x dhclient 2> /dev/null
+	pkill -f ifupdown-hotplug 2> /dev/null
+	nf_sleep 1
+	for d in /sys/class/net/*; do
+		d=${d##*/}
+		[ "$d" = lo ] || ip addr flush dev "$d" 2> /dev/null
+	done
+	rm -rf /run/systemd/netif /run/systemd/network/* /var/lib/NetworkManager/* \
+		/run/NetworkManager/* /run/network/* /var/lib/dhcp/* /etc/network/interfaces
+	STACK=
+}
+
+start_networkd()
+{
+	[ "$1" = networkd ] && printf '[Match]\nType=ether\n\n[Network]\nDHCP=yes\n' \
+		> /run/systemd/network/90-dhcp.network
+	/lib/systemd/systemd-networkd > /tmp/nf-networkd.log 2>&1 &
+}
+
+# cloud-init's fallback config for this guest, rendered for networkd (as a
+# cloud image with cloud-init and networkd boots)
+start_cloudinit()
+{
+	python3 - > /tmp/nf-cloudinit.log 2>&1 << 'PY' || return 1
+from cloudinit import net
+from cloudinit.net import networkd, network_state
+cfg = net.generate_fallback_config()
+print(cfg)
+ns = network_state.parse_net_config_data(cfg)
+r = networkd.Renderer({"network_conf_dir": "/run/systemd/network/"})
+r.render_network_state(ns, target="/")
+PY
+	start_networkd cloudinit
+}
+
+start_nm()
+{
+	[ -S /run/dbus/system_bus_socket ] || dbus-daemon --system --fork || return 1
+	mkdir -p /etc/NetworkManager/conf.d
+	# no polkit in the guest: root's requests are allowed as they are
+	printf '[main]\nauth-polkit=false\n' > /etc/NetworkManager/conf.d/90-nf-test.conf
+	/usr/sbin/NetworkManager --no-daemon > /tmp/nf-nm.log 2>&1 &
+}
+
+start_ifupdown()
+{
+	# our example, without its pre-up guard unless NF_NETSTACK_FIX=1
+	if [ "$FIX" = 1 ]; then
+		cp "$DOC/net_failover_rust-interfaces" /etc/network/interfaces
+	else
+		sed '/pre-up/d' "$DOC/net_failover_rust-interfaces" > /etc/network/interfaces
+	fi
+	# what udev's coldplug does at boot for every interface present
+	udevadm trigger --subsystem-match=net --action=add
+}
+
+# stack_start STACK: the DHCP server, the sniffer, then the stack
+stack_start()
+{
+	STACK=$1
+	dhcp_start "$1" || return 1
+	sniff_start || return 1
+	OWN_BEFORE=0
+	"start_$1" "$1"
+}
+
+# --- the checks -------------------------------------------------------------
+
+# check_moment MOMENT [EXTRA]: waits for the master's lease, watches SETTLE
+# seconds, then checks and prints the figure line
+check_moment()
+{
+	local moment=$1 v4 n own d a sa= ping=ok route
+	nf_wait 120 master_leased
+	nf_check_err $? "the master got no address from DHCP within 120 s"
+	nf_sleep "$SETTLE"
+	nf_discover
+	v4=$(master_v4)
+	n=$(leases)
+	own=$(($(own_now) - OWN_BEFORE))
+	for d in "$NF_SBY" "$NF_PRI"; do
+		[ -n "$d" ] || continue
+		a=$(addrs_of "$d" | tr '\n' ' ')
+		[ -z "$a" ] || sa="$sa $d:${a% }"
+	done
+	route=$(ip -4 route get "$NF_PEER4" 2> /dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+	if [ -z "$v4" ] || ! ping -q -c 3 -W 3 -I "${v4%/*}" "$NF_PEER4" > /dev/null 2>&1; then
+		ping=lost
+	fi
+	nf_figure "netstack: module=$NF_MODULE fix=$FIX stack=$STACK moment=$moment leases=$n" \
+		"master=${v4:-none} slave_addrs=$(echo "$sa" | wc -w) slave_own=$own ping=$ping route=${route:-none}"
+	[ -z "$sa" ] || nf_diag "addresses on slaves:$sa"
+	[ "$own" = 0 ] || nf_diag "frames the slaves sent on their own: $own (since the stack started: $(own_devs))"
+	nf_check_eq "DHCP leases on the server" "$n" 1
+	[ -z "$sa" ]
+	nf_check_err $? "addresses on slaves:$sa"
+	[ "$own" = 0 ]
+	nf_check_err $? "slaves sent $own address-configuration frames on their own: $(own_devs)"
+	[ "$ping" = ok ] && [ "$route" = "$NF_M" ]
+	nf_check_err $? "pings from the master's address: $ping, route to the peer via ${route:-none}"
+	OWN_BEFORE=$(own_now)
+	stack_diag
+}
+# what the stack thinks of each device (for a failure)
+stack_diag()
+{
+	[ "$RET" = 0 ] && return 0
+	case $STACK in
+	networkd | cloudinit) nf_diag "$(networkctl list --no-pager 2>&1)" ;;
+	nm) nf_diag "$(nmcli -t -f DEVICE,TYPE,STATE,CONNECTION dev 2>&1)" ;;
+	ifupdown) nf_diag "ifstate: $(cat /run/network/ifstate* 2> /dev/null | tr '\n' ' ')" ;;
+	esac
+	nf_diag "DHCP server: $(tail -n 4 "$NF_RESULTS/netstack-$STACK.leases" 2> /dev/null | tr '\n' '|')"
+}
+
+# --- the moments --------------------------------------------------------------
+
+moment_boot()
+{
+	if [ "$STACK_OK" != 1 ]; then
+		nf_check_err 1 "no stack to start: stack_boot failed"
+		nf_log_test
+		return
+	fi
+	stack_stop
+	stack_start "$1"
+	nf_check_err $? "$1 did not start"
+	check_moment boot
+	nf_log_test
+}
+
+moment_vf_replug()
+{
+	local v4 pid out=/tmp/nf-netstack-ping.txt sent recv
+	[ "$STACK" = "$1" ] || { nf_log_test_skip "$NF_CUR_TEST" "$1 not running"; return; }
+	v4=$(master_v4)
+	ping -i 0.2 -W 1 -I "${v4%/*}" "$NF_PEER4" > "$out" 2>&1 &
+	pid=$!
+	host_do device_del "$NF_PRIMARY_QDEV" > /dev/null
+	nf_check_err $? "QMP device_del $NF_PRIMARY_QDEV failed"
+	nf_wait 60 nf_no_primary
+	nf_check_err $? "the primary did not leave"
+	host_do device_add "$NF_PRIMARY_QDEV" > /dev/null
+	nf_check_err $? "QMP device_add $NF_PRIMARY_QDEV failed"
+	nf_wait 120 nf_e1000e_enslaved
+	nf_check_err $? "the plugged primary was not enslaved: $(nf_roles)"
+	udevadm settle --timeout=60
+	check_moment vf_replug
+	kill -INT "$pid" 2> /dev/null
+	wait "$pid" 2> /dev/null
+	sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$out")
+	recv=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$out")
+	nf_figure "netstack: stack=$1 replug pings: ${recv:-?} of ${sent:-?} answered"
+	nf_log_test
+}
+
+# (a new name each time: udev gives the renamed device its old name as an
+# alternative name, which a rename back then collides with)
+RENAMES=0
+moment_rename()
+{
+	local old new
+	[ "$STACK" = "$1" ] || { nf_log_test_skip "$NF_CUR_TEST" "$1 not running"; return; }
+	nf_discover
+	old=$NF_PRI
+	RENAMES=$((RENAMES + 1))
+	new=nfpri$RENAMES
+	nf_run ip link set dev "$old" name "$new"
+	nf_check_err $? "renaming the primary $old to $new while UP failed"
+	nf_check_eq "master of $new" "$(nf_master_of "$new")" "$NF_M"
+	udevadm settle --timeout=60
+	check_moment rename
+	stack_stop
+	nf_log_test
+}
+
+# --- the cases ----------------------------------------------------------------
+
+stack_boot()
+{
+	local t0=$SECONDS b
+	if [ ! -f "${NF_NETSTACK_ROOT:-/nonexistent}" ]; then
+		nf_log_test_skip stack_boot "no guest packages (NF_NETSTACK_ROOT, scripts/netstack-root.sh)"
+		return
+	fi
+	if [ -e /sys/module/net_failover ] || [ -e /sys/module/virtio_net ]; then
+		nf_check_err 1 "the drivers are loaded already: this script needs a guest of its own"
+		nf_log_test
+		return
+	fi
+	# what the bring-up's nf_modules_load does before virtio_net: the C
+	# reference or a mutant instead of the installed module
+	if [ "$NF_MODULE" = c ]; then
+		modprobe failover && insmod "$NF_CREF_DIR/net_failover.ko"
+	elif [ -n "${NF_KO:-}" ]; then
+		insmod "$NF_KO"
+	fi
+	nf_check_err $? "loading the failover module failed"
+	# the igb PF is not part of a failover guest: it would take a lease
+	# and the default route of its own
+	b=$(nf_igb_pf_bdf)
+	[ -z "$b" ] || echo 1 > "/sys/bus/pci/devices/$b/remove"
+	stack_install
+	nf_check_err $? "unpacking the packages or starting systemd-udevd failed"
+	nf_wait 120 nf_e1000e_enslaved
+	nf_check_err $? "no e1000e primary enslaved after udev's coldplug: $(nf_roles)"
+	udevadm settle --timeout=60
+	nf_discover
+	nf_figure "netstack: module=$NF_MODULE fix=$FIX names: $(nf_roles), $((SECONDS - t0)) s"
+	# udev gave them its names (ID_NET_NAME_*), not the kernel's ethN
+	case "$NF_M $NF_SBY $NF_PRI" in
+	*eth[0-9]*) nf_check_err 1 "udev did not rename: $(nf_roles)" ;;
+	esac
+	[ "$RET" = 0 ] && STACK_OK=1
+	nf_log_test
+}
+
+cloudinit_detect()
+{
+	local out
+	out=$(python3 - "$NF_M" "$NF_SBY" "$NF_PRI" "$NF_MAC" 2>&1 << 'PY'
+import sys
+from cloudinit import net
+m, s, p, mac = sys.argv[1:5]
+print("master", net.is_netfail_master(m), "standby", net.is_netfail_standby(s),
+      "primary", net.is_netfail_primary(p))
+by_mac = net.get_interfaces_by_mac()
+print("by_mac", by_mac.get(mac))
+cfg = net.generate_fallback_config()
+eth = list(cfg["ethernets"].items())
+print("fallback", eth[0][0], eth[0][1].get("match"))
+PY
+)
+	nf_diag "$out"
+	echo "$out" | grep -qx "master True standby True primary True"
+	nf_check_err $? "cloud-init does not tell master, standby and primary apart"
+	echo "$out" | grep -qx "by_mac $NF_M"
+	nf_check_err $? "cloud-init's interfaces by MAC: not the master alone"
+	echo "$out" | grep -qx "fallback $NF_M {'name': '$NF_M'}"
+	nf_check_err $? "cloud-init's fallback config does not match the master by name"
+	nf_log_test
+}
+
+networkd_boot() { moment_boot networkd; }
+networkd_vf_replug() { moment_vf_replug networkd; }
+networkd_rename() { moment_rename networkd; }
+cloudinit_boot() { moment_boot cloudinit; }
+cloudinit_vf_replug() { moment_vf_replug cloudinit; }
+cloudinit_rename() { moment_rename cloudinit; }
+nm_boot() { moment_boot nm; }
+nm_vf_replug() { moment_vf_replug nm; }
+nm_rename() { moment_rename nm; }
+ifupdown_boot() { moment_boot ifupdown; }
+ifupdown_vf_replug() { moment_vf_replug ifupdown; }
+ifupdown_rename() { moment_rename ifupdown; }
+
+netstack_exit()
+{
+	sniff_stop
+	stack_stop
+	host_do peer_kill dnsmasq > /dev/null 2>&1
+}
+nf_defer_exit netstack_exit
+
+nf_main
