@@ -20,6 +20,11 @@
 # A mutant whose cases are all "sriov:CASE" runs in a guest of 1 GiB (QEMU
 # loses the VF BARs above 4 GiB: scripts/run-tests.sh), after the first
 # lane's guest; sriov.sh cases mixed with others make a mutant invalid.
+# A mutant whose cases are all "netstack:CASE" runs in a 2 GiB guest of its
+# own (netstack.sh mounts a network stack over the guest's root and needs
+# the drivers unloaded), one after the other once the lanes are done, with
+# netstack.sh's stack_boot before its cases and a baseline guest first;
+# netstack.sh cases mixed with others make it invalid.
 # A mutant whose cases are all "migration:CASE" runs in the migration rig
 # instead (scripts/migrate.sh --ko: two QEMUs, a real live migration,
 # NF_MUTANT_MIG_ROUNDS round trips, default 1; 120 s for a primary to come
@@ -130,7 +135,7 @@ done
 # (a mutant with both kinds of cases is invalid)
 # and those of sriov.sh, which need a guest of 1 GiB (scripts/run-tests.sh
 # says why): a lane of their own
-guest_mutants=() rig_mutants=() sriov_mutants=()
+guest_mutants=() rig_mutants=() sriov_mutants=() netstack_mutants=()
 for n in "${runnable[@]}"; do
 	g=0 r=0
 	for sc in ${cases_of[$n]}; do
@@ -141,6 +146,14 @@ for n in "${runnable[@]}"; do
 		kind[$n]=invalid bad=1
 	elif [ "$r" = 1 ]; then
 		rig_mutants+=("$n")
+	elif [[ " ${cases_of[$n]}" == *" netstack:"* ]]; then
+		# shellcheck disable=SC2086
+		if [ "$(printf '%s\n' ${cases_of[$n]} | cut -d: -f1 | sort -u)" != netstack ]; then
+			log "$n: cases of netstack.sh (a guest of its own) and of other scripts together"
+			kind[$n]=invalid bad=1
+		else
+			netstack_mutants+=("$n")
+		fi
 	elif [[ " ${cases_of[$n]}" == *" sriov:"* ]]; then
 		# shellcheck disable=SC2086
 		if [ "$(printf '%s\n' ${cases_of[$n]} | cut -d: -f1 | sort -u)" != sriov ]; then
@@ -269,6 +282,38 @@ for run in "${runs[@]}"; do
 	done
 done
 for p in "${pids[@]}"; do wait "$p" || true; done
+
+# netstack_one RUN NAME CASE...: netstack.sh in a guest of its own on NAME's
+# module, stack_boot and the CASEs; its KTAP becomes
+# RUN/mutants/NAME/netstack.ktap and result lines like a guest script's
+netstack_one() {
+	local run=$1 n=$2 rc=0
+	shift 2
+	mkdir -p "$run/mutants/$n"
+	log "netstack guest: $n"
+	"$REPO/scripts/vm.sh" --flavour debug --module rust --memory 2G --timeout 2400 \
+		--results "$run/mutants/$n/guest" -- env NF_KO="$W/$n/net_failover.ko" \
+		NF_NETSTACK_ROOT="$netstack_root" NF_CASES="stack_boot $*" \
+		bash "$REPO/selftests/drivers/net/failover/netstack.sh" >"$run/mutants/$n/guest.out" 2>&1 || rc=$?
+	cp "$run/mutants/$n/guest/output.txt" "$run/mutants/$n/netstack.ktap" 2>/dev/null || :
+	mutant_results "$run/mutants" "$n" netstack "$run/mutants/$n/netstack.ktap" "$rc"
+}
+if [ "${#netstack_mutants[@]}" -gt 0 ]; then
+	netstack_root=$("$REPO/scripts/netstack-root.sh")
+	run=$(nf_new_run_dir "mutants-netstack-")
+	runs+=("$run")
+	mkdir -p "$run/mutants"
+	: >"$run/mutants/results"
+	if [ "$baseline" = 1 ]; then
+		# shellcheck disable=SC2046
+		netstack_one "$run" _baseline $(for n in "${netstack_mutants[@]}"; do
+			printf '%s\n' ${cases_of[$n]}; done | sed 's/^netstack://' | awk '!seen[$0]++')
+	fi
+	for n in "${netstack_mutants[@]}"; do
+		# shellcheck disable=SC2046
+		netstack_one "$run" "$n" $(printf '%s\n' ${cases_of[$n]} | sed 's/^netstack://')
+	done
+fi
 
 # rig_one RUN NAME: the migration rig on NAME's module; its KTAP becomes
 # RUN/mutants/NAME/migration.ktap and result lines like a guest script's

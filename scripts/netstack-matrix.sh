@@ -30,9 +30,10 @@ if [ "${#runs[@]}" = 0 ]; then
 			runs+=("$r")
 			log "netstack tier: $m module, fix=$f -> $r"
 			"$REPO/scripts/vm.sh" --flavour debug --module "$m" --memory 2G --timeout 3000 \
-				--results "$r" -- env NF_NETSTACK_FIX="$f" NF_NETSTACK_ROOT="$root" \
+				--results "$r" -- env NF_NETSTACK_FIX="$f" NF_NETSTACK_ROOT="$root" NF_NETSTACK_FULL=1 \
+				NF_TEST_TIMEOUT=2700 \
 				NF_TESTS=netstack bash "$REPO/selftests/drivers/net/failover/run_all.sh" \
-				>"$r.out" 2>&1 &
+				>"$r/vm.out" 2>&1 &
 			pids+=($!)
 			# virtme-ng prepares the modules directory at the first boot
 			for _ in $(seq 300); do [ -s "$r/kmsg.txt" ] && break; sleep 1; done
@@ -43,7 +44,6 @@ if [ "${#runs[@]}" = 0 ]; then
 	done
 	for r in "${runs[@]}"; do
 		[ -s "$r/ktap.txt" ] || { log "no results in $r"; rc=1; }
-		rm -f "$r.out"
 	done
 fi
 

@@ -70,7 +70,7 @@ fi
 # 5b0935e, two lanes and the sriov guest on a 2-core machine: Documentation/
 # networking/net_failover_rust_results.rst, "Test run times"); the sriov
 # guest goes after the lane with the least to do, then netstack.sh's 2 GiB
-# guest (udev renames its interfaces and it unpacks packages over its root:
+# guest (udev renames its interfaces and it mounts packages over its root:
 # no other script may share it) after the lane with the least to do then.
 # The migration rig runs
 # last, alone: its loss windows are fixed times (Documentation, "The
@@ -106,7 +106,7 @@ declare -A est=(
 	[mtu_vlan_rxmode]=420 [stats]=520 [bad_input]=190 [hotplug]=370 [flap]=160
 	[ethtool_stats]=70 [uevents]=140 [takeover_delay]=300 [link_info]=80
 	[explicit_pair]=610 [standby_mtu]=210 [soak_slice]=900 [teardown]=150 [stress]=700 [sriov]=420
-	[netstack]=900
+	[netstack]=700
 )
 # the migration rig: boot, the cancel and no-primary cases, then about 100 s
 # per round trip
@@ -185,7 +185,7 @@ guest_limit() {
 # guest planned has its name in $lane_dir/planned: one without a .res (its
 # lane died) fails the run.
 lane_dir=$(mktemp -d "$CACHE/lanes.XXXXXX")
-# the packages netstack.sh unpacks in its guest (fetched by setup.sh)
+# the packages netstack.sh mounts in its guest (fetched the first time)
 netstack_root=
 [ -z "$netstack_tests" ] || netstack_root=$("$REPO/scripts/netstack-root.sh")
 guest_suite() {

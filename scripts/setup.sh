@@ -56,7 +56,4 @@ if ! "$VENV/bin/vng" --version 2>/dev/null | grep -q "$VIRTME_NG_VERSION"; then
 	python3 -m venv "$VENV"
 	"$VENV/bin/pip" install -q "virtme-ng==$VIRTME_NG_VERSION"
 fi
-# The guest userspace of netstack.sh (udev, NetworkManager, ifupdown,
-# cloud-init): fetched as .debs and kept as a tarball, not installed here.
-"$REPO/scripts/netstack-root.sh" >/dev/null
 log "setup complete"

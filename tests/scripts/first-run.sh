@@ -32,6 +32,7 @@ TESTS=(
 	make_demo_migrates
 	run_tests_plan_every_job_once
 	run_tests_plan_nf_tests
+	pktorigin_kinds
 )
 
 # A shell like the scripts' own: "set -euo pipefail", then common.sh (with
@@ -208,6 +209,12 @@ run_tests_plan_nf_tests() {
 		[ "$(plan_jobs 'after the lanes:')" = migration ] || { cat "$T/plan"; return 1; }
 	! NF_TESTS=nosuch "$REPO/scripts/run-tests.sh" --plan >"$T/plan" 2>&1 &&
 		grep -q 'unknown script nosuch' "$T/plan"
+}
+
+# netstack.sh's frame counter tells each kind of address-configuration
+# frame from look-alikes (made-up frames)
+pktorigin_kinds() {
+	python3 "$REPO/selftests/drivers/net/failover/pktorigin.py" --self-test
 }
 
 echo "TAP version 13"

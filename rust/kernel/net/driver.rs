@@ -351,7 +351,9 @@ pub trait Operations: Sized + Send + Sync + 'static {
     /// of the device and as `IFLA_INFO_SLAVE_KIND` of its lower devices, which `ip -d link`
     /// shows (`<kind>` and `<kind>_slave`). The ops are not registered with
     /// `rtnl_link_register()`: `ip link add ... type <kind>` cannot create such a device and
-    /// `ip link del` refuses it (`EOPNOTSUPP`), as without a kind.
+    /// `ip link del` refuses it (`EOPNOTSUPP`), as without a kind. A device made with a
+    /// [`Builder`](builder::Builder) can go without it
+    /// ([`Builder::without_link_kind`](builder::Builder::without_link_kind)).
     const LINK_KIND: Option<&'static CStr> = None;
 
     /// Most attributes [`Operations::fill_slave_info`] puts (each with at most 4 bytes of

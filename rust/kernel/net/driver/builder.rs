@@ -98,7 +98,7 @@ impl<T: Operations> Builder<T> {
     /// identity this way. Nothing else changes: `ip link del` is refused (`EOPNOTSUPP`) either
     /// way, and a dying network namespace gives the device back to the initial one, as it does
     /// a device whose link ops have `netns_refund`.
-    pub fn without_link_kind(&mut self) -> &Self {
+    pub fn without_link_kind(&mut self) -> &mut Self {
         let d = self.setup.raw();
         // SAFETY: `d` is ours and unregistered: the core reads `rtnl_link_ops` only once the
         // device is registered.

@@ -3,6 +3,7 @@
 """Counts the address-configuration packets that lower devices send on their own.
 
     pktorigin.py MASTER_IFINDEX MAC OUT
+    pktorigin.py --self-test      (kind_of() on made-up frames; on the host)
 
 Listens to every outgoing frame of the guest (an AF_PACKET socket on all
 devices: the core hands it each frame a device transmits, before the driver)
@@ -68,7 +69,41 @@ def counts(d):
     return " ".join("%s=%d" % kv for kv in sorted(d.items()))
 
 
+def self_test():
+    """kind_of() on made-up frames: each kind, and look-alikes that are none."""
+    eth = bytes(6) + bytes.fromhex("525400123456")
+
+    def ip4(proto, dport):
+        return (eth + b"\x08\x00" + bytes([0x45, 0]) + bytes(7) + bytes([proto]) + bytes(10)
+                + b"\x00\x44" + dport.to_bytes(2, "big") + bytes(4))
+
+    def ip6(nxt, src, l4):
+        return eth + b"\x86\xdd" + bytes(6) + bytes([nxt, 255]) + src + bytes(16) + l4 + bytes(8)
+
+    ll = bytes.fromhex("fe80") + bytes(14)
+    cases = [
+        (ip4(17, 67), "dhcp4"),
+        (eth[:12] + b"\x81\x00\x00\x05" + ip4(17, 67)[12:], "dhcp4"),  # VLAN 5
+        (ip4(17, 68), None),
+        (ip4(6, 67), None),
+        (ip6(17, ll, b"\x02\x22\x02\x23"), "dhcp6"),
+        (ip6(58, ll, bytes([133, 0])), "rs"),
+        (ip6(58, bytes(16), bytes([135, 0])), "dad"),
+        (ip6(58, ll, bytes([135, 0])), None),  # neighbour solicitation, not a probe
+        (ip6(0, bytes(16), bytes([58, 0])), None),  # MLD report (hop-by-hop first)
+        (eth + b"\x08\x06" + bytes(28), None),  # ARP
+        (eth[:10], None),
+    ]
+    bad = [(f.hex(), want, kind_of(f)) for f, want in cases if kind_of(f) != want]
+    for b in bad:
+        print("kind_of(%s): want %s, got %s" % b)
+    print("pktorigin self-test: %d of %d right" % (len(cases) - len(bad), len(cases)))
+    return 1 if bad else 0
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        sys.exit(self_test())
     master = int(sys.argv[1])
     mac = bytes.fromhex(sys.argv[2].replace(":", ""))
     out = sys.argv[3]
