@@ -74,9 +74,10 @@ xmaster() { xn ip -j link show dev "$1" 2> /dev/null | python3 -c 'import json, 
 # IFLA_INFO_SLAVE_DATA of both lower devices (slaveinfo.py: stock iproute2
 # does not decode it); x_roles_are PRI_ACTIVE SBY_ACTIVE
 x_roles() { echo "$(xn python3 "$NF_LIB_DIR/slaveinfo.py" "$XIGB" 2>&1) / $(xn python3 "$NF_LIB_DIR/slaveinfo.py" nfxsb0 2>&1)"; }
+# (each line starts with the device's own kind: none for the igb, veth)
 x_roles_are()
 {
-	[ "$(x_roles)" = "kind= slave_kind=net_failover role=primary active=$1 held=0 / kind= slave_kind=net_failover role=standby active=$2 held=0" ]
+	[[ "$(x_roles)" == "kind= slave_kind=net_failover role=primary active=$1 held=0 / kind=veth slave_kind=net_failover role=standby active=$2 held=0" ]]
 }
 xkind() {
 	xn ip -d -j link show dev "$1" 2> /dev/null |

@@ -75,6 +75,7 @@ SNIFF_PID=
 SNIFF_OUT=/tmp/nf-netstack-origin.txt
 OWN_BEFORE=0      # the slaves' own frames when the moment began
 STACK_OK=0        # stack_boot: 1 passed, skip skipped, 0 failed
+IFUP_LOOP=        # ifupdown: the loop that runs ifup for queued interfaces
 
 # --- the userspace --------------------------------------------------------
 
@@ -120,7 +121,10 @@ stack_install()
 	# ifupdown-hotplug waits for lo; dhclient-script and NM want these
 	ip link set lo up
 	mkdir -p /run/network/interfaces.d /var/lib/dhcp /run/systemd/network /run/NetworkManager
-	/lib/systemd/systemd-udevd --daemon > /dev/null 2>&1 || return 1
+	# (not --daemon: its wait for the daemon's reply times out in a loaded
+	# guest while the daemon itself starts fine)
+	/lib/systemd/systemd-udevd > /dev/null 2>&1 &
+	nf_wait 120 udevadm control --ping || { nf_diag "systemd-udevd did not answer"; return 1; }
 	udevadm trigger --type=subsystems --action=add
 	udevadm trigger --type=devices --action=add
 	udevadm settle --timeout=120
@@ -200,6 +204,11 @@ stack_stop()
 {
 	local d
 	sniff_stop
+	if [ -n "$IFUP_LOOP" ]; then
+		kill "$IFUP_LOOP" 2> /dev/null
+		wait "$IFUP_LOOP" 2> /dev/null
+		IFUP_LOOP=
+	fi
 	pkill -x systemd-network 2> /dev/null # (the comm of systemd-networkd)
 	pkill -x NetworkManager 2> /dev/null
 	pkill -x dhclient 2> /dev/null
@@ -263,18 +272,35 @@ start_ifupdown()
 		sed '/pre-up/d' "$DOC/net_failover_rust-cloud-interfaces-template" > "$tpl"
 	fi
 	# what Debian's cloud images (debian-cloud-images, cloud-ifupdown-helper)
-	# do on every "add": a stanza from the template for the interface, which
-	# ifupdown's own rule (80-ifupdown.rules, later) then brings up
+	# do on every "add": a stanza from the template for the interface; then
+	# ifupdown's own rule (80-ifupdown.rules) has systemd start
+	# ifup@IFACE.service, "ifup --allow=hotplug IFACE". The guest has no
+	# systemd, and udev kills what its programs leave running (ifupdown's
+	# helper forks ifup without systemd): the helper queues the interface
+	# and a loop of ours, outside udev, runs that ifup instead.
+	mkdir -p /run/nf-netstack/ifup-queue
 	cat > /run/nf-netstack/cloud-ifupdown-helper << 'SH'
 #!/bin/sh
 [ "$ACTION" = add ] || exit 0
 sed "s/\$INTERFACE/$INTERFACE/g" /etc/network/cloud-interfaces-template \
 	> "/run/network/interfaces.d/$INTERFACE"
+: > "/run/nf-netstack/ifup-queue/$INTERFACE"
 SH
 	chmod +x /run/nf-netstack/cloud-ifupdown-helper
 	printf 'SUBSYSTEM=="net", ACTION=="add", KERNEL=="en*|eth*", RUN+="/run/nf-netstack/cloud-ifupdown-helper"\n' \
 		> /etc/udev/rules.d/75-nf-cloud-ifupdown.rules
 	udevadm control --reload
+	(
+		while :; do
+			for f in /run/nf-netstack/ifup-queue/*; do
+				[ -e "$f" ] || continue
+				rm -f "$f"
+				ifup --allow=hotplug "${f##*/}" >> /tmp/nf-ifup.log 2>&1 &
+			done
+			sleep 0.5
+		done
+	) &
+	IFUP_LOOP=$!
 	# what udev's coldplug does at boot for every interface present
 	udevadm trigger --subsystem-match=net --action=add
 }
@@ -341,7 +367,7 @@ stack_diag()
 		nf_diag "ifstate: $(cat /run/network/ifstate* 2> /dev/null | tr '\n' ' ')"
 		nf_diag "stanzas: $(ls /run/network/interfaces.d 2>&1 | tr '\n' ' ')"
 		nf_diag "dhclient: $(pgrep -a dhclient 2>&1 | tr '\n' '|')"
-		nf_diag "ifup -v $NF_M: $(ifup -v "$NF_M" 2>&1 | tail -n 12)"
+		nf_diag "ifup: $(tail -n 12 /tmp/nf-ifup.log 2> /dev/null)"
 		;;
 	esac
 	nf_diag "DHCP server: $(host_do peer "tail -n 4 $(printf %q "$(nf_host_path "netstack-$STACK.leases")")" 2> /dev/null | tr '\n' '|')"
