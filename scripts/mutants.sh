@@ -299,7 +299,7 @@ netstack_one() {
 	mutant_results "$run/mutants" "$n" netstack "$run/mutants/$n/netstack.ktap" "$rc"
 }
 if [ "${#netstack_mutants[@]}" -gt 0 ]; then
-	netstack_root=$("$REPO/scripts/netstack-root.sh")
+	netstack_root=$("$REPO/scripts/netstack-root.sh") || netstack_root=
 	run=$(nf_new_run_dir "mutants-netstack-")
 	runs+=("$run")
 	mkdir -p "$run/mutants"

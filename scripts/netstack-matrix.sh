@@ -54,7 +54,7 @@ for r in "${runs[@]}"; do
 		awk '{ for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2) v[kv[1]] = kv[2]
 			printf "%-6s %-4s %-9s %-9s | %-6s %-16s %-11s %-9s %-5s %s\n", v["module"], v["fix"],
 				v["stack"], v["moment"], v["leases"], v["master"], v["slave_addrs"], v["slave_own"],
-				v["ping"], v["route"] }'
+				v["ping"], v["route"] }' || true
 	grep -h 'names:' "$r/ktap.txt" 2>/dev/null | sed 's/.*figure: stack_boot: netstack: /  /' || true
 	grep -h '^  \(not \)\?ok ' "$r/ktap.txt" 2>/dev/null | tr '\n' ' ' | sed "s|^|  ${r##*/}: |; s/\$/\\n/" || true
 done

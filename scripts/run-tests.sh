@@ -106,7 +106,7 @@ declare -A est=(
 	[mtu_vlan_rxmode]=420 [stats]=520 [bad_input]=190 [hotplug]=370 [flap]=160
 	[ethtool_stats]=70 [uevents]=140 [takeover_delay]=300 [link_info]=80
 	[explicit_pair]=610 [standby_mtu]=210 [soak_slice]=900 [teardown]=150 [stress]=700 [sriov]=420
-	[netstack]=700
+	[netstack]=750
 )
 # the migration rig: boot, the cancel and no-primary cases, then about 100 s
 # per round trip
@@ -187,7 +187,8 @@ guest_limit() {
 lane_dir=$(mktemp -d "$CACHE/lanes.XXXXXX")
 # the packages netstack.sh mounts in its guest (fetched the first time)
 netstack_root=
-[ -z "$netstack_tests" ] || netstack_root=$("$REPO/scripts/netstack-root.sh")
+# (none if apt cannot fetch them: netstack.sh then says so)
+[ -z "$netstack_tests" ] || netstack_root=$("$REPO/scripts/netstack-root.sh") || netstack_root=
 guest_suite() {
 	local run=$2 rc limit t=$(date +%s)
 	limit=$(guest_limit "$4")

@@ -320,27 +320,6 @@ impl Master {
         }
     }
 
-    /// Sends a plain `KOBJ_CHANGE` uevent on a lower device just linked below the master or
-    /// released from it, unless it is being unregistered: udev runs its rules for the device
-    /// again, now that its `master` link is there (or gone). Its "add" event was sent before
-    /// `NETDEV_REGISTER`, where it is enslaved, and a device registered before the master has
-    /// none left at all; rules that mark failover slaves for network managers
-    /// (`Documentation/networking/net_failover_rust-slaves.rules`) need the link. A failure is
-    /// logged.
-    fn lower_uevent(&self, master: &NetDev<Master>, dev: &Device, rtnl: &Rtnl) {
-        if !dev.is_registered(rtnl) {
-            return;
-        }
-        if let Err(e) = dev.uevent_change(&[], rtnl) {
-            netdev_warn!(
-                master,
-                "uevent on {} not sent: error {}",
-                dev.name(rtnl),
-                e.to_errno()
-            );
-        }
-    }
-
     fn slot(&self, role: Role) -> &DeviceSlot {
         &self.lowers[role.index()]
     }
@@ -886,7 +865,6 @@ impl Master {
             Role::Standby => "standby_joined",
         };
         self.uevent(master, event, Some((role, dev)), None, rtnl);
-        self.lower_uevent(master, dev, rtnl);
         self.update_link(master, true, rtnl);
         dev.notify_join(rtnl);
         Ok(())
@@ -952,7 +930,6 @@ impl Master {
             Role::Standby => "standby_left",
         };
         self.uevent(master, event, Some((role, &dev)), None, rtnl);
-        self.lower_uevent(master, &dev, rtnl);
         self.update_link(master, true, rtnl);
     }
 

@@ -187,12 +187,6 @@ impl Allocated {
         )
     }
 
-    /// Whether the device is registered and not being unregistered (`NETREG_REGISTERED`), a
-    /// state entered and left only under RTNL: the answer holds as long as RTNL stays held.
-    pub fn is_registered(&self, _rtnl: &Rtnl) -> bool {
-        self.reg_state() == bindings::netdev_reg_state_NETREG_REGISTERED
-    }
-
     /// Whether both devices have the same, non-null parent device (`dev.parent`).
     pub fn same_parent(&self, other: &Allocated) -> bool {
         let p = self.parent_raw();

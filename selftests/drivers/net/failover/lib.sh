@@ -1081,7 +1081,7 @@ dmesg_clean() {
 nf_exit_trap() {
 	nf_run_defers
 	nf_run_exit_hooks
-	nf_bringup > /dev/null 2>&1
+	[ "${NF_BRINGUP:-1}" = 0 ] || nf_bringup > /dev/null 2>&1
 	[ -n "${NF_TMP:-}" ] && rm -rf "$NF_TMP"
 }
 

@@ -43,11 +43,11 @@ ALL_TESTS="
 	stack_boot
 	cloudinit_detect
 	networkd_boot
+	ifupdown_boot
+	ifupdown_vf_replug
 	nm_boot
 	nm_vf_replug
 	nm_rename
-	ifupdown_boot
-	ifupdown_vf_replug
 "
 if [ "${NF_NETSTACK_FULL:-0}" = 1 ]; then
 	ALL_TESTS="stack_boot cloudinit_detect"
@@ -113,6 +113,10 @@ stack_install()
 	for m in /lib/systemd/systemd-udevd /usr/sbin/NetworkManager /sbin/ifup; do
 		[ -x "$m" ] || { nf_diag "$m missing after mounting $NF_NETSTACK_ROOT"; return 1; }
 	done
+	if [ "$FIX" = 1 ] && [ ! -f "$DOC/net_failover_rust-slaves.rules" ]; then
+		nf_diag "our udev rules (Documentation/networking/net_failover_rust-*) not found"
+		return 1
+	fi
 	if [ "$FIX" = 1 ]; then
 		install -m 644 "$DOC/net_failover_rust-slaves.rules" /etc/udev/rules.d/75-net-failover-slaves.rules &&
 			install -m 644 "$DOC/net_failover_rust-slaves.network" \
@@ -124,7 +128,8 @@ stack_install()
 	# (not --daemon: its wait for the daemon's reply times out in a loaded
 	# guest while the daemon itself starts fine)
 	/lib/systemd/systemd-udevd > /dev/null 2>&1 &
-	nf_wait 120 udevadm control --ping || { nf_diag "systemd-udevd did not answer"; return 1; }
+	nf_wait 120 eval 'udevadm control --ping 2> /dev/null' ||
+		{ nf_diag "systemd-udevd did not answer"; return 1; }
 	udevadm trigger --type=subsystems --action=add
 	udevadm trigger --type=devices --action=add
 	udevadm settle --timeout=120
@@ -137,7 +142,8 @@ dhcp_start()
 {
 	local try
 	host_do peer_kill dnsmasq > /dev/null 2>&1
-	host_do peer "rm -f $(printf %q "$(nf_host_path "netstack-$1.leases")")" > /dev/null 2>&1
+	host_do peer "rm -f $(printf %q "$(nf_host_path "netstack-$1.leases")") $(printf %q "$(nf_host_path peer-dnsmasq.log)")" \
+		> /dev/null 2>&1
 	# (again if the old server still held the port: the new one exits)
 	for try in 1 2 3; do
 		nf_sleep 1
@@ -163,7 +169,8 @@ sniff_start()
 {
 	rm -f "$SNIFF_OUT"
 	[ -e "/sys/class/net/$NF_M/ifindex" ] || return 1
-	python3 "$NF_LIB_DIR/pktorigin.py" "$(cat "/sys/class/net/$NF_M/ifindex")" "$NF_MAC" "$SNIFF_OUT" &
+	python3 "$NF_LIB_DIR/pktorigin.py" "$(cat "/sys/class/net/$NF_M/ifindex")" "$NF_MAC" "$SNIFF_OUT" \
+		> /dev/null 2> /tmp/nf-netstack-origin.err &
 	SNIFF_PID=$!
 	nf_wait 20 test -s "$SNIFF_OUT"
 }
@@ -299,7 +306,7 @@ SH
 			done
 			sleep 0.5
 		done
-	) &
+	) > /dev/null 2>&1 &
 	IFUP_LOOP=$!
 	# what udev's coldplug does at boot for every interface present
 	udevadm trigger --subsystem-match=net --action=add

@@ -18,9 +18,7 @@
 #                            PCI remove of the primary: primary_left
 #                            ROLE=primary LOWER=<primary> and tx_path
 #                            TX=standby; rescan: primary_joined with the new
-#                            primary's name, then tx_path TX=primary, and
-#                            after primary_joined a plain change uevent on
-#                            the primary itself (udev rules see its master)
+#                            primary's name, then tx_path TX=primary
 #   uevent_standby_left_joined
 #                            unbind the virtio device from virtio_net:
 #                            primary_left and standby_left on the old master;
@@ -42,8 +40,7 @@ source "$lib_dir/lib.sh"
 
 VIRTIO_NET_DRV=/sys/bus/virtio/drivers/virtio_net
 
-# ue_start: a listener writing one line per failover uevent, and per plain
-# "change" uevent of a network device, into $UE_LOG
+# ue_start: a listener writing one line per failover uevent into $UE_LOG
 ue_start()
 {
 	UE_LOG=$NF_TMP/uevents-$NF_CUR_TEST.log
@@ -60,7 +57,7 @@ keys = ("ACTION", "SUBSYSTEM", "INTERFACE", "FAILOVER_EVENT", "FAILOVER_ROLE",
 while True:
     parts = s.recv(1 << 16).split(b"\0")
     env = dict(p.decode(errors="replace").split("=", 1) for p in parts[1:] if b"=" in p)
-    if "FAILOVER_EVENT" in env or (env.get("ACTION") == "change" and env.get("SUBSYSTEM") == "net"):
+    if "FAILOVER_EVENT" in env:
         out.write(" ".join(k + "=" + env[k] for k in keys if k in env) + "\n")
 ' "$UE_LOG" 2> "$NF_TMP/uevents-$NF_CUR_TEST.err" &
 	UE_PID=$!
@@ -176,7 +173,7 @@ tx_path_switch_precedes_close()
 uevent_primary_left_joined()
 {
 	nf_skip_if_c "uevents" && return
-	local pri=$NF_PRI base="ACTION=change SUBSYSTEM=net INTERFACE=$NF_M" bdf new lj lt ll
+	local pri=$NF_PRI base="ACTION=change SUBSYSTEM=net INTERFACE=$NF_M" bdf new lj lt
 	bdf=$(nf_pci_of "$pri")
 	if ! ue_start; then
 		nf_check_err 1 "uevent listener not ready: $(head -c 300 "$NF_TMP/uevents-$NF_CUR_TEST.err")"
@@ -201,12 +198,6 @@ uevent_primary_left_joined()
 	lt=$(ue_line FAILOVER_EVENT=tx_path FAILOVER_TX=primary)
 	[ -n "$lj" ] && [ -n "$lt" ] && [ "$lj" -lt "$lt" ]
 	nf_check_err $? "primary_joined (line ${lj:-?}) not before tx_path primary (line ${lt:-?})"
-	# and one on the primary itself, once enslaved, for udev rules that test
-	# its master link (its "add" event came before the enslave)
-	ue_expect "on the primary itself once enslaved" ACTION=change SUBSYSTEM=net "INTERFACE=$new"
-	ll=$(ue_line ACTION=change SUBSYSTEM=net "INTERFACE=$new")
-	[ -n "$lj" ] && [ -n "$ll" ] && [ "$ll" -gt "$lj" ]
-	nf_check_err $? "the primary's own change uevent (line ${ll:-?}) not after primary_joined (line ${lj:-?})"
 	nf_diag "$(cat "$UE_LOG")"
 	nf_log_test
 }
