@@ -136,6 +136,7 @@ done
 # and those of sriov.sh, which need a guest of 1 GiB (scripts/run-tests.sh
 # says why): a lane of their own
 guest_mutants=() rig_mutants=() sriov_mutants=() netstack_mutants=()
+declare -A own_guest=([sriov]="a 1 GiB guest" [netstack]="a guest of its own")
 for n in "${runnable[@]}"; do
 	g=0 r=0
 	for sc in ${cases_of[$n]}; do
@@ -146,24 +147,23 @@ for n in "${runnable[@]}"; do
 		kind[$n]=invalid bad=1
 	elif [ "$r" = 1 ]; then
 		rig_mutants+=("$n")
-	elif [[ " ${cases_of[$n]}" == *" netstack:"* ]]; then
+	else
+		# a script that needs a guest of its own: all the cases its, or invalid
+		own=
+		for s in netstack sriov; do
+			[[ " ${cases_of[$n]}" == *" $s:"* ]] && { own=$s; break; }
+		done
 		# shellcheck disable=SC2086
-		if [ "$(printf '%s\n' ${cases_of[$n]} | cut -d: -f1 | sort -u)" != netstack ]; then
-			log "$n: cases of netstack.sh (a guest of its own) and of other scripts together"
+		if [ -z "$own" ]; then
+			guest_mutants+=("$n")
+		elif [ "$(printf '%s\n' ${cases_of[$n]} | cut -d: -f1 | sort -u)" != "$own" ]; then
+			log "$n: cases of $own.sh (${own_guest[$own]}) and of other scripts together"
 			kind[$n]=invalid bad=1
+		elif [ "$own" = sriov ]; then
+			sriov_mutants+=("$n")
 		else
 			netstack_mutants+=("$n")
 		fi
-	elif [[ " ${cases_of[$n]}" == *" sriov:"* ]]; then
-		# shellcheck disable=SC2086
-		if [ "$(printf '%s\n' ${cases_of[$n]} | cut -d: -f1 | sort -u)" != sriov ]; then
-			log "$n: cases of sriov.sh (a 1 GiB guest) and of other scripts together"
-			kind[$n]=invalid bad=1
-		else
-			sriov_mutants+=("$n")
-		fi
-	else
-		guest_mutants+=("$n")
 	fi
 done
 

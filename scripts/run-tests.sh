@@ -115,12 +115,18 @@ lanes=${NF_LANES:-2}
 [[ "$lanes" =~ ^[1-9]$ ]] || die "NF_LANES must be 1-9"
 declare -a lane_tests lane_load
 for ((l = 0; l < lanes; l++)); do lane_tests[l]= lane_load[l]=0; done
+# least_loaded VAR: VAR is set to the lane with the least to do so far (the
+# first of equals)
+least_loaded() {
+	local l b=0
+	for ((l = 1; l < lanes; l++)); do
+		[ "${lane_load[l]}" -lt "${lane_load[b]}" ] && b=$l
+	done
+	printf -v "$1" %s "$b"
+}
 # longest first onto the least loaded lane, then each lane in Makefile order
 for t in $(for t in $tests; do echo "${est[$t]:-300} $t"; done | sort -rn | awk '{print $2}'); do
-	best=0
-	for ((l = 1; l < lanes; l++)); do
-		[ "${lane_load[l]}" -lt "${lane_load[best]}" ] && best=$l
-	done
+	least_loaded best
 	lane_tests[best]="${lane_tests[best]} $t"
 	lane_load[best]=$((lane_load[best] + ${est[$t]:-300}))
 done
@@ -131,20 +137,13 @@ for ((l = 0; l < lanes; l++)); do
 	done
 	lane_tests[l]=${ordered# }
 done
-sriov_lane=-1
+sriov_lane=-1 netstack_lane=-1
 if [ -n "$sriov_tests" ]; then
-	sriov_lane=0
-	for ((l = 1; l < lanes; l++)); do
-		[ "${lane_load[l]}" -lt "${lane_load[sriov_lane]}" ] && sriov_lane=$l
-	done
+	least_loaded sriov_lane
 	lane_load[sriov_lane]=$((lane_load[sriov_lane] + est[sriov]))
 fi
-netstack_lane=-1
 if [ -n "$netstack_tests" ]; then
-	netstack_lane=0
-	for ((l = 1; l < lanes; l++)); do
-		[ "${lane_load[l]}" -lt "${lane_load[netstack_lane]}" ] && netstack_lane=$l
-	done
+	least_loaded netstack_lane
 	lane_load[netstack_lane]=$((lane_load[netstack_lane] + est[netstack]))
 fi
 # then_of L: what lane L runs after its 3G guest (" sriov", " netstack",
