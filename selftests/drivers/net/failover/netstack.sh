@@ -113,11 +113,11 @@ stack_install()
 	for m in /lib/systemd/systemd-udevd /usr/sbin/NetworkManager /sbin/ifup; do
 		[ -x "$m" ] || { nf_diag "$m missing after mounting $NF_NETSTACK_ROOT"; return 1; }
 	done
-	if [ "$FIX" = 1 ] && [ ! -f "$DOC/net_failover_rust-slaves.rules" ]; then
-		nf_diag "our udev rules (Documentation/networking/net_failover_rust-*) not found"
-		return 1
-	fi
 	if [ "$FIX" = 1 ]; then
+		[ -f "$DOC/net_failover_rust-slaves.rules" ] || {
+			nf_diag "our udev rules (Documentation/networking/net_failover_rust-*) not found"
+			return 1
+		}
 		install -m 644 "$DOC/net_failover_rust-slaves.rules" /etc/udev/rules.d/75-net-failover-slaves.rules &&
 			install -m 644 "$DOC/net_failover_rust-slaves.network" \
 				/etc/systemd/network/05-net-failover-slaves.network || return 1
@@ -142,7 +142,7 @@ dhcp_start()
 {
 	local try
 	host_do peer_kill dnsmasq > /dev/null 2>&1
-	host_do peer "rm -f $(printf %q "$(nf_host_path "netstack-$1.leases")") $(printf %q "$(nf_host_path peer-dnsmasq.log)")" \
+	host_do peer "rm -f $(printf %q "$(lease_file "$1")") $(printf %q "$(nf_host_path peer-dnsmasq.log)")" \
 		> /dev/null 2>&1
 	# (again if the old server still held the port: the new one exits)
 	for try in 1 2 3; do
@@ -150,18 +150,20 @@ dhcp_start()
 		host_do peer_bg dnsmasq dnsmasq --no-daemon --conf-file=/dev/null --port=0 \
 			--interface=nfbr0 --bind-interfaces \
 			--dhcp-range=192.0.2.100,192.0.2.199,255.255.255.0,1h \
-			--dhcp-leasefile="$(nf_host_path "netstack-$1.leases")" --log-dhcp --log-facility=- \
+			--dhcp-leasefile="$(lease_file "$1")" --log-dhcp --log-facility=- \
 			--user=root > /dev/null || return 1
 		nf_wait 10 nf_peer_log_has dnsmasq "DHCP, IP range" && return 0
 		host_do peer_kill dnsmasq > /dev/null 2>&1
 	done
 	return 1
 }
+# lease_file STACK: the server's lease file for STACK, as the host sees it
+lease_file() { nf_host_path "netstack-$1.leases"; }
 # the server's leases for our MAC (a lease per client identifier)
 leases()
 {
 	local n
-	n=$(host_do peer "grep -ci ' $NF_MAC ' $(printf %q "$(nf_host_path "netstack-$STACK.leases")")" 2> /dev/null)
+	n=$(host_do peer "grep -ci ' $NF_MAC ' $(printf %q "$(lease_file "$STACK")")" 2> /dev/null)
 	echo "${n:-0}"
 }
 
@@ -174,13 +176,14 @@ sniff_start()
 	SNIFF_PID=$!
 	nf_wait 20 test -s "$SNIFF_OUT"
 }
-sniff_stop()
+# bg_stop PID: ends a background job of this script (none if PID is empty)
+bg_stop()
 {
-	[ -n "$SNIFF_PID" ] || return 0
-	kill "$SNIFF_PID" 2> /dev/null
-	wait "$SNIFF_PID" 2> /dev/null
-	SNIFF_PID=
+	[ -n "$1" ] || return 0
+	kill "$1" 2> /dev/null
+	wait "$1" 2> /dev/null
 }
+sniff_stop() { bg_stop "$SNIFF_PID"; SNIFF_PID=; }
 # the sniffer runs and rewrote its counts in the last 5 s
 sniff_alive()
 {
@@ -211,11 +214,8 @@ stack_stop()
 {
 	local d
 	sniff_stop
-	if [ -n "$IFUP_LOOP" ]; then
-		kill "$IFUP_LOOP" 2> /dev/null
-		wait "$IFUP_LOOP" 2> /dev/null
-		IFUP_LOOP=
-	fi
+	bg_stop "$IFUP_LOOP"
+	IFUP_LOOP=
 	pkill -x systemd-network 2> /dev/null # (the comm of systemd-networkd)
 	pkill -x NetworkManager 2> /dev/null
 	pkill -x dhclient 2> /dev/null
@@ -324,7 +324,7 @@ stack_start()
 
 # --- the checks -------------------------------------------------------------
 
-# check_moment MOMENT [EXTRA]: waits for the master's lease, watches SETTLE
+# check_moment MOMENT: waits for the master's lease, watches SETTLE
 # seconds, then checks and prints the figure line
 check_moment()
 {
@@ -377,7 +377,7 @@ stack_diag()
 		nf_diag "ifup: $(tail -n 12 /tmp/nf-ifup.log 2> /dev/null)"
 		;;
 	esac
-	nf_diag "DHCP server: $(host_do peer "tail -n 4 $(printf %q "$(nf_host_path "netstack-$STACK.leases")")" 2> /dev/null | tr '\n' '|')"
+	nf_diag "DHCP server: $(host_do peer "tail -n 4 $(printf %q "$(lease_file "$STACK")")" 2> /dev/null | tr '\n' '|')"
 }
 
 # --- the moments --------------------------------------------------------------

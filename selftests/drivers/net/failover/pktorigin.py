@@ -18,7 +18,6 @@ in the two seconds before is the slave's own. Every second OUT is rewritten
 (atomically) with the counts since the start, as lines a shell reads:
 
     own N                        the slaves' own frames, in all
-    master KIND=N ...            the master's
     dev IFINDEX NAME KIND=N ...  each slave's own (NAME: when last seen)
 """
 
@@ -111,7 +110,6 @@ def main():
     s.settimeout(0.5)
     own = {}
     names = {}
-    mine = {}
     recent = {}  # bytes -> [time, copies not yet matched]
     last = 0.0
     while True:
@@ -130,7 +128,6 @@ def main():
                 except OSError:
                     ifindex = -1
                 if ifindex == master:
-                    mine[k] = mine.get(k, 0) + 1
                     e = recent.setdefault(frame, [now, 0])
                     e[0] = now
                     e[1] += 1
@@ -148,7 +145,6 @@ def main():
                 del recent[f]
             with open("%s.%d" % (out, os.getpid()), "w") as f:
                 f.write("own %d\n" % sum(sum(d.values()) for d in own.values()))
-                f.write("master %s\n" % counts(mine))
                 for i, d in sorted(own.items()):
                     f.write("dev %d %s %s\n" % (i, names[i], counts(d)))
             os.replace("%s.%d" % (out, os.getpid()), out)
